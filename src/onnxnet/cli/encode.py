@@ -1,0 +1,3 @@
+"""CLI commands: encode (filled in by its issue)."""
+
+from onnxnet.cli.app import app  # noqa: F401

@@ -1,0 +1,42 @@
+"""Console entry point: ``onnxnet ...``. Commands live in one module per group; heavy imports stay inside them."""
+
+from __future__ import annotations
+
+import sys
+
+from onnxnet.cli.app import app
+from onnxnet.errors import OnnxNetError
+
+# Each module registers its commands on ``app`` when imported.
+from onnxnet.cli import bench as _bench  # noqa: F401,E402
+from onnxnet.cli import encode as _encode  # noqa: F401,E402
+from onnxnet.cli import evaluate as _evaluate  # noqa: F401,E402
+from onnxnet.cli import surrogate as _surrogate  # noqa: F401,E402
+
+
+@app.command()
+def version() -> None:
+    """Print the onnxnet version."""
+    from onnxnet import __version__
+
+    print(__version__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; an ``OnnxNetError`` becomes ``error: <message>`` on stderr and exit code 2."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except SystemExit as e:
+        return int(e.code or 0) if not isinstance(e.code, str) else 1
+    except OnnxNetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()
