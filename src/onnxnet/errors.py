@@ -40,3 +40,7 @@ class ProtocolError(OnnxNetError, ValueError):
 
 class TrainingError(OnnxNetError):
     """Training cannot start or had to stop (empty data, NaN loss, corrupted checkpoint, ...)."""
+
+
+class SurrogateError(OnnxNetError):
+    """A surrogate backbone, tokenizer, or saved surrogate folder could not be loaded or saved."""
