@@ -196,3 +196,44 @@ class TinyNetwork(nn.Module):
             x = cell(x)
         x = self.global_pooling(self.lastact(x))
         return self.classifier(x.flatten(1))
+
+
+class TransNASMicroNet(nn.Module):
+    """TransNAS-Bench-101's ``MacroNet`` with micro cells plus its classification decoder (``FFDecoder``).
+
+    Stem: 3x3 stride-2 conv (base/2 channels) + BN, then ReLUConvBN 3x3 stride 2 to ``base`` channels. Each digit
+    of ``macro`` is one module of 2 cells: even digits double the channels, digits > 2 halve the resolution
+    (both in the module's first cell). Head: global average pooling and a linear layer.
+    """
+
+    def __init__(self, edges: Sequence[tuple[int, int, str]], base: int = 64, macro: str = "41414",
+                 num_classes: int = 75, cells_per_module: int = 2, make_op: OpFactory = nb201_op) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, base // 2, kernel_size=3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(base // 2),
+            ReLUConvBN(base // 2, base, 3, 2, 1, 1),
+        )
+        layers: list[nn.Module] = []
+        c_prev = base
+        for digit in macro:
+            kind = int(digit)
+            c_out = 2 * c_prev if kind % 2 == 0 else c_prev
+            stride = 2 if kind > 2 else 1
+            cells = [DAGCell(edges, c_prev, c_out, stride, make_op)]
+            cells += [DAGCell(edges, c_out, c_out, 1, make_op) for _ in range(cells_per_module - 1)]
+            layers.append(nn.Sequential(*cells))
+            c_prev = c_out
+        self.layers = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Linear(c_prev, num_classes)
+        for m in self.modules():  # the reference's Kaiming initialisation
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d) and m.affine:
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.layers(self.stem(x))
+        return self.head(self.avgpool(x).flatten(1))
