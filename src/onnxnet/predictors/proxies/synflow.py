@@ -1,0 +1,39 @@
+"""SynFlow (Tanaka et al., NeurIPS 2020; as a NAS proxy: Abdelfattah et al., ICLR 2021).
+
+The network is linearised (every parameter replaced by its absolute value, BatchNorm bypassed, float64), fed
+one all-ones input, and the score is ``sum |w * dR/dw|`` over conv / linear weights, ``R = sum(output)``.
+Data-independent. Returned as ``log(score)``, as NASLib's ``ZeroCost`` predictor reports it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from onnxnet.predictors.proxies import PROXIES
+from onnxnet.predictors.proxies._layers import logits, weight_layers
+
+
+@PROXIES.register("synflow")
+def synflow(net: Any, inputs: Any, targets: Any) -> float:
+    import torch
+    import torch.nn as nn
+
+    net = net.double()
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.forward = lambda x: x  # bn=False in NASLib: the layer becomes the identity
+    with torch.no_grad():
+        for p in net.state_dict().values():
+            if p.is_floating_point():
+                p.abs_()
+    net.zero_grad()
+    x = torch.ones((1, *inputs.shape[1:]), dtype=torch.float64)
+    torch.sum(logits(net(x))).backward()
+    total = 0.0
+    for layer in weight_layers(net):
+        if layer.weight.grad is not None:
+            total += float(torch.sum(torch.abs(layer.weight.detach() * layer.weight.grad)))
+    if total == 0.0:
+        return 0.0
+    return math.log(total) if total > 0 else -math.log(-total)

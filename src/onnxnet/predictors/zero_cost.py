@@ -1,0 +1,104 @@
+"""Zero-cost proxy predictors: build each network from its search space, run one batch of real CIFAR-10 images.
+
+Rows need ``space`` and ``arch`` columns (the store schema): the proxy runs on the torch module
+``get_space(space).build(arch)``, initialised from ``seed``, on ``batch_size`` seeded training images. No training:
+``fit`` only records the call. Scores are cached per (proxy, space, arch, batch, seed, data), so repeated
+protocol seeds and several proxies on the same rows cost one computation each.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from onnxnet.errors import ProtocolError
+from onnxnet.predictors.base import PREDICTORS, Predictor
+
+_SCORE_CACHE: dict[tuple[Any, ...], float] = {}
+_BATCH_CACHE: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+
+def _batch(batch_size: int, seed: int, data: str | None) -> tuple[Any, Any]:
+    key = (batch_size, seed, data)
+    if key not in _BATCH_CACHE:
+        from onnxnet.bench.cifar10 import load_batch
+
+        _BATCH_CACHE[key] = load_batch(batch_size, split="train", seed=seed, path=data)
+    return _BATCH_CACHE[key]
+
+
+class ZeroCostPredictor(Predictor):
+    """Scores each network by the zero-cost proxy ``proxy`` (see ``onnxnet.predictors.proxies``); higher = better.
+
+    ``batch_size`` 64 and one training batch follow NAS-Bench-Suite-Zero. ``seed`` fixes both the weight
+    initialisation and the image batch. ``data``: path of the CIFAR-10 pack (default from ``onnxnet.config``).
+    Rows that fail (unknown space, bad arch, a runtime error) get NaN and an entry in ``failures_``.
+    """
+
+    needs_training = False
+
+    def __init__(self, proxy: str = "synflow", batch_size: int = 64, seed: int = 0, data: str | None = None,
+                 progress: bool = False) -> None:
+        self.proxy = proxy
+        self.batch_size = batch_size
+        self.seed = seed
+        self.data = data
+        self.progress = progress
+
+    def predict(self, rows: Any) -> np.ndarray:
+        import torch
+
+        from onnxnet.predictors.proxies import PROXIES, compute_proxy
+        from onnxnet.spaces import get_space
+
+        PROXIES.get(self.proxy)  # fail fast on an unknown proxy name
+        for col in ("space", "arch"):
+            if col not in rows.columns:
+                raise ProtocolError(
+                    f"zero-cost proxy {self.proxy!r} needs a {col!r} column (the store schema) to build each network"
+                )
+        data = os.fspath(self.data) if self.data is not None else None
+        out = np.full(len(rows), np.nan)
+        self.failures_: list[dict[str, str]] = []
+        ids = rows["id"].tolist() if "id" in rows.columns else [str(i) for i in range(len(rows))]
+        it = enumerate(zip(rows["space"].tolist(), rows["arch"].tolist()))
+        if self.progress:
+            from tqdm import tqdm
+
+            it = tqdm(it, total=len(rows), desc=f"{self.proxy}", unit="net")
+        for i, (space_name, arch) in it:
+            key = (self.proxy, space_name, arch, self.batch_size, self.seed, data)
+            if key in _SCORE_CACHE:
+                out[i] = _SCORE_CACHE[key]
+                continue
+            try:
+                space = get_space(space_name)
+                x, y = _batch(self.batch_size, self.seed, data)
+                torch.manual_seed(self.seed)
+                net = space.build(space.parse(arch))
+                out[i] = _SCORE_CACHE[key] = compute_proxy(self.proxy, net, x, y)
+            except Exception as e:  # noqa: BLE001  (a failure on one network is recorded, not fatal)
+                self.failures_.append({"id": ids[i], "reason": f"{type(e).__name__}: {e}"})
+        return out
+
+
+def _register(name: str, doc: str) -> None:
+    def __init__(self: ZeroCostPredictor, batch_size: int = 64, seed: int = 0, data: str | None = None,
+                 progress: bool = False) -> None:
+        ZeroCostPredictor.__init__(self, name, batch_size, seed, data, progress)
+
+    cls = type(f"ZeroCost_{name}", (ZeroCostPredictor,), {"__init__": __init__, "__doc__": doc})
+    PREDICTORS.register(name)(cls)
+
+
+PREDICTORS.register("zero_cost")(ZeroCostPredictor)
+for _name, _doc in {
+    "synflow": "SynFlow: log of the summed |w * grad| of a linearised, data-free network.",
+    "nwot": "NASWOT: log-determinant of the ReLU-pattern agreement kernel of one batch.",
+    "jacov": "Jacobian covariance: how decorrelated the per-image input Jacobians are.",
+    "grad_norm": "Sum of per-layer gradient norms of the cross-entropy on one batch.",
+    "snip": "SNIP saliency: summed |w * dL/dw| on one batch.",
+}.items():
+    _register(_name, _doc)
