@@ -1,3 +1,101 @@
-"""CLI commands: surrogate (filled in by its issue)."""
+"""CLI commands: ``onnxnet train`` (train a surrogate on a benchmark store) and ``onnxnet predict`` (score ONNX files)."""
 
-from onnxnet.cli.app import app  # noqa: F401
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from onnxnet.cli.app import app
+
+
+def _split_spaces(spaces: str) -> list[str]:
+    return [s.strip() for s in spaces.split(",") if s.strip()]
+
+
+@app.command()
+def train(
+    bench: Path = typer.Option(..., "--bench", help="Benchmark store folder (from 'onnxnet bench build')."),
+    spaces: str = typer.Option(..., "--spaces", help="Training search spaces, comma-separated, e.g. nb201,nb101."),
+    out: Path = typer.Option(..., "--out", help="Output folder: the trained surrogate (and its checkpoints)."),
+    backbone: str = typer.Option("modernbert-tiny", "--backbone",
+                                 help="modernbert-tiny | modernbert-small | minilm | a local folder | a hub id."),
+    loss: str = typer.Option("hinge", "--loss", help="Loss: hinge | mse | listnet | listmle."),
+    target_norm: str = typer.Option("rank", "--target-norm", help="Per-space target normalisation: rank | zscore."),
+    epochs: int = typer.Option(10, "--epochs"),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Default: 1e-3 from scratch, 5e-5 pretrained."),
+    max_length: int = typer.Option(512, "--max-length", help="Context in tokens; longer texts follow the length policy."),
+    encoding: str = typer.Option("compact", "--encoding"),
+    vocab_size: int = typer.Option(2048, "--vocab-size", help="Learned BPE vocabulary (scratch backbones)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use at most N training networks per space (seeded)."),
+    val_limit: Optional[int] = typer.Option(500, "--val-limit", help="At most N validation networks per space."),
+    test_limit: int = typer.Option(1000, "--test-limit",
+                                   help="Report rank correlation on up to N held-out test networks per space (0: skip)."),
+    zero_shot: str = typer.Option("", "--zero-shot", help="Also report on these unseen spaces (comma-separated)."),
+    patience: int = typer.Option(3, "--patience", help="Early stopping: epochs without validation improvement."),
+    seed: int = typer.Option(0, "--seed"),
+    gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing/--no-gradient-checkpointing"),
+    mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto | bf16 | fp16 | no."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue a killed run in --out."),
+) -> None:
+    """Train a surrogate on the train split of --spaces; select the epoch on their val split; report the test split."""
+    from onnxnet.surrogate.run import report_table, run_training
+
+    result = run_training(
+        bench=bench, spaces=_split_spaces(spaces), out=out, backbone=backbone, loss=loss, target_norm=target_norm,
+        epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, encoding=encoding,
+        vocab_size=vocab_size, limit=limit, val_limit=val_limit, test_limit=test_limit,
+        zero_shot=_split_spaces(zero_shot), patience=patience, seed=seed,
+        gradient_checkpointing=gradient_checkpointing, mixed_precision=mixed_precision, resume=resume,
+    )
+    report_table(result)
+    print(f"saved surrogate to {out}")
+
+
+@app.command()
+def predict(
+    models: list[Path] = typer.Argument(..., help="ONNX files to score."),
+    surrogate: Path = typer.Option(..., "--surrogate", help="A trained surrogate folder (from 'onnxnet train')."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    space: Optional[str] = typer.Option(None, "--space",
+                                        help="Also give accuracies on this training space's scale (MSE/zscore surrogates)."),
+    batch_size: int = typer.Option(32, "--batch-size"),
+) -> None:
+    """Score ONNX files with a trained surrogate (higher = better), best first."""
+    from onnxnet.surrogate.surrogate import Surrogate
+
+    s = Surrogate.from_pretrained(surrogate)
+    scores = s.predict([str(m) for m in models], batch_size=batch_size)
+    acc = None
+    if space is not None:
+        st = s.settings.get("space_stats", {})
+        if not s.regresses_accuracy or space not in st.get("mean", {}):
+            from onnxnet.errors import SurrogateError
+
+            raise SurrogateError(
+                f"--space {space}: this surrogate cannot give accuracies there (loss {s.settings.get('loss')!r}, "
+                f"targets {s.settings.get('target_norm')!r}, spaces {', '.join(st.get('mean', {}))}); drop --space"
+            )
+        acc = scores * float(st["std"][space]) + float(st["mean"][space])
+    order = sorted(range(len(models)), key=lambda i: -scores[i])
+    rows = [{"model": str(models[i]), "score": float(scores[i]), "rank": r + 1,
+             **({"accuracy": float(acc[i])} if acc is not None else {})} for r, i in enumerate(order)]
+    if as_json:
+        print(json.dumps({"surrogate": str(surrogate), "over_length": s.last_over_length_, "predictions": rows},
+                         indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"surrogate {surrogate}")
+    for c in ("rank", "model", "score") + (("accuracy",) if acc is not None else ()):
+        t.add_column(c, justify="left" if c == "model" else "right")
+    for r in rows:
+        t.add_row(str(r["rank"]), r["model"], f"{r['score']:.4f}",
+                  *([f"{r['accuracy']:.2f}"] if acc is not None else []))
+    Console().print(t)
+    if s.last_over_length_:
+        print(f"note: {s.last_over_length_} encodings exceeded {s.max_length} tokens and were shortened")

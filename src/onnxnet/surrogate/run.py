@@ -1,0 +1,116 @@
+"""The ``onnxnet train`` job: read a benchmark store, encode, train, and report held-out rank correlation.
+
+Training uses the store's ``train`` split of the chosen spaces; the epoch is selected on their ``val`` split;
+the ``test`` split (and any ``--zero-shot`` spaces) is only reported, never used to select anything.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from onnxnet.errors import DataError, TrainingError
+
+
+def _sample(df: Any, n: int | None, seed: int) -> Any:
+    """At most ``n`` rows per space, seeded."""
+    if n is None:
+        return df
+    parts = [g.sample(n=min(n, len(g)), random_state=seed) for _, g in df.groupby("space", sort=True)]
+    return df.iloc[0:0] if not parts else __import__("pandas").concat(parts)
+
+
+def encode_rows(rows: Any, encoding: str, desc: str, progress: bool = True) -> list[str]:
+    """Encodings of store rows (from the store's cache column when it has one), with a progress bar."""
+    from tqdm.auto import tqdm
+
+    from onnxnet.surrogate.inputs import encode_items
+
+    col = f"text:{encoding}"
+    if col in getattr(rows, "columns", []):
+        return [str(t) for t in rows[col]]
+    blobs = list(rows["onnx"])
+    out: list[str] = []
+    for b in tqdm(blobs, desc=desc, disable=not progress, leave=False):
+        out += encode_items([bytes(b)], encoding)
+    return out
+
+
+def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str = "modernbert-tiny",
+                 loss: str = "hinge", target_norm: str = "rank", epochs: int = 10, batch_size: int = 16,
+                 lr: float | None = None, max_length: int = 512, encoding: str = "compact", vocab_size: int = 2048,
+                 limit: int | None = None, val_limit: int | None = 500, test_limit: int = 1000,
+                 zero_shot: Sequence[str] = (), patience: int = 3, seed: int = 0,
+                 gradient_checkpointing: bool = False, mixed_precision: str = "auto", resume: bool = True,
+                 progress: bool = True) -> dict[str, Any]:
+    """Train on ``bench`` and return ``{"surrogate", "val", "test", "zero_shot", "seconds"}``."""
+    from onnxnet.bench.store import BenchStore
+    from onnxnet.surrogate.trainer import TrainConfig, rank_metrics, train_surrogate
+
+    if not spaces:
+        raise TrainingError("no training spaces given; pass --spaces nb201 (or several, comma-separated)")
+    overlap = sorted(set(spaces) & set(zero_shot))
+    if overlap:
+        raise TrainingError(f"{', '.join(overlap)} cannot be both a training and a zero-shot space")
+    t0 = time.time()
+    store = BenchStore(bench)
+    df = store.read(spaces=list(spaces) + list(zero_shot))
+    if df is None or len(df) == 0:
+        raise DataError(f"benchmark store {bench} has no networks of {', '.join(list(spaces) + list(zero_shot))}")
+    df = df[np.isfinite(df["accuracy"].astype(float))]
+    missing = [s for s in spaces if not (df["space"] == s).any()]
+    if missing:
+        raise DataError(f"benchmark store {bench} has no labelled networks of {', '.join(missing)}; "
+                        f"it holds: {', '.join(sorted(df['space'].unique()))}")
+    tr = _sample(df[df["space"].isin(spaces) & (df["split"] == "train")], limit, seed)
+    va = _sample(df[df["space"].isin(spaces) & (df["split"] == "val")], val_limit, seed)
+    if len(tr) == 0:
+        raise TrainingError(f"the store {bench} has no 'train' split rows for {', '.join(spaces)}")
+    cfg = TrainConfig(backbone=backbone, loss=loss, target_norm=target_norm, encoding=encoding,
+                      max_length=max_length, epochs=epochs, batch_size=batch_size, lr=lr, vocab_size=vocab_size,
+                      patience=patience, seed=seed, gradient_checkpointing=gradient_checkpointing,
+                      mixed_precision=mixed_precision, val_fraction=0.1 if len(va) == 0 else 0.0)
+    tr_texts = encode_rows(tr, encoding, "encode train", progress)
+    val = None
+    if len(va):
+        val = (encode_rows(va, encoding, "encode val", progress), va["accuracy"].to_numpy(float),
+               va["space"].tolist())
+    label = ", ".join(sorted(set(map(str, tr.get("accuracy_label", [])))))
+    s = train_surrogate(tr_texts, tr["accuracy"].to_numpy(float), tr["space"].tolist(), out, cfg, val=val,
+                        resume=resume, progress=progress,
+                        data_info={"source": str(bench), "label": label})
+    result: dict[str, Any] = {"surrogate": s, "val": s.settings["training"].get("val_metrics"), "test": None,
+                              "zero_shot": None}
+    if test_limit > 0:
+        te = _sample(df[df["space"].isin(spaces) & (df["split"] == "test")], test_limit, seed)
+        if len(te):
+            p = s.predict_texts(encode_rows(te, encoding, "encode test", progress))
+            result["test"] = rank_metrics(p, te["accuracy"].to_numpy(float), te["space"].to_numpy(object))
+        if zero_shot:
+            zs = _sample(df[df["space"].isin(zero_shot)], test_limit, seed)
+            if len(zs):
+                p = s.predict_texts(encode_rows(zs, encoding, "encode zero-shot", progress))
+                result["zero_shot"] = rank_metrics(p, zs["accuracy"].to_numpy(float), zs["space"].to_numpy(object))
+    result["seconds"] = time.time() - t0
+    s.settings["training"]["held_out"] = {"test": result["test"], "zero_shot": result["zero_shot"]}
+    s.save_pretrained(out)  # the model card also lists the held-out figures (reported, not used for selection)
+    return result
+
+
+def report_table(result: dict[str, Any]) -> None:
+    """Print validation / test / zero-shot rank correlations as a table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"surrogate rank correlation ({result.get('seconds', 0):.0f} s)")
+    for c in ("set", "space", "n", "Kendall tau", "Spearman rho"):
+        t.add_column(c, justify="left" if c in ("set", "space") else "right")
+    for name in ("val", "test", "zero_shot"):
+        for sp, m in (result.get(name) or {}).items():
+            if sp == "mean":
+                continue
+            t.add_row(name.replace("_", "-"), sp, str(m.get("n", "")), f"{m['kendall']:.3f}", f"{m['spearman']:.3f}")
+    Console().print(t)
