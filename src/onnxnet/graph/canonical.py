@@ -1,0 +1,386 @@
+"""Canonicalise an ONNX graph: drop no-ops and dead nodes, merge duplicates, fix node order and names.
+
+The canonical node order depends only on the graph's structure, never on the file's node order or on names:
+
+1. Every node gets a *label* hash: op type, domain, attributes, the types of its outputs, and for each input
+   slot what feeds it when that is not another node (graph input position, constant type and kept values).
+2. Colour refinement (Weisfeiler-Lehman style, over in- and out-edges with slot numbers) gives colours
+   ``c0..cR`` that describe a node's neighbourhood of radius ``r``; full Merkle hashes over all ancestors
+   (``up``) and all descendants (``down``) come last. Nodes are compared on ``(c0, c1, ..., cR, up, down)``:
+   the most *local* difference decides, so every copy of a repeated block is ordered the same way (which is
+   what lets the ``compact`` encoding fold it).
+3. A topological sort (Kahn) takes, among ready nodes, the one whose latest producer was emitted last
+   (depth-first: chains stay together), then the smallest key above, then the canonical positions of its
+   inputs. Nodes still tied after that have identical inputs and identical neighbourhoods at every radius.
+
+Tensors are then renamed: graph inputs ``x0, x1, ...`` (declared order), node outputs ``t0, t1, ...`` in
+canonical order, constants ``w<node>_<slot>`` after their first consumer, symbolic dims ``d0, d1, ...``,
+nodes ``n0, n1, ...``. Doc strings and metadata are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections import defaultdict
+
+import numpy as np
+import onnx
+from onnx import helper
+
+from onnxnet.errors import ModelLoadError
+from onnxnet.graph.ir import CONFIG_SLOTS, attr_value, keep_values
+
+#: Ops that compute nothing at inference time and are removed (their output is their first input).
+NOOP_OPS = frozenset({"Identity", "Dropout"})
+#: Ops whose result is random: never merged as duplicates.
+NONDETERMINISTIC_OPS = frozenset({"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike",
+                                  "Multinomial", "Bernoulli"})
+#: Rounds of colour refinement (radius of the neighbourhood that orders otherwise-equal nodes first).
+REFINE_ROUNDS = 3
+
+_MASK = (1 << 61) - 1
+
+
+def stable_hash(text: str) -> int:
+    """A 60-bit hash of a string that is the same in every process (``hash(str)`` is salted)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 4
+
+
+def _h(obj: tuple) -> int:
+    # ``hash`` of tuples of ints is deterministic across processes (only str/bytes hashing is salted).
+    return hash(obj) & _MASK
+
+
+def has_subgraphs(model: onnx.ModelProto) -> list[onnx.NodeProto]:
+    """Nodes that hold subgraphs (If, Loop, Scan, ...)."""
+    A = onnx.AttributeProto
+    return [n for n in model.graph.node if any(a.type in (A.GRAPH, A.GRAPHS) for a in n.attribute)]
+
+
+def topo_sort_nodes(nodes: list[onnx.NodeProto], available: set[str], *, source: str = "<model>"
+                    ) -> list[onnx.NodeProto]:
+    """Nodes in a topological order (stable: keeps file order where it is already valid)."""
+    producer: dict[str, int] = {}
+    for i, n in enumerate(nodes):
+        for o in n.output:
+            if o:
+                producer[o] = i
+    indeg = [0] * len(nodes)
+    users: dict[int, list[int]] = defaultdict(list)
+    for i, n in enumerate(nodes):
+        for name in set(n.input):
+            if not name or name in available:
+                continue
+            p = producer.get(name)
+            if p is None:
+                raise ModelLoadError(
+                    f"{source}: node {n.name or n.op_type!r} ({n.op_type}) reads tensor {name!r}, which no node, "
+                    "graph input or initializer provides; the graph is broken; re-export the model"
+                )
+            if p == i:
+                raise ModelLoadError(f"{source}: node {n.name or n.op_type!r} reads its own output {name!r}")
+            indeg[i] += 1
+            users[p].append(i)
+    ready = [i for i in range(len(nodes)) if indeg[i] == 0]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for u in users[i]:
+            indeg[u] -= 1
+            if indeg[u] == 0:
+                heapq.heappush(ready, u)
+    if len(order) != len(nodes):
+        raise ModelLoadError(f"{source}: the graph has a cycle; ONNX graphs must be acyclic; re-export the model")
+    return [nodes[i] for i in order]
+
+
+def _attr_key(n: onnx.NodeProto) -> str:
+    return repr(sorted((a.name, attr_value(a)) for a in n.attribute))
+
+
+def _type_key(tp: onnx.TypeProto | None) -> str:
+    if tp is None or not tp.HasField("tensor_type"):
+        return "?"
+    tt = tp.tensor_type
+    if not tt.HasField("shape"):
+        return f"{tt.elem_type}"
+    return f"{tt.elem_type}:" + ",".join(
+        str(d.dim_value) if d.HasField("dim_value") else ("s" if d.dim_param else "?") for d in tt.shape.dim)
+
+
+def _init_key(t: onnx.TensorProto, keep: bool) -> str:
+    base = f"W{t.data_type}:{tuple(t.dims)}"
+    numel = int(np.prod(t.dims)) if len(t.dims) else 1
+    if keep or keep_values(t.data_type, numel):
+        try:
+            base += repr(onnx.numpy_helper.to_array(t).reshape(-1).tolist())
+        except Exception:
+            pass
+    return base
+
+
+def _init_digest(t: onnx.TensorProto) -> bytes:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{t.data_type}:{tuple(t.dims)}".encode())
+    if t.raw_data:
+        h.update(t.raw_data)
+    else:
+        h.update(onnx.numpy_helper.to_array(t).tobytes())
+    return h.digest()
+
+
+def canonicalize(model: onnx.ModelProto, *, source: str = "<model>") -> onnx.ModelProto:
+    """A canonical copy of ``model`` (see the module docstring); the input is not modified."""
+    g = model.graph
+    sub = has_subgraphs(model)
+    if sub:
+        n = sub[0]
+        raise ModelLoadError(
+            f"{source}: node {n.name or n.op_type!r} ({n.op_type}) holds a subgraph; control flow (If/Loop/Scan) "
+            "is not supported by onnxnet's canonical text; export with loops unrolled and constant conditions "
+            "(torch.onnx.export of a traced model does this), or simplify it with onnxsim first"
+        )
+    inits: dict[str, onnx.TensorProto] = {t.name: t for t in g.initializer}
+    graph_inputs = [vi for vi in g.input if vi.name not in inits]
+    input_pos = {vi.name: i for i, vi in enumerate(graph_inputs)}
+    out_names = [vi.name for vi in g.output]
+    vtypes: dict[str, onnx.TypeProto] = {vi.name: vi.type for vi in list(g.value_info) + list(g.input) + list(g.output)}
+
+    nodes = topo_sort_nodes(list(g.node), set(inits) | set(input_pos), source=source)
+
+    # --- 1. no-ops, duplicate constants, duplicate nodes (CSE), in one forward pass ---------------------
+    alias: dict[str, str] = {}
+
+    def res(name: str) -> str:
+        while name in alias:
+            name = alias[name]
+        return name
+
+    digest_owner: dict[bytes, str] = {}
+    for name, t in inits.items():
+        d = _init_digest(t)
+        if d in digest_owner:
+            alias[name] = digest_owner[d]
+        else:
+            digest_owner[d] = name
+    kept: list[onnx.NodeProto] = []
+    seen: dict[tuple, list[str]] = {}
+    for n in nodes:
+        ins = [res(x) if x else "" for x in n.input]
+        if n.op_type in NOOP_OPS and n.domain in ("", "ai.onnx") and ins and ins[0]:
+            mask_used = n.op_type == "Dropout" and len(n.output) > 1 and bool(n.output[1])
+            if n.op_type == "Identity" or (not mask_used and _dropout_is_noop(n, ins, inits)):
+                alias[n.output[0]] = ins[0]
+                continue
+        key = None
+        if n.op_type not in NONDETERMINISTIC_OPS:
+            key = (n.op_type, n.domain, _attr_key(n), tuple(ins))
+            if key in seen:
+                for o, o0 in zip(n.output, seen[key]):
+                    if o:
+                        alias[o] = o0
+                continue
+        new = onnx.NodeProto()
+        new.op_type, new.domain = n.op_type, ("" if n.domain == "ai.onnx" else n.domain)
+        new.input.extend(ins)
+        new.output.extend(n.output)
+        new.attribute.extend(n.attribute)
+        for a in new.attribute:
+            a.ClearField("doc_string")
+        kept.append(new)
+        if key is not None:
+            seen[key] = list(n.output)
+
+    outputs = [res(o) for o in out_names]
+    # --- 2. dead-node elimination --------------------------------------------------------------------
+    producer: dict[str, tuple[int, int]] = {}
+    for i, n in enumerate(kept):
+        for k, o in enumerate(n.output):
+            if o:
+                producer[o] = (i, k)
+    live = [False] * len(kept)
+    stack = [producer[o][0] for o in outputs if o in producer]
+    while stack:
+        i = stack.pop()
+        if live[i]:
+            continue
+        live[i] = True
+        stack.extend(producer[x][0] for x in kept[i].input if x in producer)
+    kept = [n for i, n in enumerate(kept) if live[i]]
+    used: set[str] = set(outputs)
+    for n in kept:
+        used.update(n.input)
+    for n in kept:  # unused outputs: drop trailing ones, blank inner ones
+        outs = [o if o in used else "" for o in n.output]
+        while outs and not outs[-1]:
+            outs.pop()
+        if not outs:
+            outs = [n.output[0]]
+        del n.output[:]
+        n.output.extend(outs)
+
+    order = _canonical_order(kept, inits, input_pos, outputs, vtypes)
+    return _rebuild(model, [kept[i] for i in order], inits, graph_inputs, outputs, out_names, vtypes)
+
+
+def _dropout_is_noop(n: onnx.NodeProto, ins: list[str], inits: dict[str, onnx.TensorProto]) -> bool:
+    """Dropout is the identity at inference unless ``training_mode`` is a constant true."""
+    if len(ins) >= 3 and ins[2]:
+        t = inits.get(ins[2])
+        if t is None:
+            return False
+        return not bool(onnx.numpy_helper.to_array(t).reshape(-1)[0])
+    return True
+
+
+def _canonical_order(nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorProto],
+                     input_pos: dict[str, int], outputs: list[str], vtypes: dict[str, onnx.TypeProto]
+                     ) -> list[int]:
+    n_nodes = len(nodes)
+    producer: dict[str, tuple[int, int]] = {}
+    for i, n in enumerate(nodes):
+        for k, o in enumerate(n.output):
+            if o:
+                producer[o] = (i, k)
+    out_pos: dict[str, list[int]] = defaultdict(list)
+    for j, o in enumerate(outputs):
+        out_pos[o].append(j)
+    # in-edges (slot -> (producer, out index)) and out-edges (consumer, slot, out index)
+    ins: list[list[tuple[int, int, int]]] = [[] for _ in range(n_nodes)]
+    outs: list[list[tuple[int, int, int]]] = [[] for _ in range(n_nodes)]
+    label: list[int] = []
+    label_cache: dict[str, int] = {}
+    for i, n in enumerate(nodes):
+        parts = [n.op_type, n.domain, _attr_key(n)]
+        for j, x in enumerate(n.input):
+            if not x:
+                parts.append("-")
+            elif x in producer:
+                p, k = producer[x]
+                ins[i].append((j, p, k))
+                outs[p].append((i, j, k))
+                parts.append("N")
+            elif x in input_pos:
+                parts.append(f"X{input_pos[x]}")
+            else:
+                parts.append(_init_key(inits[x], (n.op_type, j) in CONFIG_SLOTS))
+        for o in n.output:
+            parts.append("O" + (_type_key(vtypes.get(o)) if o else "-") + "".join(f"@{p}" for p in out_pos.get(o, ())))
+        text = "|".join(parts)
+        lab = label_cache.get(text)
+        if lab is None:
+            lab = label_cache[text] = stable_hash(text)
+        label.append(lab)
+
+    colours = [label]
+    c = label
+    for _ in range(REFINE_ROUNDS):
+        c = [_h((c[i], tuple((j, c[p], k) for j, p, k in ins[i]),
+                 tuple(sorted((c[u], j, k) for u, j, k in outs[i])))) for i in range(n_nodes)]
+        colours.append(c)
+    # nodes are already topologically sorted, so one pass each way gives the full Merkle hashes
+    up = [0] * n_nodes
+    for i in range(n_nodes):
+        up[i] = _h((label[i], tuple((j, up[p], k) for j, p, k in ins[i])))
+    down = [0] * n_nodes
+    for i in range(n_nodes - 1, -1, -1):
+        down[i] = _h((label[i], tuple(sorted((down[u], j, k) for u, j, k in outs[i]))))
+    key = [tuple(col[i] for col in colours) + (up[i], down[i]) for i in range(n_nodes)]
+
+    indeg = [len({p for _, p, _ in ins[i]}) for i in range(n_nodes)]
+    pos = [-1] * n_nodes
+    heap: list[tuple] = []
+
+    def push(i: int) -> None:
+        last = max((pos[p] for _, p, _ in ins[i]), default=-1)
+        heapq.heappush(heap, (-last, key[i], tuple((j, pos[p], k) for j, p, k in ins[i]), i))
+
+    for i in range(n_nodes):
+        if indeg[i] == 0:
+            push(i)
+    order: list[int] = []
+    while heap:
+        i = heapq.heappop(heap)[-1]
+        pos[i] = len(order)
+        order.append(i)
+        for u in sorted({u for u, _, _ in outs[i]}):
+            indeg[u] -= 1
+            if indeg[u] == 0:
+                push(u)
+    return order
+
+
+def _rebuild(model: onnx.ModelProto, nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorProto],
+             graph_inputs: list[onnx.ValueInfoProto], outputs: list[str], out_names: list[str],
+             vtypes: dict[str, onnx.TypeProto]) -> onnx.ModelProto:
+    rename: dict[str, str] = {}
+    for i, vi in enumerate(graph_inputs):
+        rename[vi.name] = f"x{i}"
+    t = 0
+    new_inits: list[onnx.TensorProto] = []
+    for k, n in enumerate(nodes):
+        for j, x in enumerate(n.input):
+            if x and x not in rename and x in inits:
+                rename[x] = f"w{k}_{j}"
+                src = inits[x]
+                nt = onnx.TensorProto()
+                nt.CopyFrom(src)
+                nt.name = rename[x]
+                nt.ClearField("doc_string")
+                new_inits.append(nt)
+        for o in n.output:
+            if o:
+                rename[o] = f"t{t}"
+                t += 1
+    dims: dict[str, str] = {}
+
+    def typed(name: str, new_name: str, type_of: str | None = None) -> onnx.ValueInfoProto:
+        vi = onnx.ValueInfoProto()
+        vi.name = new_name
+        tp = vtypes.get(type_of or name) or vtypes.get(name)
+        if tp is not None:
+            vi.type.CopyFrom(tp)
+            vi.type.ClearField("denotation")
+            if vi.type.HasField("tensor_type"):
+                for d in vi.type.tensor_type.shape.dim:
+                    d.ClearField("denotation")
+                    if d.HasField("dim_param"):
+                        d.dim_param = dims.setdefault(d.dim_param, f"d{len(dims)}")
+        return vi
+
+    new_inputs = [typed(vi.name, rename[vi.name]) for vi in graph_inputs]
+    new_nodes = []
+    value_info = []
+    out_set = set(outputs)
+    for k, n in enumerate(nodes):
+        nn = onnx.NodeProto()
+        nn.CopyFrom(n)
+        nn.name = f"n{k}"
+        nn.ClearField("doc_string")
+        nn.ClearField("metadata_props")
+        del nn.input[:]
+        nn.input.extend(rename[x] if x else "" for x in n.input)
+        del nn.output[:]
+        nn.output.extend(rename[o] if o else "" for o in n.output)
+        new_nodes.append(nn)
+        for o in n.output:
+            if o and o not in out_set and o in vtypes:
+                value_info.append(typed(o, rename[o]))
+    new_outputs = []
+    for o, orig in zip(outputs, out_names):
+        if o not in rename:  # an output that is directly a constant: keep the constant
+            rename[o] = f"w_out{len(new_inits)}"
+            nt = onnx.TensorProto()
+            nt.CopyFrom(inits[o])
+            nt.name = rename[o]
+            new_inits.append(nt)
+        new_outputs.append(typed(o, rename[o], orig))
+    graph = helper.make_graph(new_nodes, "graph", new_inputs, new_outputs, initializer=new_inits,
+                              value_info=value_info)
+    out = helper.make_model(graph, opset_imports=list(model.opset_import))
+    out.ir_version = model.ir_version
+    out.producer_name = "onnxnet"
+    return out

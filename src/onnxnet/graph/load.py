@@ -1,0 +1,283 @@
+"""Load any ONNX source, check it, infer shapes, simplify it, and canonicalise it."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import onnx
+from google.protobuf.message import DecodeError
+
+from onnxnet.errors import ModelLoadError
+from onnxnet.graph.canonical import canonicalize, has_subgraphs, topo_sort_nodes
+from onnxnet.graph.export import DEFAULT_OPSET, export_torch, strip_metadata
+
+Simplifier = Literal["onnxsim", "onnxslim"]
+SIMPLIFIERS = ("onnxsim", "onnxslim")
+#: Protobuf cannot serialise a message of 2 GiB or more; bigger models are handled without weight values.
+PROTO_LIMIT = 2**31 - 1
+
+
+def _describe(source: Any) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    if isinstance(source, (bytes, bytearray)):
+        return f"<{len(source)} bytes>"
+    return f"<{type(source).__name__}>"
+
+
+def read_model(source: str | os.PathLike[str] | bytes | onnx.ModelProto, *, name: str | None = None
+               ) -> onnx.ModelProto:
+    """Read a ``ModelProto`` from a path or bytes (a ``ModelProto`` is returned as is), with clear errors."""
+    what = name or _describe(source)
+    if isinstance(source, onnx.ModelProto):
+        return source
+    if isinstance(source, (bytes, bytearray)):
+        try:
+            model = onnx.load_from_string(bytes(source))
+        except (DecodeError, RuntimeError, ValueError) as e:
+            raise ModelLoadError(f"{what}: not a valid ONNX model (protobuf decode failed: {e}); "
+                                 "pass the bytes of an .onnx file") from None
+        return _check_nonempty(model, what)
+    if not isinstance(source, (str, os.PathLike)):
+        raise ModelLoadError(f"cannot load a model from a {type(source).__name__}; pass a path to an .onnx file, "
+                             "its bytes, an onnx.ModelProto, or a torch.nn.Module with input_shape")
+    path = Path(source)
+    if not path.exists():
+        raise ModelLoadError(f"{path}: file not found; check the path")
+    if path.is_dir():
+        raise ModelLoadError(f"{path}: is a folder, not an .onnx file")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except (DecodeError, RuntimeError, ValueError, OSError) as e:
+        raise ModelLoadError(f"{path}: not a valid ONNX file (protobuf decode failed: {type(e).__name__}); the file "
+                             "is truncated or is not ONNX; re-export or re-download it") from None
+    model = _check_nonempty(model, str(path))
+    _load_external(model, path)
+    return model
+
+
+def _check_nonempty(model: onnx.ModelProto, what: str) -> onnx.ModelProto:
+    if not model.HasField("graph") or (len(model.graph.node) == 0 and len(model.graph.output) == 0):
+        raise ModelLoadError(f"{what}: not an ONNX model (no graph inside); the file is empty, truncated, or "
+                             "another format")
+    return model
+
+
+def _load_external(model: onnx.ModelProto, path: Path) -> None:
+    """Load external weights next to ``path``; missing files give a clear error."""
+    from onnx.external_data_helper import _get_all_tensors, load_external_data_for_tensor, uses_external_data
+
+    ext = [t for t in _get_all_tensors(model) if uses_external_data(t)]
+    if not ext:
+        return
+    base = path.parent
+    total = 0
+    for t in ext:
+        loc = next((e.value for e in t.external_data if e.key == "location"), "")
+        f = base / loc
+        if not loc or not f.is_file():
+            raise ModelLoadError(f"{path}: tensor {t.name!r} keeps its weights in external file {loc!r}, which is "
+                                 f"missing from {base}; copy the weight file next to the model")
+        length = next((int(e.value) for e in t.external_data if e.key == "length"), None)
+        total += length if length is not None else f.stat().st_size
+    if total > PROTO_LIMIT:
+        return  # too big to hold in one message: the weights stay on disk, shapes are enough for onnxnet
+    for t in ext:
+        try:
+            load_external_data_for_tensor(t, str(base))
+        except (OSError, ValueError) as e:
+            raise ModelLoadError(f"{path}: cannot read external weights of tensor {t.name!r}: {e}") from None
+        t.data_location = onnx.TensorProto.DEFAULT
+        del t.external_data[:]
+
+
+def model_bytes(model: onnx.ModelProto) -> int:
+    """Approximate serialized size, without serialising (which fails above 2 GiB)."""
+    total = 0
+    for t in model.graph.initializer:
+        total += len(t.raw_data) or t.ByteSize()
+    return total + sum(n.ByteSize() for n in model.graph.node)
+
+
+def strip_weights(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Copy of ``model`` whose large initializers keep dims but no values (for models over 2 GiB)."""
+    from onnxnet.graph.ir import keep_values
+
+    out = onnx.ModelProto()
+    out.CopyFrom(model) if model.ByteSize() < PROTO_LIMIT else _copy_light(model, out)
+    for t in out.graph.initializer:
+        numel = 1
+        for d in t.dims:
+            numel *= d
+        if not keep_values(t.data_type, numel):
+            t.ClearField("raw_data")
+            for f in ("float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data"):
+                t.ClearField(f)
+            del t.external_data[:]
+            t.data_location = onnx.TensorProto.DEFAULT
+    return out
+
+
+def _copy_light(model: onnx.ModelProto, out: onnx.ModelProto) -> None:
+    for f in ("ir_version", "producer_name", "producer_version", "domain", "model_version"):
+        setattr(out, f, getattr(model, f))
+    out.opset_import.extend(model.opset_import)
+    g = model.graph
+    out.graph.name = g.name
+    out.graph.node.extend(g.node)
+    out.graph.input.extend(g.input)
+    out.graph.output.extend(g.output)
+    out.graph.value_info.extend(g.value_info)
+    for t in g.initializer:
+        nt = out.graph.initializer.add()
+        nt.name, nt.data_type = t.name, t.data_type
+        nt.dims.extend(t.dims)
+        numel = 1
+        for d in t.dims:
+            numel *= d
+        if numel <= 64:
+            nt.CopyFrom(t)
+
+
+def infer_shapes(model: onnx.ModelProto, what: str) -> onnx.ModelProto:
+    """ONNX shape inference (with data propagation); failures are reported, not ignored."""
+    try:
+        return onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=True)
+    except Exception as e:
+        raise ModelLoadError(f"{what}: shape inference failed: {str(e).splitlines()[0]}; the graph is invalid "
+                             "(wrong shapes or attributes); check it with onnx.checker") from None
+
+
+def check_model(model: onnx.ModelProto, what: str) -> None:
+    """``onnx.checker`` with a clear error."""
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "invalid model"
+        raise ModelLoadError(f"{what}: not a valid ONNX model: {first}") from None
+    except ValueError as e:  # e.g. over the protobuf size limit
+        raise ModelLoadError(f"{what}: cannot check the model: {e}") from None
+
+
+def simplify(model: onnx.ModelProto, simplifier: Simplifier | None, what: str) -> onnx.ModelProto:
+    """Run ``onnxsim`` or ``onnxslim`` (``None``: return ``model`` unchanged).
+
+    If the simplifier cannot handle the model (custom-domain ops it cannot run, ...), the unsimplified model
+    is returned with a warning: onnxnet's own passes (no-ops, dead nodes, duplicates) still run afterwards.
+    """
+    if simplifier is None:
+        return model
+    if simplifier not in SIMPLIFIERS:
+        raise ModelLoadError(f"unknown simplifier {simplifier!r}; choose one of: {', '.join(SIMPLIFIERS)}, or None")
+    try:
+        with warnings.catch_warnings(), _quiet():
+            warnings.simplefilter("ignore")
+            if simplifier == "onnxsim":
+                import onnxsim
+
+                out, ok = onnxsim.simplify(model, check_n=0)
+                if not ok:
+                    raise RuntimeError("onnxsim check failed")
+            else:
+                import onnxslim
+
+                out = onnxslim.slim(model)
+    except Exception as e:
+        warnings.warn(f"{what}: {simplifier} could not simplify the model ({type(e).__name__}: "
+                      f"{str(e).splitlines()[0] if str(e) else ''}); using it unsimplified", stacklevel=3)
+        return model
+    return out
+
+
+class _quiet:
+    """Silence the C++ libraries' prints to stdout/stderr (onnxsim, onnxruntime) during simplification."""
+
+    def __enter__(self) -> None:
+        import sys
+
+        self._saved = []
+        for fd in (1, 2):
+            try:
+                sys.stdout.flush() if fd == 1 else sys.stderr.flush()
+                self._saved.append((fd, os.dup(fd)))
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, fd)
+                os.close(null)
+            except OSError:
+                pass
+
+    def __exit__(self, *exc: object) -> None:
+        for fd, saved in self._saved:
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+def load_model(source: Any, input_shape: Sequence[int] | None = None, *,
+               simplifier: Simplifier | None = "onnxsim", opset: int = DEFAULT_OPSET,
+               name: str | None = None) -> onnx.ModelProto:
+    """Load ``source`` (a path, bytes, an ``onnx.ModelProto``, or a ``torch.nn.Module`` with ``input_shape``),
+    check it, infer shapes, simplify it, and canonicalise it. Raises ``ModelLoadError`` naming the problem.
+
+    ``name`` labels the source in error messages (defaults to the path).
+    """
+    what = name or _describe(source)
+    if _is_torch_module(source):
+        if input_shape is None:
+            raise ModelLoadError(f"{what}: a torch module needs input_shape, e.g. load_model(net, (1, 3, 32, 32))")
+        model = export_torch(source, input_shape, opset=opset)
+    else:
+        model = read_model(source, name=name)
+        if isinstance(source, onnx.ModelProto):
+            copy = onnx.ModelProto()
+            copy.CopyFrom(source)
+            model = copy
+        strip_metadata(model)
+    big = model_bytes(model) > PROTO_LIMIT or _has_external(model)
+    if big:  # the weights cannot travel through protobuf serialisation: keep their shapes only
+        model = strip_weights(model)
+        simplifier = None
+    _sort_if_needed(model, what)
+    check_model(model, what)
+    model = infer_shapes(model, what)
+    if not has_subgraphs(model):
+        model = simplify(model, simplifier, what)
+        model = infer_shapes(model, what)
+    return canonicalize(model, source=what)
+
+
+def _has_external(model: onnx.ModelProto) -> bool:
+    return any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+
+
+def _sort_if_needed(model: onnx.ModelProto, what: str) -> None:
+    """ONNX requires topological node order; accept files that break it by sorting them first."""
+    g = model.graph
+    available = {t.name for t in g.initializer} | {vi.name for vi in g.input}
+    seen = set(available)
+    ok = True
+    for n in g.node:
+        if any(x and x not in seen for x in n.input):
+            ok = False
+            break
+        seen.update(n.output)
+    if not ok:
+        nodes = topo_sort_nodes(list(g.node), available, source=what)
+        sorted_nodes = [onnx.NodeProto() for _ in nodes]
+        for dst, src in zip(sorted_nodes, nodes):
+            dst.CopyFrom(src)
+        del g.node[:]
+        g.node.extend(sorted_nodes)
+
+
+def _is_torch_module(obj: Any) -> bool:
+    mod = type(obj).__module__
+    if not (mod.startswith("torch") or hasattr(obj, "forward")):
+        return False
+    try:
+        import torch
+    except ImportError:
+        return False
+    return isinstance(obj, torch.nn.Module)
