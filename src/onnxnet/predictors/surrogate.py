@@ -78,3 +78,12 @@ class SurrogatePredictor(Predictor):
 
                 raise ProtocolError("surrogate: call fit() first, or pass pretrained=FOLDER")
         return self.surrogate_.predict(rows)
+
+
+def _register_hybrid() -> None:
+    from onnxnet.surrogate.hybrid import HybridPredictor
+
+    PREDICTORS.register("onnxnet-hybrid")(HybridPredictor)
+
+
+_register_hybrid()

@@ -1,0 +1,214 @@
+"""``onnxnet-hybrid``: the language-model surrogate blended with gradient-boosted trees on graph features.
+
+Two views of a network are combined: what a language model reads in its text encoding, and GRAF-style static
+graph features (op counts, path statistics, #params, FLOPs) from ``onnxnet.predictors.graph_features``. Each
+member is trained on per-space normalised targets; the trees are an ensemble over seeds; the language model can
+optionally feed its pooled text representation (reduced by PCA) to the trees as extra features. The blend
+weight is chosen on a validation split of the *training* rows only, then members are refitted on all of them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any, Sequence
+
+import numpy as np
+
+from onnxnet.errors import ProtocolError
+from onnxnet.predictors.base import Predictor
+
+
+def rank_per_space(values: np.ndarray, spaces: np.ndarray) -> np.ndarray:
+    """Fractional rank of each value within its space (scale-free, so members can be averaged)."""
+    from scipy.stats import rankdata
+
+    out = np.empty(len(values), dtype=float)
+    for s in np.unique(spaces):
+        m = spaces == s
+        out[m] = (rankdata(values[m]) - 1.0) / max(int(m.sum()) - 1, 1)
+    return out
+
+
+def _mean_kendall(pred: np.ndarray, y: np.ndarray, spaces: np.ndarray) -> float:
+    from scipy.stats import kendalltau
+
+    taus = []
+    for s in np.unique(spaces):
+        m = spaces == s
+        if m.sum() >= 2:
+            t = kendalltau(pred[m], y[m]).statistic
+            taus.append(0.0 if np.isnan(t) else float(t))
+    return float(np.mean(taus)) if taus else float("nan")
+
+
+def _val_mask(rows: Any, spaces: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Per-space validation rows, grouped by graph hash so duplicate graphs never straddle the split."""
+    keys = rows["graph_hash"].astype(str).to_numpy() if "graph_hash" in rows.columns else np.arange(len(rows)).astype(str)
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(rows), dtype=bool)
+    for s in np.unique(spaces):
+        m = spaces == s
+        uniq = np.unique(keys[m])
+        k = int(round(fraction * len(uniq)))
+        if k >= 4 and len(uniq) - k >= 4:
+            pick = set(rng.choice(uniq, size=k, replace=False).tolist())
+            mask |= m & np.array([x in pick for x in keys])
+    return mask
+
+
+class HybridPredictor(Predictor):
+    """LM surrogate + LightGBM ensemble on graph features, blended by a weight chosen on training-space validation.
+
+    ``lm``: backbone name for the language-model member (``None``: trees only). ``lm_features``: number of PCA
+    components of the LM's pooled text representation added to the trees' features (0: none).
+    ``lm_weight``: blend weight of the LM member (``"auto"``: the best of ``weights`` on validation).
+    """
+
+    required_columns = ("onnx",)
+
+    def __init__(self, lm: str | None = "modernbert-tiny", lm_epochs: int = 10, lm_loss: str = "hinge",
+                 lm_max_length: int = 512, lm_batch_size: int = 16, lm_features: int = 0,
+                 lm_weight: float | str = "auto", weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
+                 n_trees: int = 5, val_fraction: float = 0.2, encoding: str = "compact", seed: int = 0,
+                 lm_backbone_overrides: dict[str, Any] | None = None, cache_dir: str | None = None,
+                 progress: bool = False) -> None:
+        self.lm = lm
+        self.lm_epochs = lm_epochs
+        self.lm_loss = lm_loss
+        self.lm_max_length = lm_max_length
+        self.lm_batch_size = lm_batch_size
+        self.lm_features = lm_features
+        self.lm_weight = lm_weight
+        self.weights = weights
+        self.n_trees = n_trees
+        self.val_fraction = val_fraction
+        self.encoding = encoding
+        self.seed = seed
+        self.lm_backbone_overrides = lm_backbone_overrides
+        self.cache_dir = cache_dir
+        self.progress = progress
+
+    # ------------------------------------------------------------------ members
+    def _texts(self, rows: Any) -> list[str]:
+        from onnxnet.surrogate.inputs import as_items, encode_items
+
+        if not hasattr(self, "_cache"):
+            from onnxnet.surrogate.inputs import EncodingCache
+
+            self._cache = EncodingCache()
+        return encode_items(as_items(rows), self.encoding, cache=self._cache)
+
+    def _train_lm(self, texts: list[str], y: np.ndarray, spaces: np.ndarray, val: tuple | None) -> Any:
+        from onnxnet.surrogate.trainer import TrainConfig, train_surrogate
+
+        cfg = TrainConfig(backbone=str(self.lm), backbone_overrides=dict(self.lm_backbone_overrides or {}),
+                          loss=self.lm_loss, epochs=self.lm_epochs, max_length=self.lm_max_length,
+                          batch_size=self.lm_batch_size, seed=self.seed,
+                          val_fraction=0.0 if val is not None else 0.1)
+        out = tempfile.mkdtemp(prefix="onnxnet-hybrid-lm-")
+        return train_surrogate(texts, y, [str(s) for s in spaces], out, cfg, val=val, resume=False,
+                               progress=self.progress)
+
+    def _tree_features(self, rows: Any, emb: np.ndarray | None) -> Any:
+        import pandas as pd
+
+        from onnxnet.predictors.graph_features import features_frame
+
+        X, _ = features_frame(rows, kind="all", cache_dir=self.cache_dir)
+        X = X.copy()
+        for c in ("n_params", "flops"):
+            if c in X.columns:
+                X[c] = np.log1p(X[c].clip(lower=0))
+        if emb is not None and self.lm_features > 0 and hasattr(self, "pca_"):
+            Z = self.pca_.transform(emb)
+            X = pd.concat([X, pd.DataFrame(Z, index=X.index, columns=[f"lm_pc{i}" for i in range(Z.shape[1])])],
+                          axis=1)
+        if hasattr(self, "feature_names_"):
+            X = X.reindex(columns=self.feature_names_)
+        return X
+
+    def _fit_trees(self, X: Any, target: np.ndarray) -> list[Any]:
+        import lightgbm as lgb
+
+        models = []
+        n = len(target)
+        for k in range(self.n_trees):
+            m = lgb.LGBMRegressor(n_estimators=300, learning_rate=0.05, num_leaves=15,
+                                  min_child_samples=max(3, min(10, n // 20)), subsample=0.8, subsample_freq=1,
+                                  colsample_bytree=0.8, reg_lambda=1.0, random_state=self.seed * 1000 + k,
+                                  n_jobs=1, verbose=-1)
+            m.fit(X, target)
+            models.append(m)
+        return models
+
+    @staticmethod
+    def _tree_predict(models: list[Any], X: Any) -> np.ndarray:
+        return np.mean([m.predict(X) for m in models], axis=0)
+
+    # ------------------------------------------------------------------ contract
+    def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:
+        from onnxnet.surrogate.targets import normalize_per_space
+
+        rows = rows.reset_index(drop=True)
+        spaces = np.asarray([str(s) for s in spaces], dtype=object)
+        use_lm = bool(self.lm)
+        texts = self._texts(rows) if use_lm else None
+        is_val = _val_mask(rows, spaces, self.val_fraction, self.seed)
+        tr, va = ~is_val, is_val
+        self.val_scores_: dict[str, float] = {}
+
+        # 1. Language-model member: trained on the fit part, epoch selected on the validation part.
+        emb = None
+        lm_val = None
+        if use_lm:
+            assert texts is not None
+            val = ([texts[i] for i in np.flatnonzero(va)], y[va], spaces[va].tolist()) if va.any() else None
+            self.lm_model_ = self._train_lm([texts[i] for i in np.flatnonzero(tr)], y[tr], spaces[tr], val)
+            if self.lm_features > 0:
+                from sklearn.decomposition import PCA
+
+                emb = self.lm_model_.embed_texts(texts)
+                self.pca_ = PCA(n_components=min(self.lm_features, int(tr.sum()) - 1), random_state=self.seed)
+                self.pca_.fit(emb[tr])
+            if va.any():
+                lm_val = self.lm_model_.predict_texts([texts[i] for i in np.flatnonzero(va)])
+                self.val_scores_["lm"] = _mean_kendall(lm_val, y[va], spaces[va])
+
+        # 2. Trees on graph features (+ LM components), per-space rank targets.
+        X = self._tree_features(rows, emb)
+        self.feature_names_ = list(X.columns)
+        target, _ = normalize_per_space(y, spaces, "rank")
+        w = 0.0 if not use_lm else (float(self.lm_weight) if self.lm_weight != "auto" else None)
+        if va.any():
+            trees = self._fit_trees(X[tr], target[tr])
+            tree_val = self._tree_predict(trees, X[va])
+            self.val_scores_["trees"] = _mean_kendall(tree_val, y[va], spaces[va])
+            if w is None:
+                assert lm_val is not None
+                best = (-np.inf, 0.0)
+                for cand in self.weights:
+                    blend = (1 - cand) * rank_per_space(tree_val, spaces[va]) + cand * rank_per_space(lm_val, spaces[va])
+                    score = _mean_kendall(blend, y[va], spaces[va])
+                    self.val_scores_[f"blend_{cand:g}"] = score
+                    if score > best[0] + 1e-12:
+                        best = (score, float(cand))
+                w = best[1]
+        elif w is None:
+            w = 0.5
+        self.lm_weight_ = float(w)
+        # 3. Refit the trees on every training row; the LM keeps its validation-selected epoch.
+        self.trees_ = self._fit_trees(X, target)
+
+    def predict(self, rows: Any) -> np.ndarray:
+        if not getattr(self, "is_fitted_", False):
+            raise ProtocolError("onnxnet-hybrid: call fit(rows, y) before predict")
+        rows = rows.reset_index(drop=True)
+        spaces = rows["space"].astype(str).to_numpy(object) if "space" in rows.columns else np.array(["?"] * len(rows),
+                                                                                                      dtype=object)
+        texts = self._texts(rows) if hasattr(self, "lm_model_") else None
+        emb = self.lm_model_.embed_texts(texts) if texts is not None and self.lm_features > 0 else None
+        tree = self._tree_predict(self.trees_, self._tree_features(rows, emb))
+        if texts is None or self.lm_weight_ == 0.0:
+            return tree
+        lm = self.lm_model_.predict_texts(texts)
+        return (1 - self.lm_weight_) * rank_per_space(tree, spaces) + self.lm_weight_ * rank_per_space(lm, spaces)
