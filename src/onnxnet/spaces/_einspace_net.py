@@ -7,14 +7,13 @@ network is the backbone followed by einspace's classification head (mean over th
 from __future__ import annotations
 
 import math
-from typing import Union
 
 import torch
 from torch import nn
 
 from onnxnet.spaces.einspace import (
     PERMUTES, Branching, Computation, Node, Routing, Sequential, Shape, aggregate_shape, branch_shape,
-    branching_factor, im2col_params, terminal_shape,
+    im2col_params, terminal_shape,
 )
 
 
@@ -218,6 +217,3 @@ def build_network(node: Node, input_shape: Shape, num_classes: int) -> nn.Module
     backbone, out, _ = build_module(node, tuple(input_shape), "im", None)
     return EinNetwork(backbone, Head(out[0], num_classes))
 
-
-__all__ = ["build_network", "build_module", "branching_factor"]
-_ = Union
