@@ -1,0 +1,223 @@
+"""Surrogate speed and memory: training tokens/s and peak memory per backbone and context length, prediction
+throughput (networks/s, encoding included, cache cold and warm), and the time to train a tiny ModernBERT on
+2,000 NB201 networks.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_surrogate.py train-speed [--lengths 512 2048] [--threads 2]
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_surrogate.py predict-speed --bench runs/bench-small --surrogate DIR
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_surrogate.py train-2000 --bench runs/bench --out runs/s2000
+
+Every training-speed cell runs in its own process so its peak resident memory (``ru_maxrss``) is its own. The
+device (CPU or GPU) is printed with each table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def device_name(threads: int | None = None) -> str:
+    import platform
+
+    import torch
+
+    if torch.cuda.is_available():
+        return f"GPU {torch.cuda.get_device_name(0)}"
+    return f"CPU {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads {threads or torch.get_num_threads()}"
+
+
+# ------------------------------------------------------------------------------------------------ train speed
+def _train_cell(backbone: str, length: int, batch: int, steps: int, mp: str, threads: int, ckpt: bool) -> dict:
+    """One measurement: ``steps`` optimizer steps on random token ids of exactly ``length`` tokens."""
+    import resource
+
+    import torch
+
+    torch.set_num_threads(threads)
+    from accelerate import Accelerator
+
+    from onnxnet.surrogate.backbone import load_pretrained, resolve_backbone, scratch_config
+    from onnxnet.surrogate.model import SurrogateModel
+    from onnxnet.surrogate.losses import get_loss
+
+    spec = resolve_backbone(backbone)
+    if spec.scratch:
+        from transformers import ModernBertModel
+
+        from onnxnet.surrogate.tokenizer import train_bpe_tokenizer
+
+        tok = train_bpe_tokenizer(["%1 = Conv[k=3](%0) Relu Add Concat AveragePool"] * 4, vocab_size=2048)
+        cfg = scratch_config(spec, tok, length)
+        cfg.vocab_size = 2048
+        bb = ModernBertModel(cfg)
+    else:
+        bb, tok = load_pretrained(spec)
+    ctx = int(bb.config.max_position_embeddings)
+    if length > ctx:
+        return {"backbone": backbone, "length": length, "skipped": f"context is {ctx} tokens"}
+    if ckpt:
+        bb.gradient_checkpointing_enable()
+    model = SurrogateModel(bb)
+    acc = Accelerator(mixed_precision=mp, cpu=not torch.cuda.is_available())
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    model, opt = acc.prepare(model, opt)
+    loss_fn = get_loss("hinge")
+    vocab = int(bb.config.vocab_size)
+    g = torch.Generator().manual_seed(0)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    times = []
+    for step in range(steps + 1):  # step 0 is warm-up, not timed
+        ids = torch.randint(5, vocab, (batch, length), generator=g).to(acc.device)
+        mask = torch.ones_like(ids)
+        t = torch.rand(batch, generator=g).to(acc.device)
+        t0 = time.perf_counter()
+        loss = loss_fn(model(ids, mask), t, torch.zeros(batch, dtype=torch.long, device=acc.device))
+        acc.backward(loss)
+        opt.step()
+        opt.zero_grad()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        if step:
+            times.append(time.perf_counter() - t0)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = {"backbone": backbone, "length": length, "batch": batch, "mixed_precision": mp,
+           "grad_ckpt": ckpt, "tokens_per_s": batch * length * len(times) / sum(times),
+           "peak_rss_mb": rss / 1024, "peak_rss_growth_mb": (rss - rss0) / 1024,
+           "params_m": sum(p.numel() for p in model.parameters()) / 1e6}
+    if torch.cuda.is_available():
+        out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+def train_speed(args: argparse.Namespace) -> None:
+    rows = []
+    for backbone in args.backbones:
+        for length in args.lengths:
+            for mp in args.precisions:
+                batch = max(1, args.tokens_per_batch // length)
+                cmd = [sys.executable, __file__, "_cell", backbone, str(length), str(batch), str(args.steps), mp,
+                       str(args.threads), "1" if length >= 4096 else "0"]
+                t0 = time.time()
+                r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+                if r.returncode != 0:
+                    rows.append({"backbone": backbone, "length": length, "mixed_precision": mp,
+                                 "skipped": (r.stderr.strip().splitlines() or ["failed"])[-1][:80]})
+                else:
+                    rows.append(json.loads(r.stdout.strip().splitlines()[-1]))
+                rows[-1]["wall_s"] = time.time() - t0
+                print(json.dumps(rows[-1]), file=sys.stderr)
+    print(f"\nTraining throughput ({device_name(args.threads)}, {args.steps} timed steps after 1 warm-up)\n")
+    print("| backbone | tokens | batch | precision | grad ckpt | params (M) | tokens/s | peak RSS (MB) | growth (MB) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if "skipped" in r:
+            print(f"| {r['backbone']} | {r['length']} | | {r.get('mixed_precision', '')} | | | skipped: {r['skipped']} | | |")
+        else:
+            print(f"| {r['backbone']} | {r['length']} | {r['batch']} | {r['mixed_precision']} | {r['grad_ckpt']} | "
+                  f"{r['params_m']:.1f} | {r['tokens_per_s']:.0f} | {r['peak_rss_mb']:.0f} | {r['peak_rss_growth_mb']:.0f} |")
+
+
+# ------------------------------------------------------------------------------------------------ predict speed
+def predict_speed(args: argparse.Namespace) -> None:
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from onnxnet.bench.store import BenchStore
+    from onnxnet.surrogate.surrogate import Surrogate
+
+    df = BenchStore(args.bench).read(spaces=[args.space])
+    df = df.sample(n=min(args.n, len(df)), random_state=0)
+    s = Surrogate.from_pretrained(args.surrogate)
+    rows = []
+    for label, batch in (("one at a time", 1), (f"batches of {args.batch}", args.batch)):
+        s.cache.clear()
+        t0 = time.perf_counter()
+        for i in range(0, len(df), batch):
+            s.predict(df.iloc[i:i + batch], batch_size=batch)
+        cold = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for i in range(0, len(df), batch):
+            s.predict(df.iloc[i:i + batch], batch_size=batch)
+        warm = time.perf_counter() - t0
+        rows.append((label, len(df) / cold, 1000 * cold / len(df), len(df) / warm, 1000 * warm / len(df)))
+    enc_t = []
+    from onnxnet.surrogate.inputs import encode_items
+
+    for b in df["onnx"].iloc[:50]:
+        t0 = time.perf_counter()
+        encode_items([{"onnx": b}], s.encoding)
+        enc_t.append(time.perf_counter() - t0)
+    lens = [len(x) for x in s.tokenizer(s.encode(df.iloc[:200]))["input_ids"]]
+    print(f"\nPrediction throughput, {args.space} store rows (canonical, simplified ONNX), surrogate "
+          f"{s.settings.get('backbone')} ({device_name()})\n")
+    print(f"encoding alone: {1000 * float(np.median(enc_t)):.1f} ms per network (median of 50); "
+          f"tokens per network: median {int(np.median(lens))}, max {max(lens)}\n")
+    print("| mode | cold cache nets/s | cold ms/net | warm cache nets/s | warm ms/net |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r[0]} | {r[1]:.1f} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.1f} |")
+
+
+# ------------------------------------------------------------------------------------------------ train 2000
+def train_2000(args: argparse.Namespace) -> None:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from onnxnet.surrogate.run import report_table, run_training
+
+    t0 = time.time()
+    res = run_training(bench=args.bench, spaces=[args.space], out=args.out, backbone="modernbert-tiny",
+                       epochs=args.epochs, limit=args.n, val_limit=300, test_limit=1000, resume=False)
+    report_table(res)
+    hist = res["surrogate"].settings["training"]["history"]
+    tokens = sum(h["tokens"] for h in hist)
+    print(f"\n{args.n} {args.space} networks, {len(hist)} epochs, {tokens} training tokens: "
+          f"{(time.time() - t0) / 60:.1f} min end to end ({device_name()})")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_cell":
+        b, length, batch, steps, mp, threads, ckpt = sys.argv[2:9]
+        print(json.dumps(_train_cell(b, int(length), int(batch), int(steps), mp, int(threads), ckpt == "1")))
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("train-speed")
+    a.add_argument("--backbones", nargs="+", default=["modernbert-tiny", "minilm"])
+    a.add_argument("--lengths", nargs="+", type=int, default=[512, 2048])
+    a.add_argument("--precisions", nargs="+", default=["no", "bf16"])
+    a.add_argument("--tokens-per-batch", type=int, default=4096)
+    a.add_argument("--steps", type=int, default=3)
+    a.add_argument("--threads", type=int, default=2)
+    a.add_argument("--timeout", type=int, default=900)
+    a.set_defaults(fn=train_speed)
+    p = sub.add_parser("predict-speed")
+    p.add_argument("--bench", required=True)
+    p.add_argument("--surrogate", required=True)
+    p.add_argument("--space", default="nb201")
+    p.add_argument("--n", type=int, default=200)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--threads", type=int, default=2)
+    p.set_defaults(fn=predict_speed)
+    t = sub.add_parser("train-2000")
+    t.add_argument("--bench", required=True)
+    t.add_argument("--out", required=True)
+    t.add_argument("--space", default="nb201")
+    t.add_argument("--n", type=int, default=2000)
+    t.add_argument("--epochs", type=int, default=5)
+    t.add_argument("--threads", type=int, default=2)
+    t.set_defaults(fn=train_2000)
+    args = ap.parse_args()
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()
