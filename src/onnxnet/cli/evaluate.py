@@ -1,3 +1,240 @@
-"""CLI commands: evaluate (filled in by its issue)."""
+"""CLI: ``onnxnet evaluate PROTOCOL ...``: run an evaluation protocol for one or more predictors on a store.
 
-from onnxnet.cli.app import app  # noqa: F401
+Mirrors ``onnxnet.evaluate.protocols``; every command writes a results folder (``--out``) with the tables,
+plots and failures (``onnxnet.evaluate.report``) and prints the summary table.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from onnxnet.cli.app import app
+
+evaluate_app = typer.Typer(help="Evaluate accuracy predictors on the paper's protocols (results folder + table).",
+                           no_args_is_help=True)
+app.add_typer(evaluate_app, name="evaluate")
+
+_CORE = ["id", "space", "arch", "arch_hash", "graph_hash", "split", "accuracy", "accuracy_label"]
+
+StoreOpt = typer.Option(..., "--store", "-s", help="benchmark store folder (onnxnet bench build --out DIR)")
+PredOpt = typer.Option("params,flops,gbm", "--predictor", "-p",
+                       help="registered predictor name(s), comma-separated (see `onnxnet evaluate predictors`)")
+ParamOpt = typer.Option(None, "--param", help="predictor hyperparameter KEY=VALUE (repeatable); "
+                        "NAME.KEY=VALUE sets it for one predictor only")
+SeedsOpt = typer.Option(5, "--seeds", help="number of seeds (0..N-1)")
+LabelOpt = typer.Option("accuracy", "--label", help="target column (accuracy or a label:<name> column)")
+OutOpt = typer.Option(None, "--out", "-o", help="results folder (default results/<protocol>)")
+RegOpt = typer.Option(False, "--regression", help="also report MAE / R^2 (for predictors that regress accuracy)")
+PlotOpt = typer.Option(True, "--plots/--no-plots", help="write plots")
+
+
+def _ints(text: str, what: str) -> list[int]:
+    from onnxnet.errors import ProtocolError
+
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ProtocolError(f"{what} must be comma-separated integers, got {text!r}") from None
+
+
+def _names(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def _value(text: str) -> Any:
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _params(predictors: list[str], raw: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``--param`` values per predictor; a key no chosen predictor accepts is an error naming the choices."""
+    import inspect
+
+    from onnxnet.errors import ProtocolError
+    from onnxnet.predictors import PREDICTORS
+
+    out: dict[str, dict[str, Any]] = {p: {} for p in predictors}
+    accepted = {p: set(inspect.signature(PREDICTORS.get(p).__init__).parameters) - {"self"} for p in predictors}
+    for item in raw or []:
+        key, sep, val = item.partition("=")
+        if not sep:
+            raise ProtocolError(f"--param {item!r}: expected KEY=VALUE")
+        target, _, k = key.rpartition(".")
+        names = [target] if target else predictors
+        if target and target not in out:
+            raise ProtocolError(f"--param {item!r}: predictor {target!r} is not among {predictors}")
+        hit = [p for p in names if k in accepted[p]]
+        if not hit:
+            raise ProtocolError(
+                f"--param {item!r}: no chosen predictor takes {k!r}; they take: "
+                + "; ".join(f"{p}: {', '.join(sorted(accepted[p])) or '-'}" for p in names)
+            )
+        for p in hit:
+            out[p][k] = _value(val)
+    return out
+
+
+def _rows(store: Path, predictors: list[str], spaces: list[str] | None, label: str) -> Any:
+    from onnxnet.bench.store import BenchStore, network_schema
+    from onnxnet.errors import DataError
+    from onnxnet.predictors import PREDICTORS
+
+    if not Path(store).is_dir():
+        raise DataError(f"store {store} does not exist; build one with `onnxnet bench build --out {store}`")
+    need: set[str] | None = set(_CORE)
+    for p in predictors:
+        cols = PREDICTORS.get(p).required_columns
+        if cols is None:
+            need = None
+            break
+        need.update(cols)
+    names = network_schema().names
+    columns = None if need is None else [c for c in names if c in need or c.startswith("label:")]
+    if columns is not None and label not in columns and label in names:
+        columns.append(label)
+    return BenchStore(store).read(spaces=spaces, columns=columns)
+
+
+def _run(protocol: str, store: Path, predictor: str, param: list[str] | None, out: Optional[Path],
+         plots: bool, spaces: list[str] | None, label: str, **kwargs: Any) -> None:
+    from rich.console import Console
+
+    from onnxnet.evaluate.protocols import PROTOCOLS
+    from onnxnet.evaluate.report import markdown_table, write_report
+
+    preds = _names(predictor)
+    params = _params(preds, param)
+    rows = _rows(store, preds, spaces, label)
+    fn = PROTOCOLS[protocol]
+    console = Console(stderr=True)
+    results = []
+    for p in preds:
+        console.print(f"[bold]{protocol}[/bold]: {p} on {len(rows)} rows")
+        extra = {"label": label} if protocol != "cross-task" else {}
+        results.append(fn(rows, p, params=params[p] or None, progress=True, **extra, **kwargs))
+    out_dir = Path(out) if out is not None else Path("results") / protocol
+    command = "onnxnet " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    write_report(results, out_dir, command=command, plots=plots)
+    import pandas as pd
+
+    summary = pd.concat([r.summary() for r in results], ignore_index=True)
+    print(markdown_table(summary))
+    n_fail = sum(len(r.failures) for r in results)
+    console.print(f"results in {out_dir}/ ({n_fail} per-row failure(s) in failures.csv)")
+
+
+@evaluate_app.command("predictors")
+def list_predictors() -> None:
+    """List the registered predictors, with whether they train and their first doc line."""
+    from onnxnet.predictors import PREDICTORS
+
+    for name in PREDICTORS.names():
+        cls = PREDICTORS.get(name)
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        kind = "trained" if cls.needs_training else "zero-shot"
+        print(f"{name:12s} {kind:9s} {doc}")
+
+
+@evaluate_app.command("in-space")
+def in_space_cmd(
+    store: Path = StoreOpt,
+    space: str = typer.Option(..., "--space", help="search space to train and test in"),
+    sizes: str = typer.Option("16,32,64,128,256,1024", "--sizes", help="train sizes n, comma-separated"),
+    predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = SeedsOpt,
+    label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
+) -> None:
+    """Sample efficiency: train on n graphs of SPACE, test on all its other graphs (dedup by graph hash)."""
+    _run("in-space", store, predictor, param, out, plots, [space], label, space=space,
+         train_sizes=_ints(sizes, "--sizes"), seeds=seeds, regression=regression)
+
+
+@evaluate_app.command("all-spaces")
+def all_spaces_cmd(
+    store: Path = StoreOpt,
+    spaces: Optional[str] = typer.Option(None, "--spaces", help="spaces to use (default: all labelled)"),
+    max_train: Optional[int] = typer.Option(None, "--max-train", help="cap of training graphs per space"),
+    predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
+    label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
+) -> None:
+    """Train on the store's train split of every space; score each space's test split separately."""
+    names = _names(spaces) if spaces else None
+    _run("all-spaces", store, predictor, param, out, plots, names, label, spaces=names,
+         max_train_per_space=max_train, seeds=seeds, regression=regression)
+
+
+@evaluate_app.command("leave-one-space-out")
+def loso_cmd(
+    store: Path = StoreOpt,
+    spaces: Optional[str] = typer.Option(None, "--spaces", help="spaces to use (default: all labelled)"),
+    predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
+    label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
+) -> None:
+    """For each space: train on all the other spaces, test on all of it."""
+    names = _names(spaces) if spaces else None
+    _run("leave-one-space-out", store, predictor, param, out, plots, names, label, spaces=names, seeds=seeds,
+         regression=regression)
+
+
+@evaluate_app.command("zero-shot")
+def zero_shot_cmd(
+    store: Path = StoreOpt,
+    train: str = typer.Option(..., "--train", help="training space(s), comma-separated (e.g. nb101)"),
+    test: str = typer.Option(..., "--test", help="test space (e.g. nb201)"),
+    n: Optional[int] = typer.Option(None, "--n", help="train on n sampled graphs instead of all"),
+    predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
+    label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
+) -> None:
+    """Train on space(s) A, test on every graph of space B (the paper's headline: nb101 -> nb201)."""
+    tr = _names(train)
+    _run("zero-shot", store, predictor, param, out, plots, tr + [test], label, train_space=tr, test_space=test,
+         n=n, seeds=seeds, regression=regression)
+
+
+@evaluate_app.command("few-shot")
+def few_shot_cmd(
+    store: Path = StoreOpt,
+    train: str = typer.Option(..., "--train", help="training space(s), comma-separated"),
+    test: str = typer.Option(..., "--test", help="target space"),
+    shots: str = typer.Option("0,16,100", "--shots", help="target-space graphs k added to training"),
+    n: Optional[int] = typer.Option(None, "--n", help="train on n sampled source graphs instead of all"),
+    predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
+    label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
+) -> None:
+    """Zero-shot plus k target-space graphs in training; test on the rest of the target space."""
+    tr = _names(train)
+    _run("few-shot", store, predictor, param, out, plots, tr + [test], label, train_space=tr, test_space=test,
+         shots=_ints(shots, "--shots"), n=n, seeds=seeds, regression=regression)
+
+
+@evaluate_app.command("cross-task")
+def cross_task_cmd(
+    store: Path = StoreOpt,
+    space: str = typer.Option("transnas_micro", "--space"),
+    tasks: Optional[str] = typer.Option(None, "--tasks", help="label columns, comma-separated (default: all of "
+                                        "the space's label: columns)"),
+    n: int = typer.Option(256, "--n", help="training graphs per run"),
+    predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
+    out: Optional[Path] = OutOpt, plots: bool = PlotOpt,
+) -> None:
+    """Train on one task's labels, test on another task's labels of other networks (all task pairs)."""
+    from onnxnet.bench.store import BenchStore
+    from onnxnet.errors import ProtocolError
+
+    if tasks:
+        task_list = _names(tasks)
+    else:
+        head = BenchStore(store).read(spaces=[space], columns=None) if Path(store).is_dir() else None
+        task_list = [c for c in (head.columns if head is not None else []) if c.startswith("label:")]
+        if len(task_list) < 2:
+            raise ProtocolError(f"space {space!r} in {store} has fewer than two label: columns; pass --tasks")
+    _run("cross-task", store, predictor, param, out, plots, [space], "accuracy", space=space, tasks=task_list,
+         n=n, seeds=seeds)

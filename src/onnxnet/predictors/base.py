@@ -26,6 +26,9 @@ class Predictor:
 
     #: False for zero-shot scorers (#params, FLOPs, zero-cost proxies): ``fit`` only records the call.
     needs_training: bool = True
+    #: Store columns ``fit`` / ``predict`` read besides id, space, arch, graph_hash, split and the labels, so
+    #: callers can skip loading the (large) ``onnx`` column; ``None`` means every column.
+    required_columns: tuple[str, ...] | None = None
 
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments, as scikit-learn's ``get_params``."""

@@ -38,6 +38,7 @@ class ZeroCostPredictor(Predictor):
     """
 
     needs_training = False
+    required_columns: tuple[str, ...] | None = ()
 
     def __init__(self, proxy: str = "synflow", batch_size: int = 64, seed: int = 0, data: str | None = None,
                  progress: bool = False) -> None:

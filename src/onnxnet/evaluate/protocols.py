@@ -1,0 +1,358 @@
+"""The evaluation protocols of the ONNX-Net paper, for any predictor that follows the ``Predictor`` contract.
+
+Each protocol is a function ``protocol(rows, predictor, ..., seeds) -> ProtocolResult``:
+
+* ``in_space``: train on n graphs of one space, test on all its other graphs (the sample-efficiency curve);
+* ``all_spaces``: train on the training split of every space, score each space's test split;
+* ``leave_one_space_out``: for each space, train on all the others, test on all of it;
+* ``zero_shot``: train on space(s) A (all, or n graphs), test on every graph of space B;
+* ``few_shot``: zero-shot plus k graphs of B in training, test on the rest of B;
+* ``cross_task``: one space, train on one task's labels and test on another task's labels (TransNAS micro).
+
+Rules every protocol keeps: splits are by ``graph_hash`` (a graph never straddles train and test; each test
+graph is scored once, its label the mean over its duplicates); the predictor sees training rows only, so any
+model selection it does (GBM early stopping, the surrogate's checkpoint choice) uses training spaces only;
+every seed gets a fresh predictor; rows a predictor fails on are recorded in ``failures`` and counted
+(``n_test`` vs ``n_scored``), never silently dropped.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from onnxnet.errors import ProtocolError
+from onnxnet.evaluate.metrics import evaluate_predictions
+from onnxnet.evaluate.splits import (
+    GROUP,
+    TARGET,
+    labelled,
+    sample_graphs,
+    space_rows,
+    store_split,
+    unique_graphs,
+    without_graphs,
+)
+
+#: Train sizes of the in-space sample-efficiency protocol.
+DEFAULT_TRAIN_SIZES: tuple[int, ...] = (16, 32, 64, 128, 256, 1024)
+#: Target-space shots of the few-shot protocol.
+DEFAULT_SHOTS: tuple[int, ...] = (16, 100)
+#: Metrics averaged in summaries (the per-seed table has all of them).
+SUMMARY_METRICS: tuple[str, ...] = ("kendall", "spearman", "p@top1%", "p@top5%", "p@top10%", "mae", "r2")
+
+PredictorSpec = Any  # a registered name, a Predictor instance, or a callable seed -> Predictor
+
+
+@dataclass
+class ProtocolResult:
+    """Per-seed scores, the predictions behind them, and per-row failures of one protocol run."""
+
+    protocol: str
+    predictor: str
+    config: dict[str, Any]
+    scores: Any  # DataFrame: one row per (seed, setting, test_space)
+    predictions: Any  # DataFrame: id, space, seed, setting, y_true, y_pred
+    failures: Any  # DataFrame: id, seed, setting, stage, reason
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> Any:
+        """Mean and standard deviation over seeds per (setting, test_space), with n_test / n_scored."""
+        import pandas as pd
+
+        s = self.scores
+        if s.empty:
+            return pd.DataFrame()
+        metrics = [m for m in SUMMARY_METRICS if m in s.columns]
+        g = s.groupby(["setting", "test_space"], sort=False)
+        out = g[metrics].mean().add_suffix("_mean").join(g[metrics].std(ddof=0).add_suffix("_std"))
+        out = out.join(g[["n_test", "n_scored"]].min()).join(g["seed"].nunique().rename("seeds"))
+        out = out.join(g[["n_train"]].mean())
+        out.insert(0, "predictor", self.predictor)
+        out.insert(0, "protocol", self.protocol)
+        return out.reset_index()
+
+
+# --- predictor handling -----------------------------------------------------------------------------------------
+
+def _name_of(spec: PredictorSpec) -> str:
+    if isinstance(spec, str):
+        return spec
+    return getattr(spec, "name", None) or type(spec).__name__
+
+
+def _factory(spec: PredictorSpec, params: dict[str, Any] | None) -> Callable[[int], Any]:
+    """A function ``seed -> fresh predictor``; the seed is passed when the predictor takes one."""
+    from onnxnet.predictors import get_predictor
+    from onnxnet.predictors.base import Predictor
+
+    params = dict(params or {})
+
+    def with_seed(cls: type, kw: dict[str, Any], seed: int) -> dict[str, Any]:
+        if "seed" in inspect.signature(cls.__init__).parameters and "seed" not in params:
+            return {**kw, "seed": seed}
+        return kw
+
+    if isinstance(spec, str):
+        from onnxnet.predictors import PREDICTORS
+
+        cls = PREDICTORS.get(spec)
+        return lambda seed: get_predictor(spec, **with_seed(cls, params, seed))
+    if isinstance(spec, Predictor):
+        base = {**spec.get_params(), **params}
+        return lambda seed: type(spec)(**with_seed(type(spec), base, seed))
+    if callable(spec):
+        return spec
+    raise ProtocolError(f"predictor must be a registered name, a Predictor, or a seed -> Predictor function; got {spec!r}")
+
+
+def _seeds(seeds: int | Sequence[int]) -> list[int]:
+    out = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
+    if not out:
+        raise ProtocolError("need at least one seed")
+    return out
+
+
+# --- the shared core --------------------------------------------------------------------------------------------
+
+class _Run:
+    """Collects the score, prediction and failure records of one protocol run."""
+
+    def __init__(self, protocol: str, predictor: PredictorSpec, params: dict[str, Any] | None, regression: bool,
+                 progress: bool, config: dict[str, Any]) -> None:
+        self.protocol, self.name = protocol, _name_of(predictor)
+        self.make = _factory(predictor, params)
+        self.regression, self.progress = regression, progress
+        self.config = {"predictor": self.name, "params": dict(params or {}), **config}
+        self.scores: list[dict[str, Any]] = []
+        self.preds: list[Any] = []
+        self.failures: list[dict[str, Any]] = []
+
+    def split(self, seed: int, setting: str, train: Any, test: Any) -> None:
+        """Fit a fresh predictor on ``train``, score ``test`` per test space (``test`` already unique graphs)."""
+        import pandas as pd
+
+        if len(test) == 0:
+            raise ProtocolError(f"{self.protocol} ({setting}, seed {seed}): the test set is empty")
+        leak = set(train["graph_hash"]) & set(test["graph_hash"])
+        if leak:  # a bug in a protocol, not bad input: fail loudly
+            raise AssertionError(f"{len(leak)} graphs are in both train and test")
+        pred = self.make(seed)
+        t0 = time.perf_counter()
+        try:
+            pred.fit(train, train[TARGET].to_numpy(), train[GROUP].to_numpy())
+        except ProtocolError:
+            raise
+        except Exception as e:  # noqa: BLE001  (a predictor crash becomes a clear, attributed error)
+            raise ProtocolError(f"{self.name}: fit failed on {len(train)} rows ({setting}, seed {seed}): "
+                                f"{type(e).__name__}: {e}") from e
+        fit_s = time.perf_counter() - t0
+        for f in getattr(pred, "fit_failures_", []) or []:
+            self.failures.append({**f, "seed": seed, "setting": setting, "stage": "fit"})
+        t0 = time.perf_counter()
+        y_pred = np.asarray(pred.predict(test), dtype=float)
+        predict_s = time.perf_counter() - t0
+        if y_pred.shape != (len(test),):
+            raise ProtocolError(f"{self.name}: predict returned shape {y_pred.shape} for {len(test)} rows")
+        for f in getattr(pred, "failures_", []) or []:
+            self.failures.append({**f, "seed": seed, "setting": setting, "stage": "predict"})
+        ok = np.isfinite(y_pred)
+        failed_ids = set(f["id"] for f in getattr(pred, "failures_", []) or [])
+        for rid in test["id"].to_numpy()[~ok]:
+            if rid not in failed_ids:
+                self.failures.append({"id": rid, "seed": seed, "setting": setting, "stage": "predict",
+                                      "reason": "non-finite prediction"})
+        self.preds.append(pd.DataFrame({
+            "id": test["id"].to_numpy(), "space": test["space"].to_numpy(), "seed": seed, "setting": setting,
+            "y_true": test[TARGET].to_numpy(), "y_pred": y_pred,
+        }))
+        spaces = test["space"].to_numpy()
+        for sp in sorted(set(spaces)):
+            m = spaces == sp
+            mm = m & ok
+            rec: dict[str, Any] = {
+                "seed": seed, "setting": setting, "test_space": sp, "n_train": len(train),
+                "n_test": int(m.sum()), "n_scored": int(mm.sum()), "fit_s": fit_s, "predict_s": predict_s,
+            }
+            if mm.sum() >= 2:
+                rec.update(evaluate_predictions(test[TARGET].to_numpy()[mm], y_pred[mm], regression=self.regression))
+            self.scores.append(rec)
+
+    def result(self, extra: dict[str, Any] | None = None) -> ProtocolResult:
+        import pandas as pd
+
+        fail_cols = ["id", "seed", "setting", "stage", "reason"]
+        return ProtocolResult(
+            protocol=self.protocol, predictor=self.name, config=self.config,
+            scores=pd.DataFrame(self.scores),
+            predictions=pd.concat(self.preds, ignore_index=True) if self.preds else pd.DataFrame(),
+            failures=pd.DataFrame(self.failures, columns=fail_cols), extra=extra or {},
+        )
+
+
+def _progress(items: list[Any], on: bool, desc: str) -> Any:
+    if not on:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="run")
+
+
+# --- protocols --------------------------------------------------------------------------------------------------
+
+def in_space(rows: Any, predictor: PredictorSpec, space: str, *, train_sizes: Sequence[int] = DEFAULT_TRAIN_SIZES,
+             seeds: int | Sequence[int] = 5, label: str = "accuracy", params: dict[str, Any] | None = None,
+             regression: bool = False, progress: bool = False) -> ProtocolResult:
+    """Sample efficiency in one space: train on n unique graphs, test on all the others, for each n and seed."""
+    data = space_rows(labelled(rows, label), space)
+    uniq = unique_graphs(data)
+    bad = [n for n in train_sizes if n >= len(uniq)]
+    if bad:
+        raise ProtocolError(
+            f"in-space {space}: train size(s) {bad} leave nothing to test; the space has {len(uniq)} unique "
+            f"labelled graphs here; choose sizes below that"
+        )
+    run = _Run("in_space", predictor, params, regression, progress,
+               {"space": space, "train_sizes": list(train_sizes), "label": label, "unique_graphs": len(uniq)})
+    jobs = [(s, n) for s in _seeds(seeds) for n in train_sizes]
+    for seed, n in _progress(jobs, progress, f"in-space {space}"):
+        train, test = sample_graphs(data, n, seed)
+        run.split(seed, f"n={n}", train, test)
+    return run.result()
+
+
+def all_spaces(rows: Any, predictor: PredictorSpec, *, spaces: Sequence[str] | None = None,
+               seeds: int | Sequence[int] = 3, label: str = "accuracy", max_train_per_space: int | None = None,
+               params: dict[str, Any] | None = None, regression: bool = False,
+               progress: bool = False) -> ProtocolResult:
+    """Train on the training split of every space (the store's ``split`` column), score each space's test split.
+
+    ``max_train_per_space`` caps each space's training graphs (sampled with the seed) to bound the cost.
+    """
+    import pandas as pd
+
+    data = labelled(rows, label)
+    names = sorted(data["space"].unique()) if spaces is None else list(spaces)
+    data = space_rows(data, names)
+    run = _Run("all_spaces", predictor, params, regression, progress,
+               {"spaces": names, "label": label, "max_train_per_space": max_train_per_space})
+    for seed in _progress(_seeds(seeds), progress, "all-spaces"):
+        train, test = store_split(data, seed)
+        train = without_graphs(train, test)
+        if max_train_per_space:
+            parts = []
+            for sp, part in train.groupby("space"):
+                u = unique_graphs(part)
+                parts.append(u.sample(n=min(max_train_per_space, len(u)), random_state=seed))
+            train = pd.concat(parts)
+        run.split(seed, "all", train, unique_graphs(test))
+    return run.result()
+
+
+def leave_one_space_out(rows: Any, predictor: PredictorSpec, *, spaces: Sequence[str] | None = None,
+                        seeds: int | Sequence[int] = 3, label: str = "accuracy",
+                        params: dict[str, Any] | None = None, regression: bool = False,
+                        progress: bool = False) -> ProtocolResult:
+    """For each space B: train on all labelled graphs of the other spaces, test on every graph of B."""
+    data = labelled(rows, label)
+    names = sorted(data["space"].unique()) if spaces is None else list(spaces)
+    data = space_rows(data, names)
+    if len(names) < 2:
+        raise ProtocolError(f"leave-one-space-out needs at least two labelled spaces; have {names}")
+    run = _Run("leave_one_space_out", predictor, params, regression, progress, {"spaces": names, "label": label})
+    jobs = [(s, b) for s in _seeds(seeds) for b in names]
+    for seed, held in _progress(jobs, progress, "leave-one-space-out"):
+        test = unique_graphs(data[data["space"] == held])
+        train = without_graphs(data[data["space"] != held], test)
+        run.split(seed, f"without {held}", train, test)
+    return run.result()
+
+
+def zero_shot(rows: Any, predictor: PredictorSpec, train_space: str | Sequence[str], test_space: str, *,
+              n: int | None = None, seeds: int | Sequence[int] = 3, label: str = "accuracy",
+              params: dict[str, Any] | None = None, regression: bool = False,
+              progress: bool = False) -> ProtocolResult:
+    """Train on space(s) A (all labelled graphs, or ``n`` sampled with the seed), test on every graph of B."""
+    data = labelled(rows, label)
+    train_names = [train_space] if isinstance(train_space, str) else list(train_space)
+    if test_space in train_names:
+        raise ProtocolError(f"zero-shot: test space {test_space!r} is also a training space; use in_space instead")
+    src = space_rows(data, train_names, what="training space")
+    test = unique_graphs(space_rows(data, test_space, what="test space"))
+    src = without_graphs(src, test)
+    run = _Run("zero_shot", predictor, params, regression, progress,
+               {"train_spaces": train_names, "test_space": test_space, "n": n, "label": label})
+    setting = f"{'+'.join(train_names)} -> {test_space}" + (f" (n={n})" if n else "")
+    for seed in _progress(_seeds(seeds), progress, "zero-shot"):
+        train = sample_graphs(src, n, seed, leave=0)[0] if n else src
+        run.split(seed, setting, train, test)
+    return run.result()
+
+
+def few_shot(rows: Any, predictor: PredictorSpec, train_space: str | Sequence[str], test_space: str, *,
+             shots: Sequence[int] = DEFAULT_SHOTS, n: int | None = None, seeds: int | Sequence[int] = 3,
+             label: str = "accuracy", params: dict[str, Any] | None = None, regression: bool = False,
+             progress: bool = False) -> ProtocolResult:
+    """Zero-shot plus ``k`` graphs of the target space in training (k in ``shots``); test on the rest of B.
+
+    ``k = 0`` is the zero-shot reference on the same test graphs.
+    """
+    import pandas as pd
+
+    data = labelled(rows, label)
+    train_names = [train_space] if isinstance(train_space, str) else list(train_space)
+    if test_space in train_names:
+        raise ProtocolError(f"few-shot: test space {test_space!r} is also a training space")
+    src = space_rows(data, train_names, what="training space")
+    target = space_rows(data, test_space, what="test space")
+    run = _Run("few_shot", predictor, params, regression, progress,
+               {"train_spaces": train_names, "test_space": test_space, "shots": list(shots), "n": n, "label": label})
+    jobs = [(s, k) for s in _seeds(seeds) for k in shots]
+    for seed, k in _progress(jobs, progress, "few-shot"):
+        if k > 0:
+            picked, test = sample_graphs(target, k, seed, what=f"shots k")
+        else:
+            picked, test = target.iloc[:0], unique_graphs(target)
+        base = sample_graphs(src, n, seed, leave=0)[0] if n else src
+        train = without_graphs(pd.concat([base, picked]), test)
+        run.split(seed, f"k={k}", train, test)
+    return run.result()
+
+
+def cross_task(rows: Any, predictor: PredictorSpec, space: str, tasks: Sequence[str], *, n: int = 256,
+               seeds: int | Sequence[int] = 3, params: dict[str, Any] | None = None,
+               progress: bool = False) -> ProtocolResult:
+    """Train on ``n`` graphs labelled with task A, test on the other graphs with task B, for all pairs (A, B).
+
+    ``tasks`` are label columns (e.g. ``label:transnas_class_object``); A == B is the in-task reference.
+    Train and test graphs are disjoint, so no network's own label leaks across tasks.
+    """
+    if len(tasks) < 2:
+        raise ProtocolError("cross-task needs at least two task label columns")
+    missing = [t for t in tasks if t not in rows.columns]
+    if missing:
+        raise ProtocolError(f"cross-task: rows lack label column(s) {missing}; have "
+                            f"{sorted(c for c in rows.columns if c.startswith('label:'))}")
+    run = _Run("cross_task", predictor, params, False, progress, {"space": space, "tasks": list(tasks), "n": n})
+    per_task = {t: space_rows(labelled(rows, t), space) for t in tasks}
+    jobs = [(s, a, b) for s in _seeds(seeds) for a in tasks for b in tasks]
+    for seed, a, b in _progress(jobs, progress, "cross-task"):
+        train, _ = sample_graphs(per_task[a], n, seed)
+        test = unique_graphs(without_graphs(per_task[b], train))
+        run.split(seed, f"{a} -> {b}", train, test)
+    return run.result()
+
+
+#: Protocols by CLI name.
+PROTOCOLS: dict[str, Callable[..., ProtocolResult]] = {
+    "in-space": in_space,
+    "all-spaces": all_spaces,
+    "leave-one-space-out": leave_one_space_out,
+    "zero-shot": zero_shot,
+    "few-shot": few_shot,
+    "cross-task": cross_task,
+}

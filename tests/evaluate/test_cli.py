@@ -1,0 +1,41 @@
+"""`onnxnet evaluate ...` on a tiny real store: results folder, printed table, clear errors."""
+
+import pandas as pd
+
+from onnxnet.bench.store import BenchStore
+from onnxnet.cli.main import main
+
+
+def _store(tmp_path, rows):
+    store = BenchStore.create(tmp_path / "store")
+    for space, part in rows.groupby("space"):
+        store.write_part(f"{space}-test-0", part.drop(columns=["accuracy_label"]).assign(accuracy_label="toy"))
+    return store.path
+
+
+def test_evaluate_in_space_and_zero_shot_write_results(tmp_path, tiny_rows, capsys):
+    path = _store(tmp_path, tiny_rows)
+    out = tmp_path / "res"
+    assert main(["evaluate", "in-space", "--store", str(path), "--space", "toy_a", "--sizes", "8,16",
+                 "--predictor", "params,gbm", "--param", "gbm.n_estimators=40", "--seeds", "2",
+                 "--out", str(out), "--no-plots"]) == 0
+    table = capsys.readouterr().out
+    assert "| gbm | n=16 | toy_a |" in table and "| params | n=8 | toy_a |" in table
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["predictor"]) == {"params", "gbm"} and (summary["seeds"] == 2).all()
+    assert main(["evaluate", "zero-shot", "--store", str(path), "--train", "toy_a", "--test", "toy_b",
+                 "--predictor", "flops", "--seeds", "1", "--out", str(tmp_path / "zs")]) == 0
+    assert (tmp_path / "zs" / "plots").is_dir()
+
+
+def test_evaluate_errors_are_one_line(tmp_path, tiny_rows, capsys):
+    path = _store(tmp_path, tiny_rows)
+    assert main(["evaluate", "in-space", "--store", str(path), "--space", "toy_a", "--sizes", "9999",
+                 "--predictor", "params", "--out", str(tmp_path / "x")]) == 2
+    assert "leave nothing to test" in capsys.readouterr().err
+    assert main(["evaluate", "zero-shot", "--store", str(path), "--train", "toy_a", "--test", "toy_b",
+                 "--predictor", "params", "--param", "nope=1"]) == 2
+    assert "no chosen predictor takes 'nope'" in capsys.readouterr().err
+    assert main(["evaluate", "zero-shot", "--store", str(tmp_path / "missing"), "--train", "a", "--test", "b"]) == 2
+    assert main(["evaluate", "in-space", "--store", str(path), "--space", "toy_a", "--predictor", "nosuch"]) == 2
+    assert "unknown predictor 'nosuch'" in capsys.readouterr().err

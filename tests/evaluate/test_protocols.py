@@ -1,0 +1,106 @@
+"""Protocol splitting rules and small end-to-end runs on real (tiny) ONNX networks."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from onnxnet.errors import ProtocolError
+from onnxnet.evaluate import protocols as P
+from onnxnet.evaluate.report import write_report
+from onnxnet.predictors.base import Predictor
+
+
+class Spy(Predictor):
+    """Records what it was trained on; scores by #params; fails (NaN) on ids listed in ``fail_ids``."""
+
+    seen: list[pd.DataFrame] = []
+
+    def __init__(self, fail_ids: tuple[str, ...] = (), seed: int = 0) -> None:
+        self.fail_ids = fail_ids
+        self.seed = seed
+
+    def _fit(self, rows, y, spaces):
+        Spy.seen.append(rows.copy())
+
+    def predict(self, rows):
+        out = rows["n_params"].to_numpy(dtype=float)
+        bad = rows["id"].isin(self.fail_ids).to_numpy()
+        out[bad] = np.nan
+        self.failures_ = [{"id": i, "reason": "boom"} for i in rows["id"][bad]]
+        return out
+
+
+def test_in_space_never_straddles_and_tests_each_graph_once(tiny_rows):
+    Spy.seen.clear()
+    res = P.in_space(tiny_rows, Spy(), "toy_a", train_sizes=(4, 8), seeds=2)
+    assert len(Spy.seen) == 4
+    preds = res.predictions
+    for (seed, setting), g in preds.groupby(["seed", "setting"]):
+        train = Spy.seen[[(s, n) for s in (0, 1) for n in (4, 8)].index((seed, int(setting[2:])))]
+        assert not set(train["graph_hash"]) & set(tiny_rows.set_index("id").loc[g["id"], "graph_hash"])
+        assert g["id"].is_unique and len(train) == int(setting[2:])
+        assert set(train["space"]) == {"toy_a"} and set(g["space"]) == {"toy_a"}
+    # the duplicate graph (toy_a/0 and toy_a/dup) is tested at most once per split
+    assert not ((preds["id"] == "toy_a/dup").any() and (preds["id"] == "toy_a/0").any())
+    s = res.summary()
+    assert list(s["setting"]) == ["n=4", "n=8"] and (s["seeds"] == 2).all()
+    assert (s["n_scored"] == s["n_test"]).all() and (s["kendall_mean"] > 0.3).all()
+
+
+def test_bad_requests_raise_protocol_errors(tiny_rows):
+    n_unique = tiny_rows[tiny_rows.space == "toy_a"]["graph_hash"].nunique()
+    with pytest.raises(ProtocolError, match="leave nothing to test"):
+        P.in_space(tiny_rows, "params", "toy_a", train_sizes=(n_unique,), seeds=1)
+    with pytest.raises(ProtocolError, match="has no labelled networks"):
+        P.in_space(tiny_rows, "params", "nb201", train_sizes=(4,), seeds=1)
+    unlabelled = tiny_rows.assign(accuracy=np.where(tiny_rows.space == "toy_b", np.nan, tiny_rows.accuracy))
+    with pytest.raises(ProtocolError, match="test space 'toy_b' has no labelled networks"):
+        P.zero_shot(unlabelled, "params", "toy_a", "toy_b", seeds=1)
+    with pytest.raises(ProtocolError, match="too large"):
+        P.few_shot(tiny_rows, "params", "toy_a", "toy_b", shots=(1000,), seeds=1)
+
+
+def test_training_and_validation_see_training_spaces_only(tiny_rows):
+    Spy.seen.clear()
+    P.zero_shot(tiny_rows, Spy(), "toy_a", "toy_b", seeds=2)
+    P.leave_one_space_out(tiny_rows, Spy(), seeds=1)
+    assert [set(r["space"]) for r in Spy.seen] == [{"toy_a"}, {"toy_a"}, {"toy_b"}, {"toy_a"}]
+    Spy.seen.clear()
+    res = P.few_shot(tiny_rows, Spy(), "toy_a", "toy_b", shots=(0, 4), seeds=1)
+    k4 = Spy.seen[1]
+    assert (k4["space"] == "toy_b").sum() == 4
+    tested = res.predictions[res.predictions.setting == "k=4"]["id"]
+    assert not set(k4["id"]) & set(tested)
+
+
+def test_failed_rows_are_counted_not_dropped(tiny_rows, tmp_path):
+    bad = tuple(tiny_rows[tiny_rows.space == "toy_b"]["id"][:2])
+    res = P.zero_shot(tiny_rows, Spy(fail_ids=bad), "toy_a", "toy_b", seeds=1)
+    row = res.scores.iloc[0]
+    assert row["n_test"] - row["n_scored"] == 2
+    assert sorted(res.failures["id"]) == sorted(bad)
+    out = write_report(res, tmp_path / "r", command="test")
+    assert "n scored / test" in (out / "summary.md").read_text()
+    assert len(pd.read_csv(out / "failures.csv")) == 2
+    assert json.loads((out / "config.json").read_text())["command"] == "test"
+
+
+def test_gbm_end_to_end_with_plots(tiny_rows, tmp_path):
+    res = P.in_space(tiny_rows, "gbm", "toy_a", train_sizes=(12, 24), seeds=2,
+                     params={"n_estimators": 60, "val_fraction": 0.25})
+    assert res.scores["kendall"].notna().all() and (res.scores["n_scored"] == res.scores["n_test"]).all()
+    assert res.summary()["kendall_mean"].iloc[-1] > 0.3
+    all_res = P.all_spaces(tiny_rows, "params", seeds=1)
+    assert set(all_res.scores["test_space"]) == {"toy_a", "toy_b"}
+    out = write_report([res, all_res], tmp_path / "r")
+    assert (out / "plots" / "sample_efficiency.png").stat().st_size > 1000
+    assert any(p.name.startswith("scatter_gbm") for p in (out / "plots").iterdir())
+
+
+def test_cross_task_pairs_use_disjoint_networks(tiny_rows):
+    rows = tiny_rows.assign(**{"label:t1": tiny_rows.accuracy, "label:t2": -tiny_rows.accuracy})
+    res = P.cross_task(rows, "params", "toy_a", ["label:t1", "label:t2"], n=6, seeds=1)
+    s = res.scores.set_index("setting")["kendall"]
+    assert s["label:t1 -> label:t1"] > 0.3 and s["label:t1 -> label:t2"] < -0.3

@@ -1,0 +1,70 @@
+import numpy as np
+import onnx
+import pandas as pd
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from onnxnet.predictors import get_predictor
+from onnxnet.predictors.graph_features import features_frame, topology_features
+
+
+def _conv(name, x, out, k, c=2):
+    w = numpy_helper.from_array(np.ones((c, c, k, k), np.float32), f"{name}_w")
+    return helper.make_node("Conv", [x, w.name], [out], kernel_shape=[k, k], pads=[k // 2] * 4, name=name), w
+
+
+def block_model(skip: bool, zero_branch: bool = False) -> onnx.ModelProto:
+    """x -> conv3x3 -> relu -> conv1x1 -> (+ x if skip) -> y; optionally + 0 * x (a 'none' edge)."""
+    n1, w1 = _conv("c1", "x", "a", 3)
+    n2, w2 = _conv("c2", "b", "c", 1)
+    nodes, inits = [n1, helper.make_node("Relu", ["a"], ["b"]), n2], [w1, w2]
+    last = "c"
+    if skip:
+        nodes.append(helper.make_node("Add", ["c", "x"], ["d"]))
+        last = "d"
+    if zero_branch:
+        inits.append(numpy_helper.from_array(np.zeros((), np.float32), "zero"))
+        nodes += [helper.make_node("Mul", ["x", "zero"], ["z"]), helper.make_node("Add", [last, "z"], ["e"])]
+        last = "e"
+    nodes.append(helper.make_node("Identity", [last], ["y"]))
+    vi = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 2, 4, 4])  # noqa: E731
+    return helper.make_model(helper.make_graph(nodes, "g", [vi("x")], [vi("y")], inits))
+
+
+def test_path_features_see_skip_connections():
+    plain, res = topology_features(block_model(False)), topology_features(block_model(True))
+    assert plain["path_all_log10_count"] == pytest.approx(0.0) and res["path_all_log10_count"] == pytest.approx(np.log10(2))
+    assert plain["path_conv_min"] == 2 and res["path_conv_min"] == 0 and res["path_conv_max"] == 2
+    assert res["path_conv_frac_none"] == pytest.approx(0.5) and res["path_conv_mean"] == pytest.approx(1.0)
+    assert res["count_conv3x3"] == 1 and res["count_conv1x1"] == 1 and res["n_merge_nodes"] == 1
+
+
+def test_multiplication_by_zero_is_not_a_path():
+    f = topology_features(block_model(True, zero_branch=True))
+    assert f["count_zero"] == 1 and f["path_all_log10_count"] == pytest.approx(np.log10(2))
+
+
+def test_features_frame_records_bad_rows_and_caches(tmp_path):
+    rows = pd.DataFrame({"id": ["ok", "bad"], "graph_hash": ["h1", "h2"],
+                         "onnx": [block_model(True).SerializeToString(), b"not onnx"]})
+    frame, failures = features_frame(rows, kind="topology", cache_dir=tmp_path)
+    assert frame.loc[0].notna().all() and frame.loc[1].isna().all()
+    assert [f["id"] for f in failures] == ["bad"]
+    assert list(tmp_path.glob("graph_features_topology-v*.parquet"))
+    again, _ = features_frame(rows.iloc[:1], kind="topology", cache_dir=tmp_path)
+    assert again.loc[0].equals(frame.loc[0])
+
+
+def test_static_predictors_use_graph_facts():
+    import torch.nn as nn
+
+    from onnxnet.graph import graph_facts, load_model
+
+    small = load_model(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten()), (1, 3, 8, 8))
+    big = load_model(nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU(), nn.Conv2d(16, 16, 3), nn.Flatten()), (1, 3, 8, 8))
+    rows = pd.DataFrame({"id": ["s", "b"], "space": ["x", "x"],
+                         "onnx": [small.SerializeToString(), big.SerializeToString()]})
+    for name, attr in (("params", "n_params"), ("flops", "flops"), ("depth", "depth"), ("width", "width")):
+        got = get_predictor(name).fit(rows, [1, 2]).predict(rows)
+        assert list(got) == [getattr(graph_facts(small), attr), getattr(graph_facts(big), attr)]
+    assert get_predictor("params").predict(rows.assign(n_params=[7, 5])).tolist() == [7, 5]  # store column wins
