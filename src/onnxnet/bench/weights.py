@@ -1,0 +1,75 @@
+"""Weight-free ONNX in the store, and turning it back into a runnable model.
+
+Benchmark networks are untrained, so their random-init weight values carry no information, yet they make an
+NB201 ONNX file ~1.8 MB (28 GB for the 15,625 nets). The store therefore keeps each network *weight-free*: the
+graph, attributes, shapes and every structural constant (small and integer tensors) are exact; a large float
+initializer keeps its name, dtype and dims but no values (``onnxnet.graph``'s weight-free form, ~16 KB per NB201
+net). ``graph_facts`` and ``graph_hash`` give the same results on both forms, and the encoders read it directly.
+
+A weight-free model is not runnable and ``onnx.checker`` rejects it (empty tensors); ``materialize`` fills every
+empty initializer with a per-tensor constant so it becomes a valid, runnable ONNX model again (used when
+exporting to the ONNX-Bench layout). For the benchmark's real initial weights rebuild the net with
+``get_space(space).build(arch)``, or build the store with ``keep_weights=True``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+#: ``metadata_props`` key marking a model whose weights were replaced by placeholders.
+PLACEHOLDER_KEY = "onnxnet.weights"
+
+
+def _numel(t: Any) -> int:
+    return int(np.prod(t.dims)) if len(t.dims) else 1
+
+
+def is_empty(t: Any) -> bool:
+    """Whether an initializer has dims but no values (the weight-free form)."""
+    import onnx
+
+    if t.data_location == onnx.TensorProto.EXTERNAL:
+        return False
+    return _numel(t) > 0 and not any((t.raw_data, t.float_data, t.int32_data, t.int64_data, t.double_data,
+                                      t.uint64_data, t.string_data))
+
+
+def strip(model: Any) -> Any:
+    """Weight-free copy of ``model`` (large float weights lose their values; structure is untouched)."""
+    from onnxnet.graph.load import strip_weights
+
+    return strip_weights(model)
+
+
+def is_weight_free(model: Any) -> bool:
+    return any(is_empty(t) for t in model.graph.initializer)
+
+
+def materialize(model: Any) -> Any:
+    """Copy of ``model`` whose empty initializers hold constants ``(1 + k/1000) / fan_in`` (valid, runnable).
+
+    Each tensor gets its own value so no two weights look like duplicates, and the scale keeps activations
+    finite. The values are placeholders, not trained or benchmark-initialised weights.
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    changed = False
+    for k, t in enumerate(out.graph.initializer):
+        if not is_empty(t):
+            continue
+        dims = tuple(int(d) for d in t.dims)
+        dtype = helper.tensor_dtype_to_np_dtype(t.data_type)
+        fan_in = int(np.prod(dims[1:])) if len(dims) >= 2 else int(np.prod(dims))
+        value = (1.0 + (k % 1000) / 1000.0) / max(fan_in, 1)
+        t.CopyFrom(numpy_helper.from_array(np.full(dims, value, dtype=dtype), name=t.name))
+        changed = True
+    if changed:
+        props = {p.key: p for p in out.metadata_props}
+        if PLACEHOLDER_KEY not in props:
+            out.metadata_props.add(key=PLACEHOLDER_KEY, value="placeholder constants (untrained architecture)")
+    return out
