@@ -104,3 +104,17 @@ def test_cross_task_pairs_use_disjoint_networks(tiny_rows):
     res = P.cross_task(rows, "params", "toy_a", ["label:t1", "label:t2"], n=6, seeds=1)
     s = res.scores.set_index("setting")["kendall"]
     assert s["label:t1 -> label:t1"] > 0.3 and s["label:t1 -> label:t2"] < -0.3
+
+
+def test_fallback_labels_form_separate_groups(tiny_rows):
+    rows = tiny_rows.copy()
+    low = rows.index[rows.space == "toy_a"][::2]
+    rows["label:low_fi"] = np.where(rows.index.isin(low), rows.accuracy / 100, np.nan)
+    rows.loc[low, "accuracy"] = np.nan
+    Spy.seen.clear()
+    P.zero_shot(rows, Spy(), "toy_a", "toy_b", seeds=1, label=["accuracy", "label:low_fi"])
+    fit_rows = Spy.seen[0]
+    assert len(fit_rows) == (rows.space == "toy_a").sum()
+    assert set(fit_rows["_group"]) == {"toy_a:toy", "toy_a:label:low_fi"}
+    with pytest.raises(ProtocolError, match="lack column"):
+        P.zero_shot(rows, "params", "toy_a", "toy_b", label="label:nope")

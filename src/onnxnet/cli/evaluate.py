@@ -27,7 +27,8 @@ PredOpt = typer.Option("params,flops,gbm", "--predictor", "-p",
 ParamOpt = typer.Option(None, "--param", help="predictor hyperparameter KEY=VALUE (repeatable); "
                         "NAME.KEY=VALUE sets it for one predictor only")
 SeedsOpt = typer.Option(5, "--seeds", help="number of seeds (0..N-1)")
-LabelOpt = typer.Option("accuracy", "--label", help="target column (accuracy or a label:<name> column)")
+LabelOpt = typer.Option("accuracy", "--label", help="target column(s), comma-separated in priority order: each "
+                        "row uses the first it has (e.g. accuracy,label:cifar10_test_4ep)")
 OutOpt = typer.Option(None, "--out", "-o", help="results folder (default results/<protocol>)")
 RegOpt = typer.Option(False, "--regression", help="also report MAE / R^2 (for predictors that regress accuracy)")
 PlotOpt = typer.Option(True, "--plots/--no-plots", help="write plots")
@@ -99,8 +100,6 @@ def _rows(store: Path, predictors: list[str], spaces: list[str] | None, label: s
         need.update(cols)
     names = network_schema().names
     columns = None if need is None else [c for c in names if c in need or c.startswith("label:")]
-    if columns is not None and label not in columns and label in names:
-        columns.append(label)
     return BenchStore(store).read(spaces=spaces, columns=columns)
 
 
@@ -119,7 +118,8 @@ def _run(protocol: str, store: Path, predictor: str, param: list[str] | None, ou
     results = []
     for p in preds:
         console.print(f"[bold]{protocol}[/bold]: {p} on {len(rows)} rows")
-        extra = {"label": label} if protocol != "cross-task" else {}
+        labels = _names(label)
+        extra = {"label": labels if len(labels) > 1 else labels[0]} if protocol != "cross-task" else {}
         results.append(fn(rows, p, params=params[p] or None, progress=True, **extra, **kwargs))
     out_dir = Path(out) if out is not None else Path("results") / protocol
     command = "onnxnet " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -190,13 +190,15 @@ def zero_shot_cmd(
     train: str = typer.Option(..., "--train", help="training space(s), comma-separated (e.g. nb101)"),
     test: str = typer.Option(..., "--test", help="test space (e.g. nb201)"),
     n: Optional[int] = typer.Option(None, "--n", help="train on n sampled graphs instead of all"),
+    test_sample: Optional[int] = typer.Option(None, "--test-sample", help="score a fixed random subset of the "
+                                              "test space (stated in the table), for slow predictors"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
 ) -> None:
     """Train on space(s) A, test on every graph of space B (the paper's headline: nb101 -> nb201)."""
     tr = _names(train)
     _run("zero-shot", store, predictor, param, out, plots, tr + [test], label, train_space=tr, test_space=test,
-         n=n, seeds=seeds, regression=regression)
+         n=n, test_sample=test_sample, seeds=seeds, regression=regression)
 
 
 @evaluate_app.command("few-shot")

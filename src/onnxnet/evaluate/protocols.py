@@ -205,7 +205,7 @@ def _progress(items: list[Any], on: bool, desc: str) -> Any:
 # --- protocols --------------------------------------------------------------------------------------------------
 
 def in_space(rows: Any, predictor: PredictorSpec, space: str, *, train_sizes: Sequence[int] = DEFAULT_TRAIN_SIZES,
-             seeds: int | Sequence[int] = 5, label: str = "accuracy", params: dict[str, Any] | None = None,
+             seeds: int | Sequence[int] = 5, label: str | Sequence[str] = "accuracy", params: dict[str, Any] | None = None,
              regression: bool = False, progress: bool = False) -> ProtocolResult:
     """Sample efficiency in one space: train on n unique graphs, test on all the others, for each n and seed."""
     data = space_rows(labelled(rows, label), space)
@@ -226,7 +226,7 @@ def in_space(rows: Any, predictor: PredictorSpec, space: str, *, train_sizes: Se
 
 
 def all_spaces(rows: Any, predictor: PredictorSpec, *, spaces: Sequence[str] | None = None,
-               seeds: int | Sequence[int] = 3, label: str = "accuracy", max_train_per_space: int | None = None,
+               seeds: int | Sequence[int] = 3, label: str | Sequence[str] = "accuracy", max_train_per_space: int | None = None,
                params: dict[str, Any] | None = None, regression: bool = False,
                progress: bool = False) -> ProtocolResult:
     """Train on the training split of every space (the store's ``split`` column), score each space's test split.
@@ -254,7 +254,7 @@ def all_spaces(rows: Any, predictor: PredictorSpec, *, spaces: Sequence[str] | N
 
 
 def leave_one_space_out(rows: Any, predictor: PredictorSpec, *, spaces: Sequence[str] | None = None,
-                        seeds: int | Sequence[int] = 3, label: str = "accuracy",
+                        seeds: int | Sequence[int] = 3, label: str | Sequence[str] = "accuracy",
                         params: dict[str, Any] | None = None, regression: bool = False,
                         progress: bool = False) -> ProtocolResult:
     """For each space B: train on all labelled graphs of the other spaces, test on every graph of B."""
@@ -273,20 +273,30 @@ def leave_one_space_out(rows: Any, predictor: PredictorSpec, *, spaces: Sequence
 
 
 def zero_shot(rows: Any, predictor: PredictorSpec, train_space: str | Sequence[str], test_space: str, *,
-              n: int | None = None, seeds: int | Sequence[int] = 3, label: str = "accuracy",
-              params: dict[str, Any] | None = None, regression: bool = False,
+              n: int | None = None, seeds: int | Sequence[int] = 3, label: str | Sequence[str] = "accuracy",
+              test_sample: int | None = None, params: dict[str, Any] | None = None, regression: bool = False,
               progress: bool = False) -> ProtocolResult:
-    """Train on space(s) A (all labelled graphs, or ``n`` sampled with the seed), test on every graph of B."""
+    """Train on space(s) A (all labelled graphs, or ``n`` sampled with the seed), test on every graph of B.
+
+    ``test_sample`` scores a fixed random subset of B's graphs instead (drawn with seed 0, the same for every
+    seed and predictor); it is stated in the setting name, for predictors too slow for all of B (proxies).
+    """
     data = labelled(rows, label)
     train_names = [train_space] if isinstance(train_space, str) else list(train_space)
     if test_space in train_names:
         raise ProtocolError(f"zero-shot: test space {test_space!r} is also a training space; use in_space instead")
     src = space_rows(data, train_names, what="training space")
     test = unique_graphs(space_rows(data, test_space, what="test space"))
+    n_all = len(test)
+    if test_sample is not None and test_sample < n_all:
+        test = test.iloc[np.sort(np.random.default_rng(0).permutation(n_all)[:test_sample])]
     src = without_graphs(src, test)
     run = _Run("zero_shot", predictor, params, regression, progress,
-               {"train_spaces": train_names, "test_space": test_space, "n": n, "label": label})
+               {"train_spaces": train_names, "test_space": test_space, "n": n, "label": label,
+                "test_sample": test_sample, "test_graphs_in_space": n_all})
     setting = f"{'+'.join(train_names)} -> {test_space}" + (f" (n={n})" if n else "")
+    if len(test) < n_all:
+        setting += f" [random {len(test)} of {n_all} test graphs]"
     for seed in _progress(_seeds(seeds), progress, "zero-shot"):
         train = sample_graphs(src, n, seed, leave=0)[0] if n else src
         run.split(seed, setting, train, test)
@@ -295,7 +305,7 @@ def zero_shot(rows: Any, predictor: PredictorSpec, train_space: str | Sequence[s
 
 def few_shot(rows: Any, predictor: PredictorSpec, train_space: str | Sequence[str], test_space: str, *,
              shots: Sequence[int] = DEFAULT_SHOTS, n: int | None = None, seeds: int | Sequence[int] = 3,
-             label: str = "accuracy", params: dict[str, Any] | None = None, regression: bool = False,
+             label: str | Sequence[str] = "accuracy", params: dict[str, Any] | None = None, regression: bool = False,
              progress: bool = False) -> ProtocolResult:
     """Zero-shot plus ``k`` graphs of the target space in training (k in ``shots``); test on the rest of B.
 

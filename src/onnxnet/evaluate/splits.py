@@ -16,29 +16,48 @@ from onnxnet.errors import ProtocolError
 TARGET, GROUP = "_y", "_group"
 
 
-def labelled(rows: Any, label: str = "accuracy") -> Any:
-    """Rows with a finite ``label``, plus ``_y`` (the target) and ``_group`` (space, or space:label-name when a
-    space mixes label fidelities, so that ranking losses and rank targets never compare across them)."""
+def labelled(rows: Any, label: str | Sequence[str] = "accuracy") -> Any:
+    """Rows with a finite label, plus ``_y`` (the target) and ``_group`` (which labels may be compared).
+
+    ``label`` is a column or a list of columns in priority order: each row takes the first finite one, so
+    ``["accuracy", "label:cifar10_test_4ep"]`` uses NB101's 108-epoch label where it exists and the 4-epoch one
+    elsewhere. ``_group`` is the space, or ``space:label`` when a space mixes label sources (fidelities), so
+    rank targets and ranking losses never compare a 4-epoch accuracy with a 108-epoch one.
+    """
     import pandas as pd
 
     if not isinstance(rows, pd.DataFrame):
         raise ProtocolError(f"rows must be a pandas DataFrame in the store schema, got {type(rows).__name__}")
-    missing = [c for c in ("space", label) if c not in rows.columns]
+    labels = [label] if isinstance(label, str) else list(label)
+    missing = [c for c in ["space", *labels] if c not in rows.columns]
     if missing:
         raise ProtocolError(
-            f"rows lack column(s) {missing}; protocols need the benchmark-store schema (space, graph_hash, "
-            f"onnx, {label}); read them with onnxnet.bench.store.BenchStore(dir).read()"
+            f"rows lack column(s) {missing}; protocols need the benchmark-store schema (space, graph_hash, onnx, "
+            f"a label column); read them with onnxnet.bench.store.BenchStore(dir).read(). Label columns here: "
+            f"{sorted(c for c in rows.columns if c == 'accuracy' or c.startswith('label:'))}"
         )
-    out = rows[np.isfinite(pd.to_numeric(rows[label], errors="coerce").to_numpy(dtype=float))].copy()
-    out[TARGET] = out[label].astype(float)
-    if "graph_hash" not in out.columns:
+    if "graph_hash" not in rows.columns:
         raise ProtocolError("rows lack a 'graph_hash' column; splits are made by graph so duplicates never leak")
-    if "accuracy_label" in out.columns and label == "accuracy":
-        n_labels = out.groupby("space")["accuracy_label"].transform("nunique")
-        out[GROUP] = np.where(n_labels > 1, out["space"].astype(str) + ":" + out["accuracy_label"].astype(str),
-                              out["space"].astype(str))
-    else:
-        out[GROUP] = out["space"].astype(str)
+    y = np.full(len(rows), np.nan)
+    src = np.full(len(rows), "", dtype=object)
+    prio = np.full(len(rows), len(labels))
+    for i, col in enumerate(labels):
+        v = pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float)
+        take = np.isnan(y) & np.isfinite(v)
+        y[take] = v[take]
+        prio[take] = i
+        if col == "accuracy" and "accuracy_label" in rows.columns:
+            src[take] = rows["accuracy_label"].astype(str).to_numpy()[take]
+        else:
+            src[take] = col
+    keep = np.isfinite(y)
+    out = rows[keep].copy()
+    out[TARGET] = y[keep]
+    out["_label"] = src[keep]
+    out["_prio"] = prio[keep]
+    n_src = out.groupby("space")["_label"].transform("nunique").to_numpy()
+    out[GROUP] = np.where(n_src > 1, out["space"].astype(str) + ":" + out["_label"].astype(str),
+                          out["space"].astype(str))
     if "id" not in out.columns:
         out["id"] = [f"{s}/{i}" for s, i in zip(out["space"], out.index)]
     return out
@@ -58,11 +77,16 @@ def space_rows(rows: Any, spaces: str | Sequence[str], *, what: str = "space") -
 
 
 def unique_graphs(rows: Any) -> Any:
-    """One row per ``graph_hash`` (the first by ``id``), its target the mean over the graph's duplicates."""
-    r = rows.sort_values("id", kind="stable")
+    """One row per ``graph_hash`` (best label source first, then by ``id``); its target is the mean over the
+    graph's duplicates that carry the same label source (fidelities are never averaged together)."""
+    keys = ["_prio", "id"] if "_prio" in rows.columns else ["id"]
+    r = rows.sort_values(keys, kind="stable")
     first = r.drop_duplicates("graph_hash", keep="first").copy()
-    means = r.groupby("graph_hash")[TARGET].mean()
-    first[TARGET] = first["graph_hash"].map(means).to_numpy()
+    if "_label" in r.columns:
+        means = r.groupby(["graph_hash", "_label"])[TARGET].mean()
+        first[TARGET] = means.loc[list(zip(first["graph_hash"], first["_label"]))].to_numpy()
+    else:
+        first[TARGET] = first["graph_hash"].map(r.groupby("graph_hash")[TARGET].mean()).to_numpy()
     return first
 
 
