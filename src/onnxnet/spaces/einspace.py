@@ -113,7 +113,9 @@ Shape = tuple[int, ...]
 
 def branching_factor(fn: str) -> int:
     """Number of branches a branching function makes (2, 4 or 8)."""
-    return int(re.search(r"\d+", fn.replace("clone_tensor", "").replace("group_dim", "")).group())  # type: ignore[union-attr]
+    m = re.search(r"\d+", fn)
+    assert m is not None, fn
+    return int(m.group())
 
 
 def im2col_params(fn: str) -> tuple[int, int, int]:
@@ -322,7 +324,8 @@ class _Parser:
     def take(self, want: str | None = None) -> str:
         tok, pos = self.peek()
         if tok == "<end>":
-            raise self.error(f"unexpected end of string (expected {want or 'a name'})", pos)
+            expected = f" (expected {want!r})" if want else ""
+            raise self.error(f"unexpected end of string{expected}", pos)
         if want is not None and tok != want:
             raise self.error(f"expected {want!r} but found {tok!r}", pos)
         self.i += 1
@@ -336,6 +339,8 @@ class _Parser:
 
     def module(self) -> Node:
         tok, pos = self.peek()
+        if tok == "<end>":
+            raise self.error("unexpected end of string (expected a module)", pos)
         kind = tok[: -len("_module")] if tok.endswith("_module") else tok
         if kind == "sequential":
             self.take(); self.take("(")
@@ -531,7 +536,8 @@ class EinSpace(SearchSpace):
     num_classes = 10
 
     def __init__(self, max_depth: int = 6, min_depth: int = 0, max_params: int = 5_000_000,
-                 max_activation: int = 2 ** 21) -> None:
+                 max_activation: int = 2 ** 21, max_attempts: int = 10_000) -> None:
+        self.max_attempts = max_attempts
         self.max_depth = max_depth
         self.min_depth = min_depth
         self.max_params = max_params
@@ -570,7 +576,7 @@ class EinSpace(SearchSpace):
 
     def sample(self, rng: np.random.Generator) -> Node:
         """Draw derivations with einspace's probabilities and backtracking until one fits the size limits."""
-        while True:
+        for _ in range(self.max_attempts):
             sampler = _Sampler(rng, self.max_depth, self.min_depth, budget=5000)
             try:
                 node, _, _ = sampler.module(self.input_shape[1:], "im", None, 0, root=True)
@@ -579,6 +585,10 @@ class EinSpace(SearchSpace):
             info = self.info(node)
             if info.n_params <= self.max_params and info.max_activation <= self.max_activation:
                 return node
+        raise ArchitectureError(
+            f"einspace sampling found no network within max_params={self.max_params} and "
+            f"max_activation={self.max_activation} in {self.max_attempts} draws; raise the limits or max_depth"
+        )
 
     def canonical_form(self, arch: Hashable) -> str:
         return to_text(canonical(self.parse(arch)))

@@ -227,7 +227,8 @@ class NB301Space(SearchSpace):
     def to_naslib(self, arch: Hashable) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
         """The NASLib compact key ``((input, op_id) x 8, (input, op_id) x 8)``."""
         g = self.parse(arch)
-        return tuple(tuple((src, OPS.index(op)) for op, src in cell) for cell in (g.normal, g.reduce))  # type: ignore[return-value]
+        normal, reduce = (tuple((src, OPS.index(op)) for op, src in cell) for cell in (g.normal, g.reduce))
+        return normal, reduce
 
     def sample(self, rng: np.random.Generator) -> Genotype:
         """NB301's random sampler: per node, two distinct earlier inputs and an op for each, uniformly."""
@@ -242,7 +243,8 @@ class NB301Space(SearchSpace):
 
     @property
     def size(self) -> int:
-        """Number of genotypes (ordered input pairs sorted, ops per edge): (prod_k C(k+2, 2) * 7^2)^2."""
+        """Number of genotypes: per node an unordered pair of distinct inputs and an op for each,
+        (prod_k C(k + 2, 2) * 7^2)^2 over the 4 nodes of both cells (about 1.1e18; NB301 quotes 10^18)."""
         per_cell = 1
         for node in range(NUM_NODES):
             n_in = node + 2
