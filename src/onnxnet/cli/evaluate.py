@@ -141,7 +141,7 @@ def list_predictors() -> None:
         cls = PREDICTORS.get(name)
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         kind = "trained" if cls.needs_training else "zero-shot"
-        print(f"{name:12s} {kind:9s} {doc}")
+        print(f"{name:16s} {kind:9s} {doc}")
 
 
 @evaluate_app.command("in-space")
