@@ -37,17 +37,27 @@ from onnxnet.graph.ir import Graph, TensorType
 DEFAULT_OPSET = 17
 
 
-def chain_nodes(graph: Graph) -> list[list[int]]:
-    """Split the canonical node sequence into chains (lists of node indices)."""
-    uses: Counter[str] = Counter(x for n in graph.nodes for x in n.inputs if x)
+def chain_nodes(graph: Graph, lo: int = 0, hi: int | None = None,
+                no_link: frozenset[tuple[int, int]] = frozenset(), uses: Counter[str] | None = None
+                ) -> list[list[int]]:
+    """Split nodes ``lo .. hi-1`` of the canonical sequence into chains (lists of node indices).
+
+    Node ``i`` continues the chain of node ``i-1`` when ``i-1`` has one output, used once in the whole graph,
+    by ``i``, through a slot not in ``no_link``, that output is not a graph output, and both ops are in the
+    default domain.
+    """
+    if uses is None:
+        uses = Counter(x for n in graph.nodes for x in n.inputs if x)
     outs = {name for name, _ in graph.outputs}
+    hi = len(graph.nodes) if hi is None else hi
     chains: list[list[int]] = []
-    for i, n in enumerate(graph.nodes):
-        if chains and i > 0:
+    for i in range(lo, hi):
+        n = graph.nodes[i]
+        if chains:
             prev = graph.nodes[i - 1]
             if (len(prev.outputs) == 1 and prev.outputs[0] and not prev.domain and not n.domain
                     and prev.outputs[0] not in outs and uses[prev.outputs[0]] == 1
-                    and prev.outputs[0] in n.inputs):
+                    and any(x == prev.outputs[0] and (i, j) not in no_link for j, x in enumerate(n.inputs))):
                 chains[-1].append(i)
                 continue
         chains.append([i])
@@ -74,20 +84,18 @@ class Context:
         return t if t is not None else TensorType(0, None)
 
 
-def render_slot(ctx: Context, name: str, fixed: set[str] | None = None) -> str:
-    """One input slot: a tensor name, a constant, or ``~``."""
+def render_slot(ctx: Context, name: str, fixed: bool = False) -> str:
+    """One input slot: a tensor name (``@name`` when it is a fixed reference in a repeat), a constant, or ``~``."""
     if not name:
         return "~"
     c = ctx.graph.consts.get(name)
     if c is not None and name not in ctx.shared_consts:
         return fmt_type(c.type, c.values)
-    if fixed and name in fixed:
-        return "@" + name
-    return name
+    return "@" + name if fixed else name
 
 
-def render_chain(ctx: Context, chain: list[int], fixed: set[str] | None = None) -> str:
-    """One chain line."""
+def render_chain(ctx: Context, chain: list[int], fixed: frozenset[tuple[int, int]] = frozenset()) -> str:
+    """One chain line; ``fixed`` holds the (node, slot) pairs written as fixed references (``@t5``)."""
     g, parts = ctx.graph, ctx.parts
     pieces = []
     prev_out = None
@@ -97,13 +105,13 @@ def render_chain(ctx: Context, chain: list[int], fixed: set[str] | None = None) 
         if Parts.ATTRS in parts:
             text += fmt_attrs(n.attrs)
         if Parts.INPUTS in parts:
-            slots = list(n.inputs)
+            slots = [(x, (i, j) in fixed) for j, x in enumerate(n.inputs)]
             if prev_out is None:
-                shown = [render_slot(ctx, x, fixed) for x in slots]
-            elif slots and slots[0] == prev_out:
-                shown = [render_slot(ctx, x, fixed) for x in slots[1:]]
+                shown = [render_slot(ctx, x, f) for x, f in slots]
+            elif slots and slots[0][0] == prev_out:
+                shown = [render_slot(ctx, x, f) for x, f in slots[1:]]
             else:
-                shown = ["_" if x == prev_out else render_slot(ctx, x, fixed) for x in slots]
+                shown = ["_" if x == prev_out else render_slot(ctx, x, f) for x, f in slots]
             if shown or prev_out is None:
                 text += "(" + ",".join(shown) + ")"
         pieces.append(text)

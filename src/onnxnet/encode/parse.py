@@ -18,7 +18,7 @@ from onnxnet.graph.ir import Graph, Node, TensorType, TensorValue
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OP = re.compile(r"^(?:([A-Za-z0-9_.]+)::)?([A-Za-z_][A-Za-z0-9_]*)")
-_REPEAT = re.compile(r"^repeat\s+(\d+)\s*\{$")
+_REPEAT = re.compile(r"^repeat\s+(\d+)((?:\s+\$\d+=-?\d+(?:,-?\d+)*)*)\s*\{$")
 _TREF = re.compile(r"^t(\d+)$")
 
 
@@ -54,6 +54,7 @@ class _RepeatAst:
     line: int
     count: int
     body: list = field(default_factory=list)
+    variables: dict[str, list[int]] = field(default_factory=dict)
 
     def n_tensors(self) -> int:
         return self.count * sum(item.n_tensors() for item in self.body)
@@ -191,14 +192,26 @@ class _Builder:
         self.end_types: dict[str, TensorType] = {}
         self.known: set[str] = set()
 
-    def emit(self, items: list, shift: int, check_names: bool) -> None:
+    def emit(self, items: list, shift: int, check_names: bool, env: dict[str, int]) -> None:
         for item in items:
             if isinstance(item, _RepeatAst):
                 per = sum(it.n_tensors() for it in item.body)
                 for j in range(item.count):
-                    self.emit(item.body, shift + j * per, check_names and j == 0)
+                    inner = dict(env)
+                    inner.update({v: vals[j] for v, vals in item.variables.items()})
+                    self.emit(item.body, shift + j * per, check_names and j == 0, inner)
             else:
-                self.emit_chain(item, shift, check_names)
+                self.emit_chain(item, shift, check_names, env)
+
+    @staticmethod
+    def _bind(t: TensorType | None, env: dict[str, int], where: str) -> TensorType | None:
+        if t is None or t.shape is None or not any(isinstance(d, str) and d.startswith("$") for d in t.shape):
+            return t
+        try:
+            return TensorType(t.dtype, tuple(env[d] if isinstance(d, str) and d.startswith("$") else d
+                                             for d in t.shape))
+        except KeyError as e:
+            raise EncodingError(f"{where}: variable {e.args[0]} is not defined by an enclosing 'repeat'") from None
 
     def _ref(self, slot: _Slot, shift: int, where: str) -> str:
         name = slot.name
@@ -209,7 +222,7 @@ class _Builder:
             raise EncodingError(f"{where}: input {name!r} is used before it is defined")
         return name
 
-    def emit_chain(self, chain: _ChainAst, shift: int, check_names: bool) -> None:
+    def emit_chain(self, chain: _ChainAst, shift: int, check_names: bool, env: dict[str, int]) -> None:
         where = f"line {chain.line}"
         g = self.graph
         prev = None
@@ -230,7 +243,7 @@ class _Builder:
                     inputs.append("")
                 elif s.kind == "const":
                     name = f"w{idx}_{j}"
-                    g.consts[name] = TensorValue(s.type, s.values)  # type: ignore[arg-type]
+                    g.consts[name] = TensorValue(self._bind(s.type, env, where), s.values)  # type: ignore[arg-type]
                     inputs.append(name)
                 else:
                     inputs.append(self._ref(s, shift, where))
@@ -251,7 +264,7 @@ class _Builder:
                     self.next_t += 1
                     outputs.append(expect)
                     if t is not None:
-                        self.end_types[expect] = t
+                        self.end_types[expect] = self._bind(t, env, where)  # type: ignore[assignment]
             self.known.update(o for o in outputs if o)
             g.nodes.append(Node(na.op, na.domain, dict(na.attrs), inputs, outputs))
             prev = outputs[0] if outputs else None
@@ -290,8 +303,14 @@ def parse(text: str) -> Graph:
             b.known.add(name)
         elif head == "out":
             outputs.append(rest.strip())
-        elif _REPEAT.match(line):
-            r = _RepeatAst(lineno, int(_REPEAT.match(line).group(1)))  # type: ignore[union-attr]
+        elif line.startswith("repeat ") and _REPEAT.match(line):
+            m = _REPEAT.match(line)
+            r = _RepeatAst(lineno, int(m.group(1)))  # type: ignore[union-attr]
+            for item in (m.group(2) or "").split():  # type: ignore[union-attr]
+                var, vals = item.split("=")
+                r.variables[var] = [int(v) for v in vals.split(",")]
+                if len(r.variables[var]) != r.count:
+                    raise EncodingError(f"{where}: {var} has {len(r.variables[var])} values for {r.count} copies")
             stack[-1].append(r)
             stack.append(r.body)
             repeats.append(r)
@@ -309,7 +328,7 @@ def parse(text: str) -> Graph:
     if not stack[0]:
         raise EncodingError("no chains in the text: nothing to parse")
     g.consts.update(const_decl)
-    b.emit(stack[0], 0, True)
+    b.emit(stack[0], 0, True, {})
     # shared constants were declared up front; put them in canonical (first-use) order like load_model does
     for name, t in b.end_types.items():
         if t.shape is not None:

@@ -1,7 +1,8 @@
 """The small lexical pieces of the text format, shared by the renderers and the parser.
 
 - shape: ``<1x3x32x32>``; element type prefix when not float32: ``<i64:2>``; scalar ``<>``; unknown rank
-  ``<*>``; unknown dim ``?``; symbolic dims keep their canonical names (``d0``, ``d1``, ...).
+  ``<*>``; unknown dim ``?``; symbolic dims keep their canonical names (``d0``, ``d1``, ...); ``$3`` is a
+  variable of a ``repeat`` block (compact encoding).
 - constant: a shape with its values when they are kept: ``<i64:2=1,-1>``, ``<=1e-05>``.
 - attribute values: int ``3``; float ``0.5`` (always has ``.``/``e``/``inf``/``nan``); ints ``3x3`` (one
   element ``[3]``, none ``[]``); floats ``[0.5,1.0]`` (none ``f[]``); string ``nearest`` or JSON-quoted when it
@@ -27,6 +28,7 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 _INT = re.compile(r"^-?\d+$")
 _INTS = re.compile(r"^-?\d+(?:x-?\d+)+$")
 _SYMBOL = re.compile(r"^[A-Za-wyz_][A-Za-wyz0-9_]*$")  # symbolic dim names cannot contain 'x'
+_VAR = re.compile(r"^\$\d+$")  # a repeat variable of the compact encoding
 F32 = onnx.TensorProto.FLOAT
 
 
@@ -52,7 +54,7 @@ def fmt_dim(d: object) -> str:
         return "?"
     if isinstance(d, int):
         return str(d)
-    if not _SYMBOL.match(str(d)):
+    if not (_SYMBOL.match(str(d)) or _VAR.match(str(d))):
         raise EncodingError(f"symbolic dimension {d!r} cannot be written (use load_model, which renames them d0, d1, ...)")
     return str(d)
 
@@ -105,7 +107,7 @@ def parse_type(s: str, where: str) -> tuple[TensorType, tuple | None]:
                 dims.append(None)
             elif _INT.match(d):
                 dims.append(int(d))
-            elif _SYMBOL.match(d):
+            elif _SYMBOL.match(d) or _VAR.match(d):
                 dims.append(d)
             else:
                 raise EncodingError(f"{where}: bad dimension {d!r} in {s!r}")

@@ -6,9 +6,11 @@ The canonical node order depends only on the graph's structure, never on the fil
    slot what feeds it when that is not another node (graph input position, constant type and kept values).
 2. Colour refinement (Weisfeiler-Lehman style, over in- and out-edges with slot numbers) gives colours
    ``c0..cR`` that describe a node's neighbourhood of radius ``r``; full Merkle hashes over all ancestors
-   (``up``) and all descendants (``down``) come last. Nodes are compared on ``(c0, c1, ..., cR, up, down)``:
-   the most *local* difference decides, so every copy of a repeated block is ordered the same way (which is
-   what lets the ``compact`` encoding fold it).
+   (``up``) and all descendants (``down``) come last. Refinement runs twice: first on labels with every
+   dimension hidden (ranks only), then on full labels. Nodes are compared on
+   ``(coarse c0..cR, fine c0..cR, up, down)``: the most *local*, least *size-specific* difference decides,
+   so every copy of a repeated block, at any width or resolution, is ordered the same way (which is what
+   lets the ``compact`` encoding fold it).
 3. A topological sort (Kahn) takes, among ready nodes, the one whose latest producer was emitted last
    (depth-first: chains stay together), then the smallest key above, then the canonical positions of its
    inputs. Nodes still tied after that have identical inputs and identical neighbourhoods at every radius.
@@ -113,8 +115,7 @@ def _type_key(tp: onnx.TypeProto | None) -> str:
 
 def _init_key(t: onnx.TensorProto, keep: bool) -> str:
     base = f"W{t.data_type}:{tuple(t.dims)}"
-    numel = int(np.prod(t.dims)) if len(t.dims) else 1
-    if keep or keep_values(t.data_type, numel):
+    if keep or keep_values(t.data_type, _numel(t)):
         try:
             base += repr(onnx.numpy_helper.to_array(t).reshape(-1).tolist())
         except Exception:
@@ -122,18 +123,56 @@ def _init_key(t: onnx.TensorProto, keep: bool) -> str:
     return base
 
 
-def _init_digest(t: onnx.TensorProto) -> bytes:
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{t.data_type}:{tuple(t.dims)}".encode())
-    if t.raw_data:
-        h.update(t.raw_data)
-    else:
-        h.update(onnx.numpy_helper.to_array(t).tobytes())
-    return h.digest()
+def _init_fingerprint(t: onnx.TensorProto) -> bytes:
+    """Cheap fingerprint: type, dims and the first/last bytes (full comparison only when these match)."""
+    data = t.raw_data
+    return f"{t.data_type}:{tuple(t.dims)}".encode() + (data[:64] + data[-64:] if data else t.SerializeToString()[:256])
 
 
-def canonicalize(model: onnx.ModelProto, *, source: str = "<model>") -> onnx.ModelProto:
-    """A canonical copy of ``model`` (see the module docstring); the input is not modified."""
+def _same_tensor(a: onnx.TensorProto, b: onnx.TensorProto) -> bool:
+    if a.raw_data and b.raw_data:
+        return a.raw_data == b.raw_data
+    return bool(np.array_equal(onnx.numpy_helper.to_array(a), onnx.numpy_helper.to_array(b)))
+
+
+def duplicate_initializers(inits: dict[str, onnx.TensorProto]) -> dict[str, str]:
+    """``{duplicate name: first name}`` for small constants (those whose values are part of the structure:
+    shapes, axes, scalars) with equal type, shape and values. Weights are never merged by value: equal
+    values there (e.g. zero biases of a freshly initialised network) are an accident of training, not
+    structure."""
+    groups: dict[bytes, list[str]] = defaultdict(list)
+    for name, t in inits.items():
+        if t.data_location == onnx.TensorProto.EXTERNAL or not keep_values(t.data_type, _numel(t)):
+            continue
+        groups[_init_fingerprint(t)].append(name)
+    alias: dict[str, str] = {}
+    for names in groups.values():
+        firsts: list[str] = []
+        for name in names:
+            same = next((f for f in firsts if _same_tensor(inits[f], inits[name])), None)
+            if same is None:
+                firsts.append(name)
+            else:
+                alias[name] = same
+    return alias
+
+
+def _numel(t: onnx.TensorProto) -> int:
+    n = 1
+    for d in t.dims:
+        n *= d
+    return n
+
+
+def canonicalize(model: onnx.ModelProto, *, source: str = "<model>", unshare_weights: bool = True
+                 ) -> onnx.ModelProto:
+    """A canonical copy of ``model`` (see the module docstring); the input is not modified.
+
+    ``unshare_weights``: exporters merge initializers with equal values (torch turns the zero biases of a
+    freshly folded BatchNorm into one shared tensor), which would make the text depend on weight values.
+    By default every use of a weight gets its own copy; small constants whose values are part of the
+    structure stay shared. Pass ``False`` to keep deliberate sharing (tied weights) visible.
+    """
     g = model.graph
     sub = has_subgraphs(model)
     if sub:
@@ -159,13 +198,7 @@ def canonicalize(model: onnx.ModelProto, *, source: str = "<model>") -> onnx.Mod
             name = alias[name]
         return name
 
-    digest_owner: dict[bytes, str] = {}
-    for name, t in inits.items():
-        d = _init_digest(t)
-        if d in digest_owner:
-            alias[name] = digest_owner[d]
-        else:
-            digest_owner[d] = name
+    alias.update(duplicate_initializers(inits))
     kept: list[onnx.NodeProto] = []
     seen: dict[tuple, list[str]] = {}
     for n in nodes:
@@ -223,7 +256,8 @@ def canonicalize(model: onnx.ModelProto, *, source: str = "<model>") -> onnx.Mod
         n.output.extend(outs)
 
     order = _canonical_order(kept, inits, input_pos, outputs, vtypes)
-    return _rebuild(model, [kept[i] for i in order], inits, graph_inputs, outputs, out_names, vtypes)
+    return _rebuild(model, [kept[i] for i in order], inits, graph_inputs, outputs, out_names, vtypes,
+                    unshare_weights)
 
 
 def _dropout_is_noop(n: onnx.NodeProto, ins: list[str], inits: dict[str, onnx.TensorProto]) -> bool:
@@ -251,10 +285,14 @@ def _canonical_order(nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorPr
     # in-edges (slot -> (producer, out index)) and out-edges (consumer, slot, out index)
     ins: list[list[tuple[int, int, int]]] = [[] for _ in range(n_nodes)]
     outs: list[list[tuple[int, int, int]]] = [[] for _ in range(n_nodes)]
-    label: list[int] = []
-    label_cache: dict[str, int] = {}
+    # two labels per node: ``coarse`` hides dimensions (so copies of a block at other widths or
+    # resolutions are ordered alike), ``fine`` has them
+    coarse: list[int] = []
+    fine: list[int] = []
+    cache: dict[str, int] = {}
     for i, n in enumerate(nodes):
         parts = [n.op_type, n.domain, _attr_key(n)]
+        dims: list[str] = []
         for j, x in enumerate(n.input):
             if not x:
                 parts.append("-")
@@ -266,21 +304,32 @@ def _canonical_order(nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorPr
             elif x in input_pos:
                 parts.append(f"X{input_pos[x]}")
             else:
-                parts.append(_init_key(inits[x], (n.op_type, j) in CONFIG_SLOTS))
+                t = inits[x]
+                parts.append(f"W{t.data_type}:{len(t.dims)}")
+                dims.append(_init_key(t, (n.op_type, j) in CONFIG_SLOTS))
         for o in n.output:
-            parts.append("O" + (_type_key(vtypes.get(o)) if o else "-") + "".join(f"@{p}" for p in out_pos.get(o, ())))
+            tk = _type_key(vtypes.get(o)) if o else "-"
+            parts.append(f"O{tk.count(',') + 1 if ':' in tk else tk}" + "".join(f"@{p}" for p in out_pos.get(o, ())))
+            dims.append(tk)
         text = "|".join(parts)
-        lab = label_cache.get(text)
-        if lab is None:
-            lab = label_cache[text] = stable_hash(text)
-        label.append(lab)
+        full = text + "|" + "|".join(dims)
+        for t_, lst in ((text, coarse), (full, fine)):
+            lab = cache.get(t_)
+            if lab is None:
+                lab = cache[t_] = stable_hash(t_)
+            lst.append(lab)
 
-    colours = [label]
-    c = label
-    for _ in range(REFINE_ROUNDS):
-        c = [_h((c[i], tuple((j, c[p], k) for j, p, k in ins[i]),
-                 tuple(sorted((c[u], j, k) for u, j, k in outs[i])))) for i in range(n_nodes)]
-        colours.append(c)
+    def refine(label: list[int]) -> list[list[int]]:
+        cols = [label]
+        c = label
+        for _ in range(REFINE_ROUNDS):
+            c = [_h((c[i], tuple((j, c[p], k) for j, p, k in ins[i]),
+                     tuple(sorted((c[u], j, k) for u, j, k in outs[i])))) for i in range(n_nodes)]
+            cols.append(c)
+        return cols
+
+    colours = refine(coarse) + refine(fine)
+    label = fine
     # nodes are already topologically sorted, so one pass each way gives the full Merkle hashes
     up = [0] * n_nodes
     for i in range(n_nodes):
@@ -315,22 +364,30 @@ def _canonical_order(nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorPr
 
 def _rebuild(model: onnx.ModelProto, nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorProto],
              graph_inputs: list[onnx.ValueInfoProto], outputs: list[str], out_names: list[str],
-             vtypes: dict[str, onnx.TypeProto]) -> onnx.ModelProto:
+             vtypes: dict[str, onnx.TypeProto], unshare_weights: bool) -> onnx.ModelProto:
     rename: dict[str, str] = {}
     for i, vi in enumerate(graph_inputs):
         rename[vi.name] = f"x{i}"
     t = 0
     new_inits: list[onnx.TensorProto] = []
+    node_inputs: list[list[str]] = []
     for k, n in enumerate(nodes):
+        ins = []
         for j, x in enumerate(n.input):
-            if x and x not in rename and x in inits:
-                rename[x] = f"w{k}_{j}"
+            if x and x in inits and (x not in rename or (
+                    unshare_weights and not keep_values(inits[x].data_type, _numel(inits[x])))):
+                name = f"w{k}_{j}"
+                rename.setdefault(x, name)
                 src = inits[x]
                 nt = onnx.TensorProto()
                 nt.CopyFrom(src)
-                nt.name = rename[x]
+                nt.name = name
                 nt.ClearField("doc_string")
                 new_inits.append(nt)
+                ins.append(name)
+            else:
+                ins.append(rename[x] if x else "")
+        node_inputs.append(ins)
         for o in n.output:
             if o:
                 rename[o] = f"t{t}"
@@ -355,14 +412,14 @@ def _rebuild(model: onnx.ModelProto, nodes: list[onnx.NodeProto], inits: dict[st
     new_nodes = []
     value_info = []
     out_set = set(outputs)
-    for k, n in enumerate(nodes):
+    for k, (n, ins) in enumerate(zip(nodes, node_inputs)):
         nn = onnx.NodeProto()
         nn.CopyFrom(n)
         nn.name = f"n{k}"
         nn.ClearField("doc_string")
         nn.ClearField("metadata_props")
         del nn.input[:]
-        nn.input.extend(rename[x] if x else "" for x in n.input)
+        nn.input.extend(ins)
         del nn.output[:]
         nn.output.extend(rename[o] if o else "" for o in n.output)
         new_nodes.append(nn)

@@ -44,7 +44,8 @@ def export_torch(module: Any, input_shape: Sequence[int], opset: int = DEFAULT_O
     module.eval()
     buf = io.BytesIO()
     try:
-        with torch.no_grad(), warnings.catch_warnings():
+        # grad stays enabled: under no_grad, nn.TransformerEncoder takes a fused fast path with no ONNX export
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             dummy = torch.zeros(shape)
             torch.onnx.export(module, (dummy,), buf, opset_version=opset, dynamo=False, do_constant_folding=True,

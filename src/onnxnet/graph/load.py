@@ -217,11 +217,12 @@ class _quiet:
 
 def load_model(source: Any, input_shape: Sequence[int] | None = None, *,
                simplifier: Simplifier | None = "onnxsim", opset: int = DEFAULT_OPSET,
-               name: str | None = None) -> onnx.ModelProto:
+               name: str | None = None, unshare_weights: bool = True) -> onnx.ModelProto:
     """Load ``source`` (a path, bytes, an ``onnx.ModelProto``, or a ``torch.nn.Module`` with ``input_shape``),
     check it, infer shapes, simplify it, and canonicalise it. Raises ``ModelLoadError`` naming the problem.
 
-    ``name`` labels the source in error messages (defaults to the path).
+    ``name`` labels the source in error messages (defaults to the path). ``unshare_weights``: see
+    ``onnxnet.graph.canonical.canonicalize`` (exporters share equal-valued weights; by default uses are split).
     """
     what = name or _describe(source)
     if _is_torch_module(source):
@@ -245,7 +246,7 @@ def load_model(source: Any, input_shape: Sequence[int] | None = None, *,
     if not has_subgraphs(model):
         model = simplify(model, simplifier, what)
         model = infer_shapes(model, what)
-    return canonicalize(model, source=what)
+    return canonicalize(model, source=what, unshare_weights=unshare_weights)
 
 
 def _has_external(model: onnx.ModelProto) -> bool:
