@@ -201,7 +201,7 @@ def _transnas_pieces(root: Path) -> list[Piece]:
                 if not name.endswith(".json"):
                     continue
                 parts = Path(name).stem.split("--")
-                task = parts[1] if len(parts) >= 3 else ""
+                task = parts[2] if len(parts) >= 4 else ""
                 if task not in per_task:
                     raise DataError(f"{p}: member {name} names unknown task {task!r}; expected {list(TB101_TASKS)}")
                 for row in json.loads(z.read(name)):

@@ -324,8 +324,12 @@ class BenchStore:
         return target
 
     def encode(self, encoding: str = "compact", parts: Sequence[str] | None = None,
-               spaces: Iterable[str] | None = None, progress: bool = True, chunk: int = 500) -> pd.DataFrame:
-        """Encode every stored network not yet cached for ``(encoding, version, parts)``; returns all texts."""
+               spaces: Iterable[str] | None = None, progress: bool = True, chunk: int = 500,
+               ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """Encode every stored network (of ``spaces`` / ``ids``) not yet cached for ``(encoding, version, parts)``.
+
+        Returns the texts of the selected networks (id, text, n_chars); new texts are cached atomically.
+        """
         import onnx
 
         from onnxnet.encode import encode as encode_model
@@ -333,6 +337,8 @@ class BenchStore:
         version = _encoding_version(encoding)
         have = set(self.encodings(encoding, parts, version)["id"])
         rows = self.read(spaces=spaces, columns=["id", "onnx"])
+        if ids is not None:
+            rows = rows[rows["id"].isin(set(ids))]
         todo = rows[~rows["id"].isin(have)]
         if len(todo):
             from tqdm.auto import tqdm
@@ -345,7 +351,7 @@ class BenchStore:
                 bar.update(len(part))
             bar.close()
         out = self.encodings(encoding, parts, version)
-        if spaces is not None:
+        if spaces is not None or ids is not None:
             out = out[out["id"].isin(set(rows["id"]))].reset_index(drop=True)
         return out
 
