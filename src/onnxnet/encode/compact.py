@@ -254,7 +254,8 @@ class _Renderer:
         names = []
         subst: dict[int, str] = {}
         header = f"repeat {r.count}"
-        for positions, values in r.variables:
+        show_vars = bool(ctx.parts & (Parts.INPUTS | Parts.SHAPES))
+        for positions, values in (r.variables if show_vars else []):
             var = f"${self.next_var}"
             self.next_var += 1
             names.append(var)
