@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from onnxnet.errors import ArchitectureError
@@ -31,6 +33,7 @@ def test_parse_print_round_trip(space):
         "branching(clone_tensor4, linear16, linear16, linear16, linear16, cat_tensors3d4t)")
     for arch in space.sample_many(15, seed=7):
         assert space.parse(space.to_string(arch)) == arch
+        assert pickle.loads(pickle.dumps(arch)) == arch  # archs travel to build worker processes
 
 
 def test_shapes_and_params_of_a_known_network(space):

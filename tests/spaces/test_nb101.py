@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,9 @@ def test_naslib_key_string_and_tuple_parse_to_same_cell(space, naslib_rows):
     assert a.ops[0] == "input" and a.ops[-1] == "output"
     assert space.parse(space.to_string(a)) == a
     assert json.loads(space.to_string(a))["ops"] == list(a.ops)
+    assert space.parse(np.array(eval(key))) == a
+    assert space.parse((list(a.matrix), list(a.ops))) == a
+    assert pickle.loads(pickle.dumps(a)) == a
 
 
 def test_naslib_op_ids_follow_naslib_all_ops(space):

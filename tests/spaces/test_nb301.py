@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import pytest
 
@@ -129,4 +130,5 @@ def test_seeded_sampling(space):
     for g in a:
         assert space.parse(space.to_string(g)) == g
         assert space.parse(space.to_naslib(g)) == g
+        assert pickle.loads(pickle.dumps(g)) == g
     assert space.size > 10 ** 18

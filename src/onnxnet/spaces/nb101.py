@@ -220,6 +220,8 @@ class NB101Space(SearchSpace):
                     obj = ast.literal_eval(s)
                 except (ValueError, SyntaxError):
                     raise _err(text, "not JSON, a Python literal, or a NASLib key") from None
+        if isinstance(obj, np.ndarray):
+            obj = obj.tolist()
         if isinstance(obj, Mapping):
             if "matrix" not in obj or "ops" not in obj:
                 raise _err(text, "a mapping needs the keys 'matrix' and 'ops'")
