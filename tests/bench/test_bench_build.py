@@ -1,0 +1,117 @@
+"""The build pipeline: resumable after kill -9 (same store as an uninterrupted build), failures recorded."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from onnxnet.bench.build import BuildOptions, build_store
+from onnxnet.bench.store import BenchStore
+from onnxnet.errors import ArchitectureError, DataError, UnknownNameError
+
+
+def _parts(store: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((store / "networks").glob("*.parquet"))}
+
+
+def test_kill_9_mid_build_then_rerun_gives_the_same_store(tmp_path, tiny_store, nb201_archs_file):
+    """SIGKILL a 2-worker CLI build after its first chunk is committed; the rerun completes the same store."""
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "onnxnet.cli.main", "bench", "build", "--space", "nb201", "--archs",
+           str(nb201_archs_file), "--chunk-size", "2", "--jobs", "2", "--reuse-isomorphic", "off", "--quiet",
+           "--out", str(out)]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            if (out / "networks").is_dir() and any((out / "networks").glob("*.parquet")):
+                break
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert any((out / "networks").glob("*.parquet")), proc.stderr.read().decode()[-2000:]
+    # a leftover temp file from the killed writer must neither be read nor survive the rerun
+    (out / "networks" / ".nb201-x.parquet.tmp-1").write_bytes(b"half a file")
+    rep = build_store(BuildOptions(space="nb201", out=out, archs=nb201_archs_file, chunk_size=2, jobs=1,
+                                   reuse_isomorphic="off", progress=False))
+    assert rep.chunks_done_before + rep.chunks_built == 2
+    assert _parts(out) == _parts(tiny_store)  # byte-identical part files: no row lost, none duplicated
+    assert not list(out.rglob(".*.tmp-*"))
+    assert BenchStore(out).validate()["networks"] == 3
+    # a third run finds everything done
+    again = build_store(BuildOptions(space="nb201", out=out, archs=nb201_archs_file, chunk_size=2, jobs=1,
+                                     reuse_isomorphic="off", progress=False))
+    assert again.chunks_built == 0 and again.chunks_done_before == 2
+
+
+def test_failures_are_recorded_with_stage_and_reason(tmp_path, nb201_archs_file, monkeypatch):
+    from onnxnet.spaces.nb201 import NB201Space
+
+    real = NB201Space.build
+
+    def flaky(self, arch):
+        if self.index_of(arch) == 1:
+            raise RuntimeError("simulated builder crash")
+        return real(self, arch)
+
+    monkeypatch.setattr(NB201Space, "build", flaky)
+    out = tmp_path / "f"
+    lines = nb201_archs_file.read_text().splitlines()
+    archs = tmp_path / "two.txt"
+    archs.write_text("\n".join(lines[1:3]))  # arch 0 and arch 1
+    rep = build_store(BuildOptions(space="nb201", out=out, archs=archs, jobs=1, reuse_isomorphic="off",
+                                   progress=False))
+    assert (rep.built, rep.failed) == (1, 1)
+    st = BenchStore(out)
+    f = st.failures()
+    assert f["id"].tolist() == ["nb201/1"] and f["stage"].tolist() == ["build"]
+    assert "simulated builder crash" in f["reason"].iloc[0]
+    assert st.read(columns=["id"])["id"].tolist() == ["nb201/0"]
+
+
+def test_ids_from_other_builds_are_not_duplicated(tmp_path, tiny_store, nb201_archs_file):
+    import shutil
+
+    out = tmp_path / "s"
+    shutil.copytree(tiny_store, out)
+    # a different plan (other chunking) over the same archs: everything is already there
+    rep = build_store(BuildOptions(space="nb201", out=out, archs=nb201_archs_file, chunk_size=5, jobs=1,
+                                   reuse_isomorphic="off", progress=False))
+    assert rep.skipped_existing == 3 and rep.built == 0
+    assert BenchStore(out).validate()["networks"] == 3
+
+
+def test_bad_input_is_rejected_clearly(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|\n"
+                   "|conv_7x7~0|+|none~0|none~1|+|none~0|none~1|none~2|\n")
+    with pytest.raises(ArchitectureError, match=r"bad.txt, entry 2: .*unknown operation 'conv_7x7'"):
+        build_store(BuildOptions(space="nb201", out=tmp_path / "o", archs=bad, progress=False))
+    with pytest.raises(UnknownNameError, match="unknown search space 'nb202'"):
+        build_store(BuildOptions(space="nb202", out=tmp_path / "o", progress=False))
+    with pytest.raises(ArchitectureError, match="--limit must be a positive number"):
+        build_store(BuildOptions(space="nb201", out=tmp_path / "o", limit=0, progress=False))
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x.txt").write_text("someone else's file")
+    with pytest.raises(DataError, match="non-empty folder without meta.json"):
+        build_store(BuildOptions(space="nb201", out=tmp_path / "full", limit=1, reuse_isomorphic="off",
+                                 progress=False))
+
+
+def test_cli_reports_errors_without_traceback(tmp_path, capsys):
+    from onnxnet.cli.main import main
+
+    assert main(["bench", "build", "--space", "nope", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown search space 'nope'") and "Traceback" not in err
+    assert main(["bench", "info", str(tmp_path / "missing")]) == 2
+    assert "not an onnxnet benchmark store" in capsys.readouterr().err
