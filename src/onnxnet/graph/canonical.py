@@ -178,9 +178,9 @@ def canonicalize(model: onnx.ModelProto, *, source: str = "<model>", unshare_wei
     if sub:
         n = sub[0]
         raise ModelLoadError(
-            f"{source}: node {n.name or n.op_type!r} ({n.op_type}) holds a subgraph; control flow (If/Loop/Scan) "
-            "is not supported by onnxnet's canonical text; export with loops unrolled and constant conditions "
-            "(torch.onnx.export of a traced model does this), or simplify it with onnxsim first"
+            f"{source}: node {n.name or n.op_type!r} ({n.op_type}) holds a subgraph; data-dependent control flow "
+            "(If/Loop/Scan) is not supported by onnxnet's canonical text (an If on a constant condition is folded "
+            "away by the default simplifier); export the model traced, with loops unrolled"
         )
     inits: dict[str, onnx.TensorProto] = {t.name: t for t in g.initializer}
     graph_inputs = [vi for vi in g.input if vi.name not in inits]

@@ -11,7 +11,7 @@ import onnx
 from google.protobuf.message import DecodeError
 
 from onnxnet.errors import ModelLoadError
-from onnxnet.graph.canonical import canonicalize, has_subgraphs, topo_sort_nodes
+from onnxnet.graph.canonical import canonicalize, topo_sort_nodes
 from onnxnet.graph.export import DEFAULT_OPSET, export_torch, strip_metadata
 
 Simplifier = Literal["onnxsim", "onnxslim"]
@@ -83,8 +83,10 @@ def _load_external(model: onnx.ModelProto, path: Path) -> None:
                                  f"missing from {base}; copy the weight file next to the model")
         length = next((int(e.value) for e in t.external_data if e.key == "length"), None)
         total += length if length is not None else f.stat().st_size
-    if total > PROTO_LIMIT:
-        return  # too big to hold in one message: the weights stay on disk, shapes are enough for onnxnet
+    if total > PROTO_LIMIT:  # too big for one message: large weights stay on disk, shapes are enough for onnxnet
+        from onnxnet.graph.ir import keep_values
+
+        ext = [t for t in ext if keep_values(t.data_type, _numel(t))]
     for t in ext:
         try:
             load_external_data_for_tensor(t, str(base))
@@ -92,6 +94,13 @@ def _load_external(model: onnx.ModelProto, path: Path) -> None:
             raise ModelLoadError(f"{path}: cannot read external weights of tensor {t.name!r}: {e}") from None
         t.data_location = onnx.TensorProto.DEFAULT
         del t.external_data[:]
+
+
+def _numel(t: onnx.TensorProto) -> int:
+    n = 1
+    for d in t.dims:
+        n *= d
+    return n
 
 
 def model_bytes(model: onnx.ModelProto) -> int:
@@ -221,6 +230,10 @@ def load_model(source: Any, input_shape: Sequence[int] | None = None, *,
     """Load ``source`` (a path, bytes, an ``onnx.ModelProto``, or a ``torch.nn.Module`` with ``input_shape``),
     check it, infer shapes, simplify it, and canonicalise it. Raises ``ModelLoadError`` naming the problem.
 
+    A model over protobuf's 2 GiB limit (weights in external files) is loaded without its large weight
+    values: shapes and small constants are kept, which is all the encodings and facts need; the simplifier
+    is skipped for it.
+
     ``name`` labels the source in error messages (defaults to the path). ``unshare_weights``: see
     ``onnxnet.graph.canonical.canonicalize`` (exporters share equal-valued weights; by default uses are split).
     """
@@ -241,11 +254,11 @@ def load_model(source: Any, input_shape: Sequence[int] | None = None, *,
         model = strip_weights(model)
         simplifier = None
     _sort_if_needed(model, what)
-    check_model(model, what)
+    if not big:  # the checker rejects weights without values; a stripped model is checked by shape inference
+        check_model(model, what)
     model = infer_shapes(model, what)
-    if not has_subgraphs(model):
-        model = simplify(model, simplifier, what)
-        model = infer_shapes(model, what)
+    model = simplify(model, simplifier, what)  # onnxsim folds an If on a constant condition away
+    model = infer_shapes(model, what)
     return canonicalize(model, source=what, unshare_weights=unshare_weights)
 
 
