@@ -1,0 +1,67 @@
+"""parse(encode(g)) gives back the canonical graph exactly, for both encodings, on real torch networks."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import canonical
+from onnxnet.encode import ENCODINGS, encode, parse
+from onnxnet.graph import Graph
+
+NETS = ["nb201", "resnet18", "mobilenetv2", "transformer"]
+
+
+@pytest.mark.parametrize("net", NETS)
+@pytest.mark.parametrize("encoding", ["chain", "compact"])
+def test_parse_of_encode_is_the_canonical_graph(net, encoding):
+    m = canonical(net)
+    g = parse(encode(m, encoding))
+    reference = Graph.from_onnx(m)
+    assert g.nodes == reference.nodes
+    assert g.consts == reference.consts
+    assert g.types == reference.types
+    assert g == reference
+
+
+def test_parsed_graph_converts_back_to_a_valid_onnx_model():
+    import onnx
+
+    model = parse(encode(canonical("nb201_small"), "compact")).to_onnx()
+    onnx.checker.check_model(model)
+
+
+@pytest.mark.parametrize("net", ["nb201", "resnet18", "transformer"])
+def test_compact_is_shorter_and_folds_repeats(net):
+    m = canonical(net)
+    chain, compact = encode(m, "chain"), encode(m, "compact")
+    assert "repeat " in compact and "repeat " not in chain
+    assert len(compact) < len(chain)
+
+
+def test_nb201_cells_fold_five_times_inside_stage_repeat():
+    text = encode(canonical("nb201"), "compact")
+    assert text.count("repeat 5 {") == 2  # stages 1-2 as one block with dimension variables, plus stage 3
+    assert re.search(r"repeat 2 \$0=16,32 ", text)
+
+
+def test_grouped_convs_concat_axis_and_strides_are_visible():
+    mobilenet = encode(canonical("mobilenetv2"), "chain")
+    assert "g=32 " in mobilenet  # the first depthwise conv (32 channels)
+    assert "s=2x2" in mobilenet
+    resnet = encode(canonical("resnet18"), "chain")
+    assert "s=2x2" in resnet and "transB=1" in resnet
+
+
+def test_every_node_is_in_the_chain_text():
+    m = canonical("mobilenetv2")
+    text = encode(m, "chain")
+    ops = re.findall(r"(?:^|--> )([A-Z][A-Za-z]+)", text, flags=re.M)
+    assert len(ops) == len(m.graph.node)
+
+
+def test_encodings_are_registered_with_name_and_version():
+    for name in ("chain", "compact"):
+        cls = ENCODINGS.get(name)
+        assert cls.name == name and isinstance(cls.version, int) and cls.version >= 1
