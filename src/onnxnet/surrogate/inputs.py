@@ -80,8 +80,9 @@ def encode_items(items: Sequence[Any], encoding: str, *, input_shape: Sequence[i
                  cache: EncodingCache | None = None, simplify: bool = True) -> list[str]:
     """Encode each network as text with ``onnxnet.encode.encode`` (graphs loaded by ``onnxnet.graph.load_model``).
 
-    Store rows and raw bytes hold canonical, simplified graphs already, so they are not simplified again;
-    files and torch modules are (``simplify=False`` skips it for files that are known to be simplified).
+    Store rows hold canonical, simplified graphs already and are encoded as they are (as the store's own
+    encoding cache does); files, bytes and torch modules go through the full loading pipeline (``simplify=False``
+    skips the simplifier for graphs known to be simplified; they are still checked and canonicalised).
     """
     from onnxnet.encode import encode
     from onnxnet.graph import load_model
@@ -93,14 +94,13 @@ def encode_items(items: Sequence[Any], encoding: str, *, input_shape: Sequence[i
         simplifier: str | None = "onnxsim" if simplify else None
         src: Any = it
         kwargs: dict[str, Any] = {}
-        if isinstance(it, dict) or (hasattr(it, "get") and hasattr(it, "index") and not isinstance(it, (str, bytes))):
+        is_row = isinstance(it, dict) or (hasattr(it, "get") and hasattr(it, "index") and not isinstance(it, (str, bytes)))
+        if is_row:  # a store row: canonical, simplified ONNX, read as the store's own encoding cache reads it
             src = bytes(it["onnx"])
-            simplifier = None
             key = (encoding, version, _digest(src))
-        elif isinstance(it, (bytes, bytearray)):
+        elif isinstance(it, (bytes, bytearray)):  # serialised ONNX from anywhere: the full loading pipeline
             src = bytes(it)
-            simplifier = None
-            key = (encoding, version, _digest(src))
+            key = (encoding, version, _digest(src) + f":{simplify}")
         elif isinstance(it, (str, os.PathLike)):
             p = Path(it)
             if not p.is_file():
@@ -121,7 +121,15 @@ def encode_items(items: Sequence[Any], encoding: str, *, input_shape: Sequence[i
             if hit is not None:
                 out.append(hit)
                 continue
-        model = load_model(src, simplifier=simplifier, **kwargs)
+        if is_row:
+            import onnx
+
+            try:
+                model = onnx.load_from_string(src)
+            except Exception as e:
+                raise ModelLoadError(f"store row holds unreadable ONNX bytes ({e}); rebuild the store") from None
+        else:
+            model = load_model(src, simplifier=simplifier, **kwargs)
         text = encode(model, encoding=encoding)
         if cache is not None and key is not None:
             cache.put(key, text)

@@ -23,20 +23,31 @@ def _sample(df: Any, n: int | None, seed: int) -> Any:
     return df.iloc[0:0] if not parts else __import__("pandas").concat(parts)
 
 
-def encode_rows(rows: Any, encoding: str, desc: str, progress: bool = True) -> list[str]:
-    """Encodings of store rows (from the store's cache column when it has one), with a progress bar."""
+def encode_rows(rows: Any, encoding: str, desc: str, progress: bool = True, store: Any = None) -> list[str]:
+    """Encodings of store rows: from the store's encoding cache where present, else encoded (and cached there)."""
+    import pandas as pd
     from tqdm.auto import tqdm
 
-    from onnxnet.surrogate.inputs import encode_items
+    from onnxnet.surrogate.inputs import encode_items, encoding_version
 
-    col = f"text:{encoding}"
-    if col in getattr(rows, "columns", []):
-        return [str(t) for t in rows[col]]
-    blobs = list(rows["onnx"])
-    out: list[str] = []
-    for b in tqdm(blobs, desc=desc, disable=not progress, leave=False):
-        out += encode_items([bytes(b)], encoding)
-    return out
+    have: dict[str, str] = {}
+    version = encoding_version(encoding)
+    if store is not None:
+        cached = store.encodings(encoding, None, version)
+        if len(cached):
+            want = set(rows["id"])
+            have = {i: t for i, t in zip(cached["id"], cached["text"]) if i in want}
+    todo = [(i, b) for i, b in zip(rows["id"], rows["onnx"]) if i not in have]
+    new: dict[str, str] = {}
+    for i, b in tqdm(todo, desc=desc, disable=not progress or not todo, leave=False, unit="net"):
+        new[i] = encode_items([{"onnx": b}], encoding)[0]
+    if new and store is not None:
+        try:
+            store.add_encodings(encoding, version, None, pd.DataFrame({"id": list(new), "text": list(new.values())}))
+        except OSError:  # a read-only store still trains; the texts are just not cached
+            pass
+    have.update(new)
+    return [have[i] for i in rows["id"]]
 
 
 def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str = "modernbert-tiny",
@@ -73,10 +84,10 @@ def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str
                       max_length=max_length, epochs=epochs, batch_size=batch_size, lr=lr, vocab_size=vocab_size,
                       patience=patience, seed=seed, gradient_checkpointing=gradient_checkpointing,
                       mixed_precision=mixed_precision, val_fraction=0.1 if len(va) == 0 else 0.0)
-    tr_texts = encode_rows(tr, encoding, "encode train", progress)
+    tr_texts = encode_rows(tr, encoding, "encode train", progress, store)
     val = None
     if len(va):
-        val = (encode_rows(va, encoding, "encode val", progress), va["accuracy"].to_numpy(float),
+        val = (encode_rows(va, encoding, "encode val", progress, store), va["accuracy"].to_numpy(float),
                va["space"].tolist())
     label = ", ".join(sorted(set(map(str, tr.get("accuracy_label", [])))))
     s = train_surrogate(tr_texts, tr["accuracy"].to_numpy(float), tr["space"].tolist(), out, cfg, val=val,
@@ -87,12 +98,12 @@ def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str
     if test_limit > 0:
         te = _sample(df[df["space"].isin(spaces) & (df["split"] == "test")], test_limit, seed)
         if len(te):
-            p = s.predict_texts(encode_rows(te, encoding, "encode test", progress))
+            p = s.predict_texts(encode_rows(te, encoding, "encode test", progress, store))
             result["test"] = rank_metrics(p, te["accuracy"].to_numpy(float), te["space"].to_numpy(object))
         if zero_shot:
             zs = _sample(df[df["space"].isin(zero_shot)], test_limit, seed)
             if len(zs):
-                p = s.predict_texts(encode_rows(zs, encoding, "encode zero-shot", progress))
+                p = s.predict_texts(encode_rows(zs, encoding, "encode zero-shot", progress, store))
                 result["zero_shot"] = rank_metrics(p, zs["accuracy"].to_numpy(float), zs["space"].to_numpy(object))
     result["seconds"] = time.time() - t0
     s.settings["training"]["held_out"] = {"test": result["test"], "zero_shot": result["zero_shot"]}
