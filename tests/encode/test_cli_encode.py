@@ -7,7 +7,7 @@ import json
 import onnx
 import pytest
 
-from conftest import canonical
+from encode_nets import canonical
 from onnxnet.cli.main import main
 from onnxnet.encode import encode
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import canonical
+from encode_nets import canonical
 from onnxnet.encode import Parts, encode, parse
 from onnxnet.encode.text import fmt_attr_value, fmt_type, parse_attr_value, parse_type
 from onnxnet.errors import EncodingError

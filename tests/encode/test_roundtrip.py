@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import canonical
+from encode_nets import canonical
 from onnxnet.encode import ENCODINGS, encode, parse
 from onnxnet.graph import Graph
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import canonical
+from encode_nets import canonical
 from onnxnet.encode import count_tokens, cut_middle, encode, fit_to_length, load_tokenizer
 from onnxnet.errors import EncodingError
 

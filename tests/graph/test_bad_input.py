@@ -7,7 +7,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import conv_branch_model
+from graph_models import conv_branch_model
 from onnxnet.encode import encode, parse
 from onnxnet.errors import ModelLoadError
 from onnxnet.graph import Graph, load_model

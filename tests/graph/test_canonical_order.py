@@ -10,7 +10,7 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import conv_branch_model
+from graph_models import conv_branch_model
 from onnxnet.encode import encode
 from onnxnet.graph import canonicalize, export_torch, graph_hash, load_model
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import conv_branch_model
+from graph_models import conv_branch_model
 from onnxnet.graph import graph_facts, load_model
 
 
