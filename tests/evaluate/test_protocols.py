@@ -118,3 +118,16 @@ def test_fallback_labels_form_separate_groups(tiny_rows):
     assert set(fit_rows["_group"]) == {"toy_a:toy", "toy_a:label:low_fi"}
     with pytest.raises(ProtocolError, match="lack column"):
         P.zero_shot(rows, "params", "toy_a", "toy_b", label="label:nope")
+
+
+def test_gbm_uses_extra_store_columns_and_names_missing_ones(tiny_rows):
+    from onnxnet.predictors import get_predictor
+
+    rows = tiny_rows[tiny_rows.space == "toy_a"].assign(**{"label:hint": lambda r: -r.accuracy})
+    gbm = get_predictor("gbm", n_estimators=30, val_fraction=0, extra_columns=["label:hint"])
+    gbm.fit(rows, rows.accuracy)
+    imp = dict(zip(gbm.model_.feature_name_, gbm.model_.feature_importances_))
+    assert imp["col_label_hint"] > 0  # the published-value column is a feature the trees split on
+    assert np.isfinite(gbm.predict(rows)).all()
+    with pytest.raises(ProtocolError, match="label:nope"):
+        P.in_space(rows, "gbm", "toy_a", train_sizes=(16,), seeds=1, params={"extra_columns": ["label:nope"]})

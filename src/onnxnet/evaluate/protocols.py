@@ -324,7 +324,7 @@ def few_shot(rows: Any, predictor: PredictorSpec, train_space: str | Sequence[st
     jobs = [(s, k) for s in _seeds(seeds) for k in shots]
     for seed, k in _progress(jobs, progress, "few-shot"):
         if k > 0:
-            picked, test = sample_graphs(target, k, seed, what=f"shots k")
+            picked, test = sample_graphs(target, k, seed, what="shots k")
         else:
             picked, test = target.iloc[:0], unique_graphs(target)
         base = sample_graphs(src, n, seed, leave=0)[0] if n else src

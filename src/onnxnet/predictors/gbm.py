@@ -10,6 +10,7 @@ accuracy itself (then MAE / R^2 mean something). Early stopping uses a validatio
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -35,7 +36,8 @@ class GBMPredictor(Predictor):
     """Gradient-boosted trees (LightGBM) on GRAF-style ONNX features.
 
     ``proxies``: zero-cost proxies to add as features (computed by running each network; needs ``space`` and
-    ``arch`` columns), e.g. ``("synflow", "nwot")``. ``val_fraction``: share of the training graphs held out for
+    ``arch`` columns), e.g. ``("synflow", "nwot")``. ``extra_columns``: store columns to add as features as they
+    are, e.g. published proxy values ``("label:zc_nwot", "label:zc_jacov")`` (missing values stay NaN). ``val_fraction``: share of the training graphs held out for
     early stopping (0 disables it; then ``n_estimators`` rounds are used). Too few training rows for a
     validation split (< 20) also disable it.
     """
@@ -45,7 +47,8 @@ class GBMPredictor(Predictor):
     def __init__(self, n_estimators: int = 500, learning_rate: float = 0.05, num_leaves: int = 15,
                  min_child_samples: int = 5, subsample: float = 0.8, colsample_bytree: float = 0.8,
                  val_fraction: float = 0.2, early_stopping_rounds: int = 50, target: str = "rank",
-                 proxies: Sequence[str] = (), seed: int = 0, cache_dir: str | None = None) -> None:
+                 proxies: Sequence[str] = (), extra_columns: Sequence[str] = (), seed: int = 0,
+                 cache_dir: str | None = None) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -56,6 +59,7 @@ class GBMPredictor(Predictor):
         self.early_stopping_rounds = early_stopping_rounds
         self.target = target
         self.proxies = proxies
+        self.extra_columns = extra_columns
         self.seed = seed
         self.cache_dir = cache_dir
 
@@ -74,6 +78,13 @@ class GBMPredictor(Predictor):
             zc = ZeroCostPredictor(name, seed=self.seed)
             frame[f"zc_{name}"] = zc.predict(rows)
             failures += zc.failures_
+        extra = [self.extra_columns] if isinstance(self.extra_columns, str) else list(self.extra_columns)
+        missing = [c for c in extra if c not in rows.columns]
+        if missing:
+            raise ProtocolError(f"gbm: extra_columns {missing} are not in the rows; store label columns here: "
+                                f"{sorted(c for c in rows.columns if c.startswith('label:'))}")
+        for c in extra:
+            frame["col_" + re.sub(r"\W", "_", c)] = rows[c].to_numpy(dtype=float)  # LightGBM-safe name
         if hasattr(self, "feature_names_"):
             frame = frame.reindex(columns=self.feature_names_)
         return pd.DataFrame(frame, index=rows.index), ok, failures
