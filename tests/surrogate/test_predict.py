@@ -1,0 +1,145 @@
+"""Inference on every accepted input form, the Predictor contract, and the train/predict CLI, on small real
+ONNX graphs exported from torch (labels are synthetic: mechanics only, no quality claims)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import TINY
+from onnxnet.errors import ModelLoadError
+
+
+def _net(c: int, k: int, depth: int):
+    import torch.nn as nn
+
+    layers, cin = [], 3
+    for _ in range(depth):
+        layers += [nn.Conv2d(cin, c, k, padding=k // 2), nn.ReLU()]
+        cin = c
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, 10))
+
+
+@pytest.fixture(scope="module")
+def nets(tmp_path_factory):
+    """16 small CNNs as canonical ONNX (files and store rows) in two spaces, label = f(depth, width)."""
+    import onnx
+    import torch
+
+    from onnxnet.graph import graph_hash, load_model
+
+    torch.manual_seed(0)
+    d = tmp_path_factory.mktemp("nets")
+    rows, modules = [], []
+    for i, (c, k, depth) in enumerate((c, k, dep) for c in (4, 8) for k in (1, 3) for dep in (1, 2, 3, 4)):
+        mod = _net(c, k, depth).eval()
+        model = load_model(mod, (1, 3, 8, 8))
+        path = d / f"net{i}.onnx"
+        onnx.save(model, str(path))
+        modules.append(mod)
+        rows.append({"id": f"toy{i % 2}/{i}", "space": f"toy{i % 2}", "arch": f"c{c}k{k}d{depth}",
+                     "graph_hash": graph_hash(model), "onnx": model.SerializeToString(), "path": str(path),
+                     "split": "val" if i in (4, 5, 10, 11) else ("test" if i in (6, 7) else "train"),
+                     "accuracy": 50.0 + 5 * depth + c / 4 + k})
+    return pd.DataFrame(rows), modules
+
+
+@pytest.fixture(scope="module")
+def fitted(nets):
+    from onnxnet.predictors import get_predictor
+
+    df, _ = nets
+    p = get_predictor("surrogate", backbone_overrides=dict(TINY), epochs=2, batch_size=4, vocab_size=400,
+                      max_length=256, val_fraction=0.0, seed=0)
+    return p.fit(df, df["accuracy"].to_numpy(), df["space"].tolist())
+
+
+def test_predictor_contract(fitted, nets):
+    df, _ = nets
+    pred = fitted.predict(df)
+    assert pred.shape == (len(df),) and np.all(np.isfinite(pred))
+    tau = fitted.score(df, df["accuracy"], df["space"])
+    assert -1.0 <= tau <= 1.0
+    assert fitted.get_params()["backbone"] == "modernbert-tiny"
+
+
+def test_every_input_form_gives_the_same_score(fitted, nets):
+    import onnx
+
+    from onnxnet.graph import load_model
+
+    df, modules = nets
+    s = fitted.surrogate_
+    by_row = s.predict(df.iloc[[0, 3]])
+    by_path = s.predict([df["path"].iloc[0], df["path"].iloc[3]])
+    by_proto = s.predict([onnx.load(df["path"].iloc[0]), load_model(df["path"].iloc[3])])
+    by_bytes = s.predict([df["onnx"].iloc[0], df["onnx"].iloc[3]])
+    by_module = s.predict([modules[0], modules[3]], input_shape=(1, 3, 8, 8))
+    for other in (by_path, by_proto, by_bytes, by_module):
+        np.testing.assert_allclose(other, by_row, rtol=0, atol=1e-6)
+    single = s.predict(df["path"].iloc[0])
+    assert single.shape == (1,) and single[0] == pytest.approx(by_row[0], abs=1e-6)
+
+
+def test_encoding_cache_is_used(fitted, nets):
+    df, _ = nets
+    s = fitted.surrogate_
+    s.cache.clear()
+    s.predict(df)
+    assert s.cache.misses == len(df) and s.cache.hits == 0
+    s.predict(df)
+    assert s.cache.hits == len(df)
+
+
+def test_torch_module_needs_an_input_shape(fitted, nets):
+    _, modules = nets
+    with pytest.raises(ModelLoadError, match="input_shape"):
+        fitted.surrogate_.predict(modules[0])
+    with pytest.raises(ModelLoadError, match="no such ONNX file"):
+        fitted.surrogate_.predict("missing.onnx")
+
+
+def test_hybrid_predictor_runs_the_contract(nets):
+    from onnxnet.predictors import get_predictor
+
+    df, _ = nets
+    p = get_predictor("onnxnet-hybrid", lm="modernbert-tiny", lm_backbone_overrides=dict(TINY), lm_epochs=1,
+                      lm_max_length=256, n_trees=2, val_fraction=0.0, lm_weight=0.5)
+    p.fit(df, df["accuracy"].to_numpy(), df["space"].tolist())
+    pred = p.predict(df)
+    assert pred.shape == (len(df),) and np.all(np.isfinite(pred))
+    trees_only = get_predictor("onnxnet-hybrid", lm=None, n_trees=2, val_fraction=0.0)
+    trees_only.fit(df, df["accuracy"].to_numpy(), df["space"].tolist())
+    assert np.all(np.isfinite(trees_only.predict(df)))
+
+
+def test_cli_train_then_predict(nets, tmp_path, capsys):
+    from onnxnet.bench.store import BenchStore
+    from onnxnet.cli.main import main
+
+    df, _ = nets
+    store = BenchStore.create(tmp_path / "store")
+    for space, part in df.drop(columns=["path"]).groupby("space"):
+        store.write_part(f"{space}-0", part)  # part files are named after their space
+    out = tmp_path / "surrogate"
+    rc = main(["train", "--bench", str(store.path), "--spaces", "toy0,toy1", "--out", str(out), "--epochs", "1",
+               "--batch-size", "4", "--vocab-size", "400", "--max-length", "256"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "val" in text and "test" in text and (out / "surrogate.json").is_file()
+    card = (out / "README.md").read_text()
+    assert "toy0" in card and "Best epoch" in card
+    rc = main(["predict", df["path"].iloc[0], df["path"].iloc[7], "--surrogate", str(out), "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    preds = res["predictions"]
+    assert [p["rank"] for p in preds] == [1, 2] and preds[0]["score"] >= preds[1]["score"]
+    assert {p["model"] for p in preds} == {df["path"].iloc[0], df["path"].iloc[7]}
+    # unknown space and bad folder: one-line errors, exit code 2
+    assert main(["train", "--bench", str(store.path), "--spaces", "nb999", "--out", str(tmp_path / "x")]) == 2
+    assert main(["predict", df["path"].iloc[0], "--surrogate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "nb999" in err and "onnxnet train" in err
