@@ -320,6 +320,11 @@ def build_store(opts: BuildOptions, on_progress: Callable[[int, int], None] | No
     from onnxnet.spaces import get_space
 
     t0 = time.time()
+    if opts.limit is not None and opts.limit < 1:
+        raise ArchitectureError(f"--limit must be a positive number, got {opts.limit}")
+    if opts.chunk_size < 1:
+        raise DataError(f"--chunk-size must be at least 1, got {opts.chunk_size}")
+    check_out_folder(opts.out)
     if opts.jobs < 1:
         raise DataError(f"--jobs must be at least 1, got {opts.jobs}")
     if opts.reuse_isomorphic not in ("auto", "on", "off"):
@@ -433,6 +438,16 @@ def build_store(opts: BuildOptions, on_progress: Callable[[int, int], None] | No
     store.write_meta()
     report.seconds = time.time() - t0
     return report
+
+
+def check_out_folder(out: str | os.PathLike[str]) -> None:
+    """Refuse to turn a file, or a non-empty folder that is not a store, into a store (before any work)."""
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise DataError(f"{p} exists and is not a folder; choose another --out")
+    if p.is_dir() and not (p / "meta.json").is_file() and any(x for x in p.iterdir() if not x.name.startswith(".")):
+        raise DataError(f"{p} is a non-empty folder without meta.json; refusing to turn it into a store. "
+                        "Choose an empty or new --out folder")
 
 
 def _run_pool(tasks: list[ChunkTask], jobs: int, done: Callable[[tuple[str, int, int]], None]) -> None:

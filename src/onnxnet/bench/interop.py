@@ -160,8 +160,9 @@ def import_onnx_bench(src: str | os.PathLike[str], out: str | os.PathLike[str], 
                     fails.append({"id": nid, "space": sp, "arch": str(p), "stage": "load", "reason": str(e)[:500]})
                     continue
                 except Exception as e:  # a file onnx itself cannot parse
+                    why = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
                     fails.append({"id": nid, "space": sp, "arch": str(p), "stage": "load",
-                                  "reason": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:500]})
+                                  "reason": f"cannot read {p} as ONNX ({why}); not a valid ONNX file"[:500]})
                     continue
                 if used is None:
                     rep.unlabelled += 1

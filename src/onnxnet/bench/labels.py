@@ -244,15 +244,36 @@ def _key_repr(key: Any) -> str:
     return str(key)
 
 
+_CACHE: dict[tuple[str, str, tuple[tuple[str, float, int], ...]], LabelTable] = {}
+
+
 def load_labels(space: str, data: str | os.PathLike[str] | None = None) -> LabelTable:
     """Every published label of ``space`` from the data folder, joined on the canonical arch string.
 
     Raises ``DataError`` for missing or malformed files and ``UnknownNameError`` for an unknown space; rows that
-    do not join are listed in ``LabelTable.unjoined`` (file, key, reason), never silently dropped.
+    do not join are listed in ``LabelTable.unjoined`` (file, key, reason), never silently dropped. Results are
+    cached per process (keyed by the files' paths, sizes and mtimes); treat the returned table as read-only.
     """
     from onnxnet.spaces import get_space
 
     sp = get_space(space)  # UnknownNameError for bad names
+    name = sp.name
+    if name in LABEL_READERS:
+        root = data_dir(data)
+        stamp = tuple((str(p), p.stat().st_mtime, p.stat().st_size)
+                      for p in sorted((root / _FOLDERS[name]).glob("*")) if p.is_file())
+        key = (name, str(root), stamp)
+        if key not in _CACHE:
+            _CACHE[key] = _load_labels(sp, data)
+        return _CACHE[key]
+    return _load_labels(sp, data)
+
+
+#: Folder of each space's label files inside the data folder.
+_FOLDERS = {"nb201": "nb201", "nb101": "nb101", "nb301": "nb301", "transnas_micro": "transnas_micro"}
+
+
+def _load_labels(sp: Any, data: str | os.PathLike[str] | None) -> LabelTable:
     name = sp.name
     infos = labels_for(name)
     if name not in LABEL_READERS:
