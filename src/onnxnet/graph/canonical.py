@@ -170,8 +170,8 @@ def canonicalize(model: onnx.ModelProto, *, source: str = "<model>", unshare_wei
 
     ``unshare_weights``: exporters merge initializers with equal values (torch turns the zero biases of a
     freshly folded BatchNorm into one shared tensor), which would make the text depend on weight values.
-    By default every use of a weight gets its own copy; small constants whose values are part of the
-    structure stay shared. Pass ``False`` to keep deliberate sharing (tied weights) visible.
+    By default every use of a constant gets its own copy (after duplicate nodes were merged), so each is
+    written where it is used. Pass ``False`` to keep deliberate sharing (tied weights) visible.
     """
     g = model.graph
     sub = has_subgraphs(model)
@@ -183,12 +183,18 @@ def canonicalize(model: onnx.ModelProto, *, source: str = "<model>", unshare_wei
             "away by the default simplifier); export the model traced, with loops unrolled"
         )
     inits: dict[str, onnx.TensorProto] = {t.name: t for t in g.initializer}
+    constant_nodes = [n for n in g.node if n.op_type == "Constant" and n.domain in ("", "ai.onnx")]
+    for n in constant_nodes:  # Constant nodes become initializers (written inline like any constant)
+        t = _constant_tensor(n)
+        if t is not None:
+            inits[n.output[0]] = t
     graph_inputs = [vi for vi in g.input if vi.name not in inits]
     input_pos = {vi.name: i for i, vi in enumerate(graph_inputs)}
     out_names = [vi.name for vi in g.output]
     vtypes: dict[str, onnx.TypeProto] = {vi.name: vi.type for vi in list(g.value_info) + list(g.input) + list(g.output)}
 
-    nodes = topo_sort_nodes(list(g.node), set(inits) | set(input_pos), source=source)
+    nodes = topo_sort_nodes([n for n in g.node if not (n.op_type == "Constant" and n.output[0] in inits)],
+                            set(inits) | set(input_pos), source=source)
 
     # --- 1. no-ops, duplicate constants, duplicate nodes (CSE), in one forward pass ---------------------
     alias: dict[str, str] = {}
@@ -258,6 +264,26 @@ def canonicalize(model: onnx.ModelProto, *, source: str = "<model>", unshare_wei
     order = _canonical_order(kept, inits, input_pos, outputs, vtypes)
     return _rebuild(model, [kept[i] for i in order], inits, graph_inputs, outputs, out_names, vtypes,
                     unshare_weights)
+
+
+def _constant_tensor(n: onnx.NodeProto) -> onnx.TensorProto | None:
+    """The value of a Constant node as a ``TensorProto`` named after its output (None for sparse values)."""
+    if len(n.attribute) != 1 or not n.output:
+        return None
+    a = n.attribute[0]
+    name = n.output[0]
+    if a.name == "value":
+        t = onnx.TensorProto()
+        t.CopyFrom(a.t)
+        t.name = name
+        return t
+    values = {"value_float": (onnx.TensorProto.FLOAT, [], [a.f]), "value_int": (onnx.TensorProto.INT64, [], [a.i]),
+              "value_floats": (onnx.TensorProto.FLOAT, [len(a.floats)], list(a.floats)),
+              "value_ints": (onnx.TensorProto.INT64, [len(a.ints)], list(a.ints))}
+    if a.name in values:
+        dtype, dims, vals = values[a.name]
+        return helper.make_tensor(name, dtype, dims, vals)
+    return None
 
 
 def _dropout_is_noop(n: onnx.NodeProto, ins: list[str], inits: dict[str, onnx.TensorProto]) -> bool:
@@ -375,7 +401,7 @@ def _rebuild(model: onnx.ModelProto, nodes: list[onnx.NodeProto], inits: dict[st
         ins = []
         for j, x in enumerate(n.input):
             if x and x in inits and (x not in rename or (
-                    unshare_weights and not keep_values(inits[x].data_type, _numel(inits[x])))):
+                    unshare_weights)):
                 name = f"w{k}_{j}"
                 rename.setdefault(x, name)
                 src = inits[x]
