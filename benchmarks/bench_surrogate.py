@@ -183,6 +183,62 @@ def train_2000(args: argparse.Namespace) -> None:
           f"{(time.time() - t0) / 60:.1f} min end to end ({device_name()})")
 
 
+# ------------------------------------------------------------------------------------------------ quality
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "params": ("params", {}),
+    "gbm": ("gbm", {}),
+    "trees": ("onnxnet-hybrid", {"lm": None}),
+    "lm-tiny": ("surrogate", {"backbone": "modernbert-tiny", "epochs": 15, "max_length": 1024, "patience": 5}),
+    "lm-tiny-mse": ("surrogate", {"backbone": "modernbert-tiny", "epochs": 15, "max_length": 1024, "patience": 5,
+                                  "loss": "mse", "target_norm": "zscore"}),
+    "hybrid": ("onnxnet-hybrid", {"lm": "modernbert-tiny", "lm_epochs": 15, "lm_max_length": 1024}),
+    "hybrid-emb": ("onnxnet-hybrid", {"lm": "modernbert-tiny", "lm_epochs": 15, "lm_max_length": 1024,
+                                      "lm_features": 8}),
+}
+
+
+def load_rows(benches: list[str], spaces: list[str]):
+    """The union of several stores' rows of ``spaces`` (by id)."""
+    import pandas as pd
+
+    from onnxnet.bench.store import BenchStore
+
+    parts = [BenchStore(b).read(spaces=spaces) for b in benches]
+    df = pd.concat(parts, ignore_index=True)
+    return df.drop_duplicates("id").reset_index(drop=True)
+
+
+def quality(args: argparse.Namespace) -> None:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from onnxnet.evaluate import protocols
+
+    spaces = [args.space] if args.protocol == "in-space" else [*args.train_spaces, args.space]
+    rows = load_rows(args.bench, spaces)
+    print(f"rows: {rows.groupby('space').size().to_dict()}", file=sys.stderr)
+    out = []
+    for v in args.variants:
+        name, params = VARIANTS[v]
+        t0 = time.time()
+        if args.protocol == "in-space":
+            res = protocols.in_space(rows, name, args.space, train_sizes=[args.n], seeds=args.seeds, params=params)
+        else:
+            res = protocols.zero_shot(rows, name, args.train_spaces, args.space, seeds=args.seeds, params=params)
+        sc = res.scores
+        out.append((v, sc["kendall"].mean(), sc["kendall"].std(ddof=0), sc["spearman"].mean(),
+                    sc["spearman"].std(ddof=0), int(sc["n_test"].min()), time.time() - t0,
+                    ", ".join(f"{k:.3f}" for k in sc["kendall"])))
+        print(out[-1], file=sys.stderr)
+    what = (f"in-space {args.space}, {args.n} training nets" if args.protocol == "in-space"
+            else f"zero-shot {'+'.join(args.train_spaces)} -> {args.space}")
+    print(f"\nQuality: {what}, seeds {args.seeds} ({device_name(args.threads)})\n")
+    print("| variant | Kendall tau (mean +- sd) | Spearman rho (mean +- sd) | test nets | seconds | Kendall per seed |")
+    print("|---|---|---|---|---|---|")
+    for r in out:
+        print(f"| {r[0]} | {r[1]:.3f} +- {r[2]:.3f} | {r[3]:.3f} +- {r[4]:.3f} | {r[5]} | {r[6]:.0f} | {r[7]} |")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_cell":
         b, length, batch, steps, mp, threads, ckpt = sys.argv[2:9]
@@ -215,6 +271,16 @@ def main() -> None:
     t.add_argument("--epochs", type=int, default=5)
     t.add_argument("--threads", type=int, default=2)
     t.set_defaults(fn=train_2000)
+    q = sub.add_parser("quality")
+    q.add_argument("--bench", nargs="+", required=True, help="One or more stores (rows are united by id).")
+    q.add_argument("--protocol", choices=["in-space", "zero-shot"], default="in-space")
+    q.add_argument("--space", default="nb201", help="The evaluated (test) space.")
+    q.add_argument("--train-spaces", nargs="+", default=["nb101"])
+    q.add_argument("--n", type=int, default=128)
+    q.add_argument("--seeds", type=int, default=3)
+    q.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    q.add_argument("--threads", type=int, default=1)
+    q.set_defaults(fn=quality)
     args = ap.parse_args()
     args.fn(args)
 
