@@ -229,13 +229,13 @@ def attr_value(a: onnx.AttributeProto) -> Value:
     if a.type == A.INT:
         return int(a.i)
     if a.type == A.FLOAT:
-        return float(np.float32(a.f))
+        return a.f  # protobuf floats are float32 values already
     if a.type == A.STRING:
         return a.s.decode("utf-8", "replace")
     if a.type == A.INTS:
-        return ("ints",) + tuple(int(x) for x in a.ints)
+        return ("ints", *a.ints)
     if a.type == A.FLOATS:
-        return ("floats",) + tuple(float(np.float32(x)) for x in a.floats)
+        return ("floats", *a.floats)
     if a.type == A.STRINGS:
         return ("strings",) + tuple(x.decode("utf-8", "replace") for x in a.strings)
     if a.type == A.TENSOR:
