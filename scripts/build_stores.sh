@@ -21,10 +21,13 @@ if [[ $what == small || $what == all ]]; then
   run --space nb101 --labelled-only --limit 200 --out "$SMALL"
 fi
 if [[ $what == full || $what == all ]]; then
-  # small spaces first so cross-space work can start early; NB201 (15,625 nets) is the long one
+  # Small, high-value sets first so cross-space work can start early: NB301 (500), the NB101 cells with
+  # 108-epoch labels (301 unique), then NB201 (15,625, in official index order, a uniform subset at any point),
+  # then the NB101 cells with only 4-epoch labels, then TransNAS-Bench-101 micro.
   run --space nb301 --labelled-only --out "$OUT"
-  run --space nb101 --labelled-only --out "$OUT"
+  run --space nb101 --require-label cifar10_val_108ep --out "$OUT"
   run --space nb201 --labelled-only --out "$OUT"
+  run --space nb101 --labelled-only --out "$OUT"
   run --space transnas_micro --labelled-only --out "$OUT"
   echo "== $(date -u +%FT%TZ) done"; "$BIN" bench info "$OUT" --no-lengths
 fi

@@ -46,6 +46,7 @@ class BuildOptions:
     seed: int = 0
     archs: str | os.PathLike[str] | None = None  # file of architectures (one per line, or a JSON list)
     labelled_only: bool = False
+    require_label: str | None = None  # only archs that have this label (e.g. cifar10_val_108ep)
     chunk_size: int = 32
     reuse_isomorphic: str = "auto"  # auto | on | off
     keep_weights: bool = False
@@ -125,7 +126,7 @@ def plan_archs(opts: BuildOptions, space: Any, labelled: Sequence[Hashable] | No
     """The ordered, duplicate-free list of architectures a build covers."""
     if opts.archs is not None:
         archs = read_arch_file(space, opts.archs)
-    elif opts.labelled_only:
+    elif opts.labelled_only or opts.require_label is not None:
         archs = list(labelled or [])
         if not archs:
             raise DataError(f"--labelled-only: no labelled architectures for space {space.name!r} in the data folder")
@@ -331,7 +332,14 @@ def build_store(opts: BuildOptions, on_progress: Callable[[int, int], None] | No
         raise DataError(f"reuse_isomorphic must be auto, on or off, got {opts.reuse_isomorphic!r}")
     space = get_space(opts.space)
     table = load_labels(space.name, opts.data)
-    labelled = [table.parsed[a] for a in table.frame.index] if len(table.frame) else []
+    frame = table.frame
+    if opts.require_label is not None:
+        name = opts.require_label.removeprefix("label:")
+        if name not in frame.columns:
+            raise DataError(f"--require-label {name!r}: space {space.name!r} has no such label; its labels are: "
+                            f"{', '.join(frame.columns) or 'none'}")
+        frame = frame[frame[name].notna()]
+    labelled = [table.parsed[a] for a in frame.index] if len(frame) else []
     archs = plan_archs(opts, space, labelled)
     store = BenchStore.create(opts.out)
     atomic.clean_temps(store.path)

@@ -22,6 +22,9 @@ def build(
     seed: int = typer.Option(0, "--seed", help="seed for --limit subsets and for sampling non-enumerable spaces"),
     archs: Optional[Path] = typer.Option(None, "--archs", help="file of architectures (one per line, or JSON list)"),
     labelled_only: bool = typer.Option(False, "--labelled-only", help="only architectures with published labels"),
+    require_label: Optional[str] = typer.Option(None, "--require-label",
+                                                help="only architectures that have this label (implies "
+                                                     "--labelled-only), e.g. cifar10_val_108ep"),
     chunk_size: int = typer.Option(32, "--chunk-size", help="networks per committed part file"),
     reuse_isomorphic: str = typer.Option("auto", "--reuse-isomorphic",
                                          help="auto|on|off: export one network per isomorphism class "
@@ -36,8 +39,9 @@ def build(
 
     report = build_store(BuildOptions(
         space=space, out=out, limit=limit, jobs=jobs, seed=seed, archs=archs, labelled_only=labelled_only,
-        chunk_size=chunk_size, reuse_isomorphic=reuse_isomorphic, keep_weights=keep_weights,
-        simplifier=None if simplifier.lower() == "none" else simplifier, data=data, progress=not quiet))
+        require_label=require_label, chunk_size=chunk_size, reuse_isomorphic=reuse_isomorphic,
+        keep_weights=keep_weights, simplifier=None if simplifier.lower() == "none" else simplifier, data=data,
+        progress=not quiet))
     typer.echo(report.summary())
     if report.labels_unjoined:
         typer.echo(f"note: {report.labels_unjoined} label rows did not join (see `onnxnet bench labels {space}`)")
