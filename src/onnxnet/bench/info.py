@@ -174,7 +174,17 @@ def format_info(info: dict[str, Any], show_failures: bool = False) -> str:
                 lines.append(f"  tokens ({tl['tokenizer']}): {_fmt(tl['tokens'])}")
         cov = e["label_coverage"]
         if cov:
-            lines.append("  labels: " + ", ".join(f"{k} {v}" for k, v in cov.items()))
+            groups: dict[str, list[int]] = {}
+            shown = []
+            for k, v in cov.items():
+                prefix = k.split("_", 1)[0] + "_*" if k.startswith(("zc", "hw_")) else None
+                if prefix:
+                    groups.setdefault(prefix, []).append(v)
+                else:
+                    shown.append(f"{k} {v}")
+            shown += [f"{p} ({len(v)} labels) {min(v)}-{max(v)}" if min(v) != max(v) else f"{p} ({len(v)} labels) {v[0]}"
+                      for p, v in groups.items()]
+            lines.append("  labels (networks covered): " + ", ".join(shown))
         top = list(e["op_types"].items())[:8]
         tot = sum(e["op_types"].values()) or 1
         lines.append("  top ops: " + ", ".join(f"{k} {v / tot:.1%}" for k, v in top))
