@@ -4,7 +4,8 @@ For each network: ONNX nodes as exported and after simplification + canonicalisa
 ``compact`` lengths in characters and in tokens of two tokenizers (the offline MiniLM WordPiece, and a
 byte-level BPE trained here with ``tokenizers`` on chain+compact texts of *other* networks: NB201 cells
 with other ops, a ResNet-34, a 10-class MobileNetV2 at 96x96, other transformer sizes); and the encoding time
-(canonicalise + render, after simplification; median of repeats, one thread).
+(canonicalise + render, after simplification; median of repeats, one thread; ``encode`` of a non-canonical
+model canonicalises it without copying weight values, which the text does not need).
 
     nice -n 10 .venv/bin/python benchmarks/bench_encode.py [--nets nb201,resnet18,...] [--repeats 5]
 
@@ -90,13 +91,13 @@ def main(argv: list[str] | None = None) -> int:
             times = []
             for _ in range(args.repeats):
                 t0 = time.perf_counter()
-                text = encode(canonicalize(m), enc)
+                text = encode(m, enc)  # canonicalise (weight values not copied) + render
                 times.append(time.perf_counter() - t0)
             row[f"{enc}_ms"] = 1000 * statistics.median(times)
             row[f"{enc}_chars"] = len(text)
             row[f"{enc}_wp"] = count_tokens(text, minilm)
             row[f"{enc}_bpe"] = len(bpe.encode(text).ids)
-        row["nodes_canonical"] = len(canonicalize(m).graph.node)
+        row["nodes_canonical"] = len(canonicalize(m, weights=False).graph.node)
         rows.append(row)
         del m
     head = ("| net | nodes exported | nodes canonical | chain chars | compact chars | chain tok (WP) | compact tok (WP) "

@@ -87,7 +87,7 @@ def as_graph(model: Any) -> Graph:
         if model.producer_name != "onnxnet":
             from onnxnet.graph.canonical import canonicalize
 
-            model = canonicalize(model)
+            model = canonicalize(model, weights=False)
         return _from_onnx(model)
     from onnxnet.graph.load import load_model
 

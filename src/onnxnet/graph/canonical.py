@@ -164,14 +164,16 @@ def _numel(t: onnx.TensorProto) -> int:
     return n
 
 
-def canonicalize(model: onnx.ModelProto, *, source: str = "<model>", unshare_weights: bool = True
-                 ) -> onnx.ModelProto:
+def canonicalize(model: onnx.ModelProto, *, source: str = "<model>", unshare_weights: bool = True,
+                 weights: bool = True) -> onnx.ModelProto:
     """A canonical copy of ``model`` (see the module docstring); the input is not modified.
 
     ``unshare_weights``: exporters merge initializers with equal values (torch turns the zero biases of a
     freshly folded BatchNorm into one shared tensor), which would make the text depend on weight values.
     By default every use of a constant gets its own copy (after duplicate nodes were merged), so each is
     written where it is used. Pass ``False`` to keep deliberate sharing (tied weights) visible.
+    ``weights=False`` leaves out the values of large weights (type and shape only): much faster for big
+    models when only the text or the facts are needed.
     """
     g = model.graph
     sub = has_subgraphs(model)
@@ -263,7 +265,7 @@ def canonicalize(model: onnx.ModelProto, *, source: str = "<model>", unshare_wei
 
     order = _canonical_order(kept, inits, input_pos, outputs, vtypes)
     return _rebuild(model, [kept[i] for i in order], inits, graph_inputs, outputs, out_names, vtypes,
-                    unshare_weights)
+                    unshare_weights, weights)
 
 
 def _constant_tensor(n: onnx.NodeProto) -> onnx.TensorProto | None:
@@ -390,12 +392,12 @@ def _canonical_order(nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorPr
 
 def _rebuild(model: onnx.ModelProto, nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorProto],
              graph_inputs: list[onnx.ValueInfoProto], outputs: list[str], out_names: list[str],
-             vtypes: dict[str, onnx.TypeProto], unshare_weights: bool) -> onnx.ModelProto:
+             vtypes: dict[str, onnx.TypeProto], unshare_weights: bool, weights: bool) -> onnx.ModelProto:
     rename: dict[str, str] = {}
     for i, vi in enumerate(graph_inputs):
         rename[vi.name] = f"x{i}"
     t = 0
-    new_inits: list[onnx.TensorProto] = []
+    new_inits: list[tuple[str, onnx.TensorProto]] = []
     node_inputs: list[list[str]] = []
     for k, n in enumerate(nodes):
         ins = []
@@ -404,12 +406,7 @@ def _rebuild(model: onnx.ModelProto, nodes: list[onnx.NodeProto], inits: dict[st
                     unshare_weights)):
                 name = f"w{k}_{j}"
                 rename.setdefault(x, name)
-                src = inits[x]
-                nt = onnx.TensorProto()
-                nt.CopyFrom(src)
-                nt.name = name
-                nt.ClearField("doc_string")
-                new_inits.append(nt)
+                new_inits.append((name, inits[x]))
                 ins.append(name)
             else:
                 ins.append(rename[x] if x else "")
@@ -456,14 +453,25 @@ def _rebuild(model: onnx.ModelProto, nodes: list[onnx.NodeProto], inits: dict[st
     for o, orig in zip(outputs, out_names):
         if o not in rename:  # an output that is directly a constant: keep the constant
             rename[o] = f"w_out{len(new_inits)}"
-            nt = onnx.TensorProto()
-            nt.CopyFrom(inits[o])
-            nt.name = rename[o]
-            new_inits.append(nt)
+            new_inits.append((rename[o], inits[o]))
         new_outputs.append(typed(o, rename[o], orig))
-    graph = helper.make_graph(new_nodes, "graph", new_inputs, new_outputs, initializer=new_inits,
-                              value_info=value_info)
-    out = helper.make_model(graph, opset_imports=list(model.opset_import))
+    out = onnx.ModelProto()  # built in place: weights are copied once, not once per wrapper
     out.ir_version = model.ir_version
     out.producer_name = "onnxnet"
+    out.opset_import.extend(model.opset_import)
+    graph = out.graph
+    graph.name = "graph"
+    graph.node.extend(new_nodes)
+    graph.input.extend(new_inputs)
+    graph.output.extend(new_outputs)
+    graph.value_info.extend(value_info)
+    for name, src in new_inits:
+        t = graph.initializer.add()
+        if weights or keep_values(src.data_type, _numel(src)):
+            t.CopyFrom(src)
+            t.ClearField("doc_string")
+        else:  # type and shape only: enough for the encodings and the facts
+            t.data_type = src.data_type
+            t.dims.extend(src.dims)
+        t.name = name
     return out
