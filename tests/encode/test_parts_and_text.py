@@ -74,3 +74,38 @@ def test_types_round_trip(t, values):
 def test_parser_errors_name_the_line(text, match):
     with pytest.raises(EncodingError, match=match):
         parse(text)
+
+
+def _gated_mlp(widths: list[int]):
+    """x -> 4 x [Gemm (width changes), Relu, Mul by a gate computed once] -> out: repeats with variables
+    (the widths) and a fixed reference (the gate)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    nodes = [helper.make_node("Sigmoid", ["s"], ["gate"])]
+    inits = []
+    h = "x"
+    for k in range(len(widths) - 1):
+        w = numpy_helper.from_array(rng.standard_normal((widths[k + 1], widths[k])).astype(np.float32), f"w{k}")
+        inits.append(w)
+        nodes += [helper.make_node("Gemm", [h, f"w{k}"], [f"g{k}"], transB=1),
+                  helper.make_node("Relu", [f"g{k}"], [f"r{k}"]),
+                  helper.make_node("Mul", [f"r{k}", "gate"], [f"h{k}"])]
+        h = f"h{k}"
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, widths[0]]),
+                                       helper.make_tensor_value_info("s", TensorProto.FLOAT, [1, 1])],
+                          [helper.make_tensor_value_info(h, TensorProto.FLOAT, [2, widths[-1]])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_compact_round_trip_with_fixed_references_and_variables():
+    from onnxnet.graph import load_model
+
+    m = load_model(_gated_mlp([8, 16, 32, 64, 128]), simplifier=None)
+    text = encode(m, "compact")
+    # the first Gemm reads the graph input, so the block is [Relu, Mul, Gemm] x3 after it
+    assert "repeat 3 $0=16,32,64 $1=32,64,128 {\nRelu(t1) --> Mul(@t0) --> Gemm[transB=1](<$1x$0>) = t4 <2x$1>\n}" in text
+    assert "Mul(@t0)" in text  # the gate is the same tensor in every copy
+    assert parse(text) == Graph.from_onnx(m)
+    assert parse(encode(m, "chain")) == Graph.from_onnx(m)
