@@ -61,11 +61,11 @@ class SurrogatePredictor(Predictor):
             return
         cache = EncodingCache()
         texts = encode_items(as_items(rows), self.encoding, cache=cache)
-        out = self.out_dir or tempfile.mkdtemp(prefix="onnxnet-surrogate-")
-        self.surrogate_ = train_surrogate(texts, y, [str(s) for s in spaces], out, self._config(), resume=False,
-                                          progress=self.progress)
+        with tempfile.TemporaryDirectory(prefix="onnxnet-surrogate-") as tmp:  # checkpoints are not kept
+            out = self.out_dir or tmp
+            self.surrogate_ = train_surrogate(texts, y, [str(s) for s in spaces], out, self._config(),
+                                              resume=False, progress=self.progress)
         self.surrogate_.cache = cache
-        self.out_dir_ = out
 
     def predict(self, rows: Any) -> np.ndarray:
         if not hasattr(self, "surrogate_"):

@@ -105,9 +105,9 @@ class HybridPredictor(Predictor):
                           loss=self.lm_loss, epochs=self.lm_epochs, max_length=self.lm_max_length,
                           batch_size=self.lm_batch_size, seed=self.seed,
                           val_fraction=0.0 if val is not None else 0.1)
-        out = tempfile.mkdtemp(prefix="onnxnet-hybrid-lm-")
-        return train_surrogate(texts, y, [str(s) for s in spaces], out, cfg, val=val, resume=False,
-                               progress=self.progress)
+        with tempfile.TemporaryDirectory(prefix="onnxnet-hybrid-lm-") as out:  # the model stays in memory
+            return train_surrogate(texts, y, [str(s) for s in spaces], out, cfg, val=val, resume=False,
+                                   progress=self.progress)
 
     def _tree_features(self, rows: Any, emb: np.ndarray | None) -> Any:
         import pandas as pd
