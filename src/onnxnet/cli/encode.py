@@ -12,17 +12,10 @@ from onnxnet.cli.app import app
 _ENCODINGS = ("chain", "compact")
 
 
-def _load(model: str, no_simplify: bool, simplifier: str, input_shape: Optional[str]):
-    from onnxnet.errors import ModelLoadError
+def _load(model: str, no_simplify: bool, simplifier: str):
     from onnxnet.graph import load_model
 
-    shape = None
-    if input_shape:
-        try:
-            shape = tuple(int(x) for x in input_shape.replace("x", ",").split(","))
-        except ValueError:
-            raise ModelLoadError(f"--input-shape {input_shape!r}: expected integers like 1,3,32,32") from None
-    return load_model(model, shape, simplifier=None if no_simplify else simplifier)  # type: ignore[arg-type]
+    return load_model(model, simplifier=None if no_simplify else simplifier)  # type: ignore[arg-type]
 
 
 @app.command()
@@ -38,7 +31,6 @@ def encode(
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens",
                                              help="Fit the text to this many tokens (needs --tokenizer): fold, "
                                                   "shorten, then cut the middle; the report goes to stderr."),
-    input_shape: Optional[str] = typer.Option(None, "--input-shape", hidden=True),
 ) -> None:
     """Print the canonical, lossless text of MODEL."""
     from onnxnet.encode import count_tokens, fit_to_length
@@ -47,7 +39,7 @@ def encode(
 
     if encoding not in _ENCODINGS:
         raise EncodingError(f"--encoding {encoding!r}: choose one of {', '.join(_ENCODINGS)}")
-    m = _load(model, no_simplify, simplifier, input_shape)
+    m = _load(model, no_simplify, simplifier)
     if max_tokens is not None:
         if not tokenizer:
             raise EncodingError("--max-tokens needs --tokenizer (the limit is counted in that tokenizer's tokens)")
@@ -68,7 +60,6 @@ def inspect(
     no_simplify: bool = typer.Option(False, "--no-simplify", help="Skip onnxsim/onnxslim."),
     simplifier: str = typer.Option("onnxsim", "--simplifier", help="onnxsim (fast) or onnxslim."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
-    input_shape: Optional[str] = typer.Option(None, "--input-shape", hidden=True),
 ) -> None:
     """Print static facts (params, FLOPs, depth, width, ops) and the text length of each encoding."""
     import json
@@ -77,8 +68,8 @@ def inspect(
     from onnxnet.encode import encode as do_encode
     from onnxnet.graph import graph_facts, graph_hash, read_model
 
-    raw_nodes = len(read_model(model).graph.node) if not input_shape else None
-    m = _load(model, no_simplify, simplifier, input_shape)
+    raw_nodes = len(read_model(model).graph.node)
+    m = _load(model, no_simplify, simplifier)
     facts = graph_facts(m)
     info: dict = {"model": model, "graph_hash": graph_hash(m), "nodes_in_file": raw_nodes}
     info.update(facts.as_dict())

@@ -77,7 +77,7 @@ def node_cost(node: Node, types: dict[str, TensorType]) -> tuple[int, int]:
         w, x = t(1), t(0)
         if w is None or w.shape is None or x is None or out is None or out.numel is None or w.numel is None:
             return 0, 0
-        group = int(node.attrs.get("group", 1))  # type: ignore[arg-type]
+        # the weight holds (Cin / group) * prod(kernel) values per output channel, whatever the group count
         if op == "Conv":
             # each output element: (Cin/group) * prod(kernel) MACs = w.numel / Cout
             macs = out.numel * (w.numel // max(int(w.shape[0]), 1))  # type: ignore[arg-type]
@@ -86,7 +86,6 @@ def node_cost(node: Node, types: dict[str, TensorType]) -> tuple[int, int]:
                 return 0, 0
             # each input element is scattered to (Cout/group) * prod(kernel) outputs = w.numel / Cin
             macs = x.numel * (w.numel // max(int(w.shape[0]), 1))  # type: ignore[arg-type]
-        del group
         bias = out.numel if len(node.inputs) > 2 and node.inputs[2] else 0
         return 2 * macs + bias, macs
     if op == "Gemm":
