@@ -65,3 +65,13 @@ def test_encodings_are_registered_with_name_and_version():
     for name in ("chain", "compact"):
         cls = ENCODINGS.get(name)
         assert cls.name == name and isinstance(cls.version, int) and cls.version >= 1
+
+
+@pytest.mark.parametrize("net", ["nb201_small", "transformer"])
+def test_reloading_a_canonical_model_changes_nothing(net):
+    """Stores keep canonical ONNX bytes; loading them again must give the same model and text."""
+    from onnxnet.graph import load_model
+
+    m = canonical(net)
+    again = load_model(m.SerializeToString())
+    assert again.SerializeToString() == m.SerializeToString()
