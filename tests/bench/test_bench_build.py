@@ -107,6 +107,19 @@ def test_bad_input_is_rejected_clearly(tmp_path):
                                  progress=False))
 
 
+def test_one_build_per_space_and_store_at_a_time(tmp_path, tiny_store, nb201_archs_file):
+    import fcntl
+    import shutil
+
+    out = tmp_path / "busy"
+    shutil.copytree(tiny_store, out)
+    with open(out / ".build-nb201.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # as if another build of nb201 were running
+        with pytest.raises(DataError, match="another build of space 'nb201' is running"):
+            build_store(BuildOptions(space="nb201", out=out, archs=nb201_archs_file, chunk_size=2,
+                                     reuse_isomorphic="off", progress=False))
+
+
 def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     from onnxnet.cli.main import main
 

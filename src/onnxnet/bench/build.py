@@ -19,11 +19,12 @@ import json
 import os
 import time
 import traceback
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Hashable, Sequence
+from typing import Any, Callable, Hashable, Iterator, Sequence
 
 import numpy as np
 
@@ -342,7 +343,33 @@ def build_store(opts: BuildOptions, on_progress: Callable[[int, int], None] | No
     labelled = [table.parsed[a] for a in frame.index] if len(frame) else []
     archs = plan_archs(opts, space, labelled)
     store = BenchStore.create(opts.out)
-    atomic.clean_temps(store.path)
+    with _space_lock(store, space.name):
+        return _build_locked(opts, space, table, archs, store, t0, on_progress)
+
+
+@contextmanager
+def _space_lock(store: BenchStore, space: str) -> Iterator[None]:
+    """One build per (store, space) at a time; builds of different spaces may share a store."""
+    import fcntl
+
+    with open(store.path / f".build-{space}.lock", "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DataError(f"another build of space {space!r} is running into {store.path}; wait for it to finish "
+                            "(builds of other spaces may run at the same time)") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _build_locked(opts: BuildOptions, space: Any, table: Any, archs: list[Hashable], store: BenchStore,
+                  t0: float, on_progress: Callable[[int, int], None] | None) -> BuildReport:
+    # temp files of killed writers of this space (other spaces' writers may be alive and writing)
+    for sub in ("networks", "failures"):
+        for p in (store.path / sub).glob(f".{space.name}-*{atomic.TMP_MARK}*"):
+            p.unlink(missing_ok=True)
 
     strings = [space.to_string(a) for a in archs]
     settings = opts.plan_settings()
@@ -373,13 +400,12 @@ def build_store(opts: BuildOptions, on_progress: Callable[[int, int], None] | No
         order = idx
         atomic.write_json(plan_file, {"space": space.name, "settings": settings, "order": order,
                                       "archs": strings})
-        builds[plan_key] = {"space": space.name, "settings": settings, "n": len(archs),
-                            "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()
-                                        if k not in ("out", "progress")},
-                            "reuse_isomorphic": reuse, "reuse_check": reuse_check, "status": "running",
-                            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        store.meta = store._read_meta() | {"builds": builds}
-        store.write_meta()
+        record = {"space": space.name, "settings": settings, "n": len(archs),
+                  "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()
+                              if k not in ("out", "progress")},
+                  "reuse_isomorphic": reuse, "reuse_check": reuse_check, "status": "running",
+                  "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        store.update_meta(lambda m: m.setdefault("builds", {}).__setitem__(plan_key, record))
     store.record_space(space.name, {"label_summary": {c: int(table.frame[c].notna().sum())
                                                       for c in table.frame.columns},
                                     "labels_unjoined": table.unjoined.to_dict("records")[:200],
@@ -439,11 +465,11 @@ def build_store(opts: BuildOptions, on_progress: Callable[[int, int], None] | No
             _run_pool(tasks, opts.jobs, done)
     finally:
         bar.close()
-    builds = store._read_meta().get("builds", builds)
-    builds[plan_key]["status"] = "complete"
-    builds[plan_key]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    store.meta = store._read_meta() | {"builds": builds}
-    store.write_meta()
+    def finish(meta: dict[str, Any]) -> None:
+        meta["builds"][plan_key].update(status="complete",
+                                        finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+    store.update_meta(finish)
     report.seconds = time.time() - t0
     return report
 

@@ -128,7 +128,6 @@ def import_onnx_bench(src: str | os.PathLike[str], out: str | os.PathLike[str], 
     if not files:
         raise DataError(f"no .onnx files under {srcp}; expected the ONNX-Bench layout <space>/<net>.onnx")
     store = BenchStore.create(out)
-    atomic.clean_temps(store.path)
     rep = ImportReport(str(store.path), files=len(files))
     by_space: dict[str, list[tuple[str, Path]]] = {}
     for sp, name, p in files:
@@ -136,6 +135,9 @@ def import_onnx_bench(src: str | os.PathLike[str], out: str | os.PathLike[str], 
     bar = tqdm(total=len(files), desc="import", unit="file", disable=not progress)
     for sp, items in sorted(by_space.items()):
         rep.per_space[sp] = 0
+        for sub in ("networks", "failures"):  # leftovers of a killed import of this space
+            for tmp in (store.path / sub).glob(f".{sp}-import*{atomic.TMP_MARK}*"):
+                tmp.unlink(missing_ok=True)
         for k in range(0, len(items), IMPORT_CHUNK):
             chunk = items[k:k + IMPORT_CHUNK]
             digest = hashlib.sha256("\n".join(n for n, _ in chunk).encode()).hexdigest()[:10]
@@ -180,11 +182,9 @@ def import_onnx_bench(src: str | os.PathLike[str], out: str | os.PathLike[str], 
             rep.per_space[sp] += len(rows)
             bar.update(len(chunk))
     bar.close()
-    store.meta = store._read_meta()
-    store.meta.setdefault("imports", []).append({"source": str(srcp.resolve()), "files": rep.files,
-                                                 "imported": rep.imported, "failed": rep.failed, "key": key,
-                                                 "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-    store.write_meta()
+    entry = {"source": str(srcp.resolve()), "files": rep.files, "imported": rep.imported, "failed": rep.failed,
+             "key": key, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    store.update_meta(lambda m: m.setdefault("imports", []).append(entry))
     rep.seconds = time.time() - t0
     return rep
 

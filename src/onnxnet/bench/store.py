@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -154,17 +154,40 @@ class BenchStore:
                             f"({FORMAT_VERSION}); upgrade onnxnet")
         return meta
 
-    def write_meta(self) -> None:
-        atomic.write_json(self.path / "meta.json", self.meta)
+    def reload_meta(self) -> dict[str, Any]:
+        self.meta = self._read_meta()
+        return self.meta
+
+    def update_meta(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Apply ``change`` to the freshly read ``meta.json`` and write it back, under an exclusive file lock.
+
+        Several builds (e.g. two spaces at once) may share one store: each metadata update is a locked
+        read-modify-write, and part files never collide (their names carry space and plan).
+        """
+        import fcntl
+
+        with open(self.path / ".meta.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                meta = self._read_meta()
+                change(meta)
+                atomic.write_json(self.path / "meta.json", meta)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        self.meta = meta
+        return meta
 
     def record_space(self, space: str, extra: dict[str, Any] | None = None) -> None:
         """Record the label provenance and primary label of ``space`` in ``meta.json``."""
-        entry = self.meta.setdefault("spaces", {}).setdefault(space, {})
-        entry.update(primary_label=PRIMARY.get(space), primary_note=PRIMARY_NOTE.get(space),
-                     labels={i.name: i.as_dict() for i in labels_for(space)})
-        if extra:
-            entry.update(extra)
-        self.write_meta()
+
+        def change(meta: dict[str, Any]) -> None:
+            entry = meta.setdefault("spaces", {}).setdefault(space, {})
+            entry.update(primary_label=PRIMARY.get(space), primary_note=PRIMARY_NOTE.get(space),
+                         labels={i.name: i.as_dict() for i in labels_for(space)})
+            if extra:
+                entry.update(extra)
+
+        self.update_meta(change)
 
     # ------------------------------------------------------------------------------------------------ files
     def part_files(self, kind: str = "networks") -> list[Path]:
