@@ -110,3 +110,29 @@ def test_equal_valued_weights_are_not_shared_in_the_canonical_graph():
     assert "const" not in text and text.count("<4>") == 2
     shared = encode(load_model(m, simplifier=None, unshare_weights=False), "chain")
     assert "const w0_2 <4>" in shared
+
+
+def _bn_matmul_model() -> onnx.ModelProto:
+    r = np.random.default_rng(0)
+
+    def f(*s: int) -> np.ndarray:
+        return r.standard_normal(s).astype(np.float32)
+
+    inits = [numpy_helper.from_array(a, n) for a, n in [
+        (f(4, 3, 3, 3), "w"), (f(4), "g"), (f(4), "b"), (f(4), "m"), (np.abs(f(4)) + 1, "v"), (f(256, 10), "mw"),
+        (f(10), "mb")]]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[3, 3]),
+             helper.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["bn"]),
+             helper.make_node("Relu", ["bn"], ["r"]), helper.make_node("Flatten", ["r"], ["fl"]),
+             helper.make_node("MatMul", ["fl", "mw"], ["mm"]), helper.make_node("Add", ["mm", "mb"], ["y"])]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10, 10])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("simplifier", ["onnxsim", "onnxslim"])
+def test_simplifiers_fold_batchnorm_and_fuse_matmul_add(simplifier):
+    assert encode(load_model(_bn_matmul_model(), simplifier=simplifier), "chain", "ops") == \
+        "Conv --> Relu --> Flatten --> Gemm\n"
+    assert encode(load_model(_bn_matmul_model(), simplifier=None), "chain", "ops") == \
+        "Conv --> BatchNormalization --> Relu --> Flatten --> MatMul --> Add\n"
