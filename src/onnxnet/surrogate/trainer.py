@@ -86,6 +86,19 @@ def auto_mixed_precision() -> str:
     return "bf16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "no"
 
 
+def _fresh_accelerator_state() -> None:
+    """Let a second training run in the same process choose its own precision.
+
+    accelerate keeps one process-wide ``AcceleratorState`` and refuses a new ``Accelerator`` whose settings differ
+    (e.g. a bf16 run after an fp32 one in one notebook). The per-run part is cleared; the distributed set-up
+    (``PartialState``: process group, device) is kept, so multi-GPU launches are unaffected.
+    """
+    from accelerate.state import AcceleratorState, GradientState
+
+    AcceleratorState._reset_state(reset_partial_state=False)
+    GradientState._reset_state()
+
+
 def check_train_data(data: TrainData, what: str = "training") -> None:
     """Raise ``TrainingError`` for empty sets, NaN labels, or spaces too small to normalise and rank."""
     if len(data.texts) == 0:
@@ -253,6 +266,7 @@ def train_surrogate(
     ckpt.mkdir(parents=True, exist_ok=True)
 
     mp = auto_mixed_precision() if cfg.mixed_precision == "auto" else cfg.mixed_precision
+    _fresh_accelerator_state()
     accel = Accelerator(mixed_precision=mp, gradient_accumulation_steps=cfg.grad_accum,
                         cpu=not torch.cuda.is_available())
     set_seed(cfg.seed)
