@@ -78,3 +78,16 @@ def test_normalisation_rejects_nan_and_unknown_method():
         normalize_per_space([1.0, float("nan")], ["a", "a"])
     with pytest.raises(TrainingError, match="choose one of"):
         normalize_per_space([1.0, 2.0], ["a", "a"], "minmax")
+
+
+def test_over_length_texts_keep_head_and_tail():
+    from onnxnet.surrogate.surrogate import tokenize
+    from onnxnet.surrogate.tokenizer import train_bpe_tokenizer
+
+    lines = ["in x0 <1x3x32x32>"] + [f"Conv[k=3](t{i}) = t{i + 1} <1x16x32x32>" for i in range(60)] + ["Gemm(t60) = y"]
+    text = "\n".join(lines)
+    tok = train_bpe_tokenizer([text], vocab_size=300)
+    ids, n_over = tokenize(tok, [text, "in x0"], 64)
+    assert n_over == 1 and len(ids[0]) <= 64 and len(ids[1]) < 64
+    kept = tok.decode(ids[0], skip_special_tokens=True)
+    assert kept.startswith("in x0") and kept.rstrip().endswith("Gemm(t60) = y") and "omitted" in kept

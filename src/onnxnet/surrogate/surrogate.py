@@ -30,18 +30,17 @@ def tokenize(tokenizer: Any, texts: Sequence[str], max_length: int) -> tuple[lis
     over = [i for i, ids in enumerate(enc) if len(ids) > max_length]
     if over:
         try:
-            from onnxnet.encode import fit_to_length
+            from onnxnet.encode.tokens import fit_to_length
         except ImportError:
             fit_to_length = None
+        n_special = int(tokenizer.num_special_tokens_to_add()) if hasattr(tokenizer, "num_special_tokens_to_add") else 2
         for i in over:
             ids = None
             if fit_to_length is not None:
-                try:
-                    fitted = fit_to_length(texts[i], tokenizer, max_length)
-                    text = fitted if isinstance(fitted, str) else getattr(fitted, "text", None)
-                    if text is not None:
-                        ids = tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"]
-                except Exception:  # fall back to the plain middle cut below
+                try:  # whole lines from the head and the tail, "... [N lines omitted] ..." in between
+                    text, _report = fit_to_length(texts[i], tokenizer, max_length - n_special)
+                    ids = tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"]
+                except Exception:  # e.g. a one-line text: fall back to the token-level middle cut below
                     ids = None
             if ids is None or len(ids) > max_length:
                 seq = enc[i] if ids is None else ids
