@@ -223,12 +223,33 @@ class ChunkTask:
 
 
 def _init_worker() -> None:
+    """Worker-process setup: die with the build process, one torch thread."""
+    _die_with_parent()
+    _one_thread()
+
+
+def _one_thread() -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     try:
         import torch
 
         torch.set_num_threads(1)
     except ImportError:
+        pass
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this worker when the build process dies (no orphans after ``kill -9``)."""
+    import sys
+
+    if not sys.platform.startswith("linux") or os.getppid() == 1:
+        return
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
         pass
 
 
@@ -458,7 +479,7 @@ def _build_locked(opts: BuildOptions, space: Any, table: Any, archs: list[Hashab
 
     try:
         if opts.jobs == 1:
-            _init_worker()
+            _one_thread()
             for t in tasks:
                 done(build_chunk(t))
         elif tasks:
