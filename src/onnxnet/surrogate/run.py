@@ -23,6 +23,13 @@ def _sample(df: Any, n: int | None, seed: int) -> Any:
     return df.iloc[0:0] if not parts else __import__("pandas").concat(parts)
 
 
+def _is_main_process() -> bool:
+    """False on the non-zero ranks of an ``accelerate launch`` (they must not write shared files)."""
+    import os
+
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def encode_rows(rows: Any, encoding: str, desc: str, progress: bool = True, store: Any = None) -> list[str]:
     """Encodings of store rows: from the store's encoding cache where present, else encoded (and cached there)."""
     import pandas as pd
@@ -41,7 +48,7 @@ def encode_rows(rows: Any, encoding: str, desc: str, progress: bool = True, stor
     new: dict[str, str] = {}
     for i, b in tqdm(todo, desc=desc, disable=not progress or not todo, leave=False, unit="net"):
         new[i] = encode_items([{"onnx": b}], encoding)[0]
-    if new and store is not None:
+    if new and store is not None and _is_main_process():  # one writer under multi-process launches
         try:
             store.add_encodings(encoding, version, None, pd.DataFrame({"id": list(new), "text": list(new.values())}))
         except OSError:  # a read-only store still trains; the texts are just not cached
@@ -107,7 +114,8 @@ def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str
                 result["zero_shot"] = rank_metrics(p, zs["accuracy"].to_numpy(float), zs["space"].to_numpy(object))
     result["seconds"] = time.time() - t0
     s.settings["training"]["held_out"] = {"test": result["test"], "zero_shot": result["zero_shot"]}
-    s.save_pretrained(out)  # the model card also lists the held-out figures (reported, not used for selection)
+    if _is_main_process():
+        s.save_pretrained(out)  # the model card also lists the held-out figures (reported, not used for selection)
     return result
 
 
