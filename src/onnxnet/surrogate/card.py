@@ -56,6 +56,15 @@ def model_card(settings: dict[str, Any]) -> str:
             lines.append(f"| {s} | {_fmt(m.get('kendall'))} | {_fmt(m.get('spearman'))} |")
     else:
         lines.append("No validation split was used; the last epoch was kept.")
+    held = tr.get("held_out") or {}
+    if any(held.values()):
+        lines += ["", "## Held-out networks (reported only; never used to select anything)", "",
+                  "| set | space | n | Kendall tau | Spearman rho |", "|---|---|---|---|---|"]
+        for name, res in held.items():
+            for s, m in (res or {}).items():
+                if s != "mean":
+                    lines.append(f"| {name.replace('_', '-')} | {s} | {m.get('n')} | {_fmt(m.get('kendall'))} | "
+                                 f"{_fmt(m.get('spearman'))} |")
     cfg = tr.get("config") or {}
     if cfg:
         lines += ["", "## Training settings", "", "```json"]
