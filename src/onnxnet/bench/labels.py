@@ -67,7 +67,8 @@ class LabelTable:
         for col in self.frame.columns:
             lines.append(f"  {col}: {int(self.frame[col].notna().sum())}")
         if len(self.unjoined):
-            by = self.unjoined.groupby(["file", "reason"]).size()
+            kind = self.unjoined["reason"].str.split(":").str[0]
+            by = self.unjoined.assign(kind=kind).groupby(["file", "kind"]).size()
             for (f, r), n in by.items():
                 lines.append(f"  not joined: {n} rows of {f}: {r}")
         if len(self.conflicts):
@@ -296,8 +297,10 @@ def _load_labels(sp: Any, data: str | os.PathLike[str] | None) -> LabelTable:
         if stray:
             raise DataError(f"internal: labels {stray} read from {piece.file} have no provenance entry")
         archs: list[str | None] = []
+        raw: list[str] = []
         for key in piece.keys:
             rk = _key_repr(key)
+            raw.append(rk)
             hit = cache.get(rk)
             if hit is None:
                 try:
@@ -316,11 +319,13 @@ def _load_labels(sp: Any, data: str | os.PathLike[str] | None) -> LabelTable:
                 archs.append(hit)
         vals = piece.values.copy()
         vals.index = pd.Index(archs, name="arch")
-        vals = vals[vals.index.notna()]
+        ok = vals.index.notna()
+        vals, raw_ok = vals[ok], [r for r, k in zip(raw, ok) if k]
         dup = vals.index.duplicated(keep="first")
         if dup.any():
-            for a in vals.index[dup]:
-                unjoined.append((piece.file, str(a), "duplicate architecture in the same file (kept the first row)"))
+            for r, a in zip(np.asarray(raw_ok, dtype=object)[dup], vals.index[dup]):
+                unjoined.append((piece.file, r, f"duplicate: same architecture as an earlier row ({a}); kept the "
+                                                "first row"))
             vals = vals[~dup]
         if piece.index_hint is not None and hasattr(sp, "index_of"):
             bad = [(i, a) for i, a in zip(piece.index_hint, archs) if a is not None and sp.index_of(parsed[a]) != i]
