@@ -11,9 +11,10 @@ The canonical node order depends only on the graph's structure, never on the fil
    ``(coarse c0..cR, fine c0..cR, up, down)``: the most *local*, least *size-specific* difference decides,
    so every copy of a repeated block, at any width or resolution, is ordered the same way (which is what
    lets the ``compact`` encoding fold it).
-3. A topological sort (Kahn) takes, among ready nodes, the one whose latest producer was emitted last
-   (depth-first: chains stay together), then the smallest key above, then the canonical positions of its
-   inputs. Nodes still tied after that have identical inputs and identical neighbourhoods at every radius.
+3. A topological sort (Kahn) takes, among ready nodes, the one whose producers were emitted last (latest
+   producer first, depth-first, so chains stay together; then the next-latest, ...), then the smallest key
+   above, then the canonical positions of its inputs by slot. Nodes still tied after that have identical
+   inputs and identical neighbourhoods at every radius.
 
 Tensors are then renamed: graph inputs ``x0, x1, ...`` (declared order), node outputs ``t0, t1, ...`` in
 canonical order, constants ``w<node>_<slot>`` after their first consumer, symbolic dims ``d0, d1, ...``,
@@ -372,8 +373,10 @@ def _canonical_order(nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorPr
     heap: list[tuple] = []
 
     def push(i: int) -> None:
-        last = max((pos[p] for _, p, _ in ins[i]), default=-1)
-        heapq.heappush(heap, (-last, key[i], tuple((j, pos[p], k) for j, p, k in ins[i]), i))
+        # positions of the producers, latest first: relative to what was emitted, so every copy of a
+        # repeated block compares the same way (colours alone can differ at a block's border)
+        recent = tuple(sorted((-pos[p] for _, p, _ in ins[i])))
+        heapq.heappush(heap, (recent[:1] or (1,), recent, key[i], tuple((j, pos[p], k) for j, p, k in ins[i]), i))
 
     for i in range(n_nodes):
         if indeg[i] == 0:
