@@ -35,7 +35,8 @@ def stage_times(space_name: str, n: int) -> dict[str, float]:
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     sp = get_space(space_name)
-    archs = sp.sample_many(n, seed=1)
+    archs = sp.sample_many(n + 1, seed=1)
+    strip(load_model(export_torch(sp.build(archs.pop()), sp.input_shape)))  # warm-up: imports, first-call costs
     t = {"build": 0.0, "export": 0.0, "load": 0.0, "strip": 0.0, "facts": 0.0}
     for a in archs:
         t0 = time.perf_counter(); m = sp.build(a); t1 = time.perf_counter()
