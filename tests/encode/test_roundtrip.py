@@ -75,3 +75,24 @@ def test_reloading_a_canonical_model_changes_nothing(net):
     m = canonical(net)
     again = load_model(m.SerializeToString())
     assert again.SerializeToString() == m.SerializeToString()
+
+
+@pytest.mark.parametrize("cell", [
+    (("none",), ("skip_connect", "none"), ("none", "none", "skip_connect")),
+    (("nor_conv_3x3",), ("nor_conv_1x1", "avg_pool_3x3"), ("skip_connect", "avg_pool_3x3", "nor_conv_3x3")),
+    (("avg_pool_3x3",), ("nor_conv_3x3", "nor_conv_3x3"), ("nor_conv_1x1", "none", "nor_conv_3x3")),
+])
+def test_nb201_cells_of_every_kind_round_trip_and_fold_every_cell(cell):
+    """Every copy of a cell must be ordered alike (including the first, next to the stem) to fold."""
+    import torch
+
+    from onnxnet.graph import load_model
+    from onnxnet.graph.zoo import NB201Net
+
+    torch.manual_seed(0)
+    m = load_model(NB201Net(cell, n_cells=3).eval(), (1, 3, 32, 32))
+    compact = encode(m, "compact")
+    assert parse(compact) == Graph.from_onnx(m) == parse(encode(m, "chain"))
+    repeats = [line for line in compact.splitlines() if line.startswith("repeat")]
+    # stages 1-2 are one block with width/resolution variables, holding the 3 cells; stage 3 folds too
+    assert repeats == ["repeat 2 $0=16,32 $1=32,16 $2=16,8 $3=32,64 {", "repeat 3 {", "repeat 3 {"]
