@@ -131,3 +131,10 @@ def test_gbm_uses_extra_store_columns_and_names_missing_ones(tiny_rows):
     assert np.isfinite(gbm.predict(rows)).all()
     with pytest.raises(ProtocolError, match="label:nope"):
         P.in_space(rows, "gbm", "toy_a", train_sizes=(16,), seeds=1, params={"extra_columns": ["label:nope"]})
+
+
+def test_gbm_rank_feature_norm_and_bad_value(tiny_rows):
+    res = P.zero_shot(tiny_rows, "gbm", "toy_a", "toy_b", seeds=1, params={"feature_norm": "rank", "n_estimators": 30})
+    assert res.scores["n_scored"].iloc[0] == res.scores["n_test"].iloc[0]
+    with pytest.raises(ProtocolError, match="feature_norm"):
+        P.zero_shot(tiny_rows, "gbm", "toy_a", "toy_b", seeds=1, params={"feature_norm": "zscore"})

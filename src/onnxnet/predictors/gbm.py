@@ -37,7 +37,11 @@ class GBMPredictor(Predictor):
 
     ``proxies``: zero-cost proxies to add as features (computed by running each network; needs ``space`` and
     ``arch`` columns), e.g. ``("synflow", "nwot")``. ``extra_columns``: store columns to add as features as they
-    are, e.g. published proxy values ``("label:zc_nwot", "label:zc_jacov")`` (missing values stay NaN). ``val_fraction``: share of the training graphs held out for
+    are, e.g. published proxy values ``("label:zc_nwot", "label:zc_jacov")`` (missing values stay NaN).
+    ``feature_norm="rank"`` replaces every feature by its quantile within the row's space among the rows being
+    fitted or scored together (unlabelled test architectures only, no labels): spaces whose networks differ in
+    scale (NB101 nets have 10x the parameters of NB201 nets) then line up, at the price of scores that depend on
+    which rows are scored together. ``"none"`` (default) uses the raw features. ``val_fraction``: share of the training graphs held out for
     early stopping (0 disables it; then ``n_estimators`` rounds are used). Too few training rows for a
     validation split (< 20) also disable it.
     """
@@ -47,8 +51,8 @@ class GBMPredictor(Predictor):
     def __init__(self, n_estimators: int = 500, learning_rate: float = 0.05, num_leaves: int = 15,
                  min_child_samples: int = 5, subsample: float = 0.8, colsample_bytree: float = 0.8,
                  val_fraction: float = 0.2, early_stopping_rounds: int = 50, target: str = "rank",
-                 proxies: Sequence[str] = (), extra_columns: Sequence[str] = (), seed: int = 0,
-                 cache_dir: str | None = None) -> None:
+                 proxies: Sequence[str] = (), extra_columns: Sequence[str] = (), feature_norm: str = "none",
+                 seed: int = 0, cache_dir: str | None = None) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -60,6 +64,7 @@ class GBMPredictor(Predictor):
         self.target = target
         self.proxies = proxies
         self.extra_columns = extra_columns
+        self.feature_norm = feature_norm
         self.seed = seed
         self.cache_dir = cache_dir
 
@@ -87,6 +92,11 @@ class GBMPredictor(Predictor):
             frame["col_" + re.sub(r"\W", "_", c)] = rows[c].to_numpy(dtype=float)  # LightGBM-safe name
         if hasattr(self, "feature_names_"):
             frame = frame.reindex(columns=self.feature_names_)
+        if self.feature_norm == "rank":
+            space = rows["space"].to_numpy() if "space" in rows.columns else np.zeros(len(rows))
+            frame = frame.groupby(space).rank(pct=True)
+        elif self.feature_norm != "none":
+            raise ProtocolError(f"gbm: feature_norm must be 'none' or 'rank', got {self.feature_norm!r}")
         return pd.DataFrame(frame, index=rows.index), ok, failures
 
     def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:
