@@ -32,9 +32,8 @@ from dataclasses import dataclass
 
 from onnxnet.encode.base import ENCODINGS, Encoding, Parts
 from onnxnet.encode.text import fmt_attrs, fmt_type
+from onnxnet.graph.export import DEFAULT_OPSET
 from onnxnet.graph.ir import Graph, TensorType
-
-DEFAULT_OPSET = 17
 
 
 def chain_nodes(graph: Graph, lo: int = 0, hi: int | None = None,

@@ -20,6 +20,8 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OP = re.compile(r"^(?:([A-Za-z0-9_.]+)::)?([A-Za-z_][A-Za-z0-9_]*)")
 _REPEAT = re.compile(r"^repeat\s+(\d+)((?:\s+\$\d+=-?\d+(?:,-?\d+)*)*)\s*\{$")
 _TREF = re.compile(r"^t(\d+)$")
+#: ``opset 13``, ``in x0 <1x3x32x32>``, ``const w3_1 <16>``, ``out t57``
+_DECL = re.compile(r"^(opset|in|const|out) ([A-Za-z0-9_]+)(?: (<.*>))?$")
 
 
 @dataclass
@@ -289,20 +291,22 @@ def parse(text: str) -> Graph:
             continue
         if line.startswith("... [") and line.endswith("omitted] ..."):
             raise EncodingError(f"{where}: the text was cut by the length policy ({line}); it cannot be parsed back")
-        head, _, rest = line.partition(" ")
-        if head == "opset":
-            g.opsets[""] = int(rest)
-        elif head == "in":
-            name, t = rest.split(" ", 1)
-            g.inputs.append((name, parse_type(t.strip(), where)[0]))
-            b.known.add(name)
-        elif head == "const" and rest[:1] != "[" and not rest.startswith("("):
-            name, t = rest.split(" ", 1)
-            tt, values = parse_type(t.strip(), where)
-            const_decl[name] = TensorValue(tt, values)
-            b.known.add(name)
-        elif head == "out":
-            outputs.append(rest.strip())
+        decl = _DECL.match(line)
+        if decl:
+            kind, name, t = decl.groups()
+            if (kind in ("in", "const")) != (t is not None) or (kind == "opset" and not name.isdigit()):
+                raise EncodingError(f"{where}: malformed declaration {line!r}")
+            if kind == "opset":
+                g.opsets[""] = int(name)
+            elif kind == "in":
+                g.inputs.append((name, parse_type(t, where)[0]))
+                b.known.add(name)
+            elif kind == "const":
+                tt, values = parse_type(t, where)
+                const_decl[name] = TensorValue(tt, values)
+                b.known.add(name)
+            else:
+                outputs.append(name)
         elif line.startswith("repeat ") and _REPEAT.match(line):
             m = _REPEAT.match(line)
             r = _RepeatAst(lineno, int(m.group(1)))  # type: ignore[union-attr]
@@ -329,7 +333,6 @@ def parse(text: str) -> Graph:
         raise EncodingError("no chains in the text: nothing to parse")
     g.consts.update(const_decl)
     b.emit(stack[0], 0, True, {})
-    # shared constants were declared up front; put them in canonical (first-use) order like load_model does
     for name, t in b.end_types.items():
         if t.shape is not None:
             g.types[name] = t
@@ -346,6 +349,7 @@ def parse(text: str) -> Graph:
 
 
 def _order_consts(g: Graph) -> None:
+    """Constants in first-use order, as ``load_model`` lists its initializers (declared ones included)."""
     order: dict[str, TensorValue] = {}
     for n in g.nodes:
         for x in n.inputs:

@@ -116,7 +116,10 @@ def strip_weights(model: onnx.ModelProto) -> onnx.ModelProto:
     from onnxnet.graph.ir import keep_values
 
     out = onnx.ModelProto()
-    out.CopyFrom(model) if model.ByteSize() < PROTO_LIMIT else _copy_light(model, out)
+    if model.ByteSize() < PROTO_LIMIT:
+        out.CopyFrom(model)
+    else:
+        _copy_light(model, out)
     for t in out.graph.initializer:
         numel = 1
         for d in t.dims:
@@ -131,6 +134,9 @@ def strip_weights(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def _copy_light(model: onnx.ModelProto, out: onnx.ModelProto) -> None:
+    """Copy ``model`` into ``out`` with only small initializers' values (a full copy would not fit protobuf)."""
+    from onnxnet.graph.ir import keep_values
+
     for f in ("ir_version", "producer_name", "producer_version", "domain", "model_version"):
         setattr(out, f, getattr(model, f))
     out.opset_import.extend(model.opset_import)
@@ -144,10 +150,7 @@ def _copy_light(model: onnx.ModelProto, out: onnx.ModelProto) -> None:
         nt = out.graph.initializer.add()
         nt.name, nt.data_type = t.name, t.data_type
         nt.dims.extend(t.dims)
-        numel = 1
-        for d in t.dims:
-            numel *= d
-        if numel <= 64:
+        if keep_values(t.data_type, _numel(t)):
             nt.CopyFrom(t)
 
 
@@ -287,8 +290,7 @@ def _sort_if_needed(model: onnx.ModelProto, what: str) -> None:
 
 
 def _is_torch_module(obj: Any) -> bool:
-    mod = type(obj).__module__
-    if not (mod.startswith("torch") or hasattr(obj, "forward")):
+    if not hasattr(obj, "forward"):  # cheap check first: torch is only imported for module-like objects
         return False
     try:
         import torch

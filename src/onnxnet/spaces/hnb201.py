@@ -10,8 +10,13 @@ macro level passes exactly two residual reduction blocks, so the network is alwa
 
 An architecture is a derivation tree (``Derivation``), printed and parsed in the reference's (NePS) bracket
 notation: ``(SYMBOL head child ...)``, e.g. ``(OPS Linear1 (CONVBLOCK Linear3 (ACT relu) (CONV conv3x3o)
-(NORM batch)))``. As in the reference, each cell must keep a path from its input to its output that avoids
-``zero``; sampling enforces it edge by edge, and ``parse`` rejects cells that break it.
+(NORM batch)))``.
+
+The reference constrains each cell to keep a path from its input to its output that avoids ``zero``. Its
+sampler, however, compares against unclosed subtree strings (``"(OPS zero"``), so earlier zero edges are never
+seen and the constraint does not act while sampling (it does in mutation, crossover and the space-size count):
+derivations from the reference's runs can contain cells whose output is zero. ``parse`` therefore accepts
+them (``strict=True`` rejects them; ``is_valid`` tells), while ``sample`` enforces the constraint as intended.
 """
 
 from __future__ import annotations
@@ -173,8 +178,9 @@ def cell_has_path(ops: tuple[Any, ...]) -> bool:
     return 4 in live
 
 
-def check(tree: Derivation, text: Any = None, symbol: str = START) -> None:
-    """Raise ``ArchitectureError`` unless ``tree`` is a complete, valid derivation from ``symbol``."""
+def check(tree: Derivation, text: Any = None, symbol: str = START, strict: bool = False) -> None:
+    """Raise ``ArchitectureError`` unless ``tree`` is a complete derivation from ``symbol`` (``strict``: and
+    every cell has a zero-free input-output path)."""
     if tree.symbol != symbol:
         raise _err(text or tree, f"the derivation must start with {symbol!r}, not {tree.symbol!r}")
 
@@ -185,7 +191,7 @@ def check(tree: Derivation, text: Any = None, symbol: str = START) -> None:
             heads = sorted({h for h, _ in RULES[d.symbol]})
             raise _err(text or tree, f"subtree {str(d)[:80]!r} matches no rule of {d.symbol} "
                                      f"(its heads are {', '.join(heads)}; check the number and kind of children)")
-        if d.symbol == "CELL" and not cell_has_path(d.children):
+        if strict and d.symbol == "CELL" and not cell_has_path(d.children):
             raise _err(text or tree, f"cell {str(d)[:80]!r} has no input-to-output path without 'zero'")
         for c in d.children:
             if isinstance(c, Derivation):
@@ -299,8 +305,11 @@ class HNB201Space(SearchSpace):
     #: Stem channels (the reference's ``base_channels``).
     C = 16
 
-    def parse(self, text: Any) -> Derivation:
-        """A derivation string in bracket notation (or a ``Derivation``), checked against the grammar."""
+    def parse(self, text: Any, strict: bool = False) -> Derivation:
+        """A derivation string in bracket notation (or a ``Derivation``), checked against the grammar.
+
+        ``strict=True`` also rejects cells without a zero-free input-output path (see the module docstring).
+        """
         if isinstance(text, Derivation):
             tree = text
         elif isinstance(text, str):
@@ -309,8 +318,12 @@ class HNB201Space(SearchSpace):
             tree = parse_derivation(text.strip())
         else:
             raise _err(text, f"unsupported type {type(text).__name__}")
-        check(tree, text)
+        check(tree, text, strict=strict)
         return tree
+
+    def is_valid(self, arch: Hashable) -> bool:
+        """True if every cell keeps an input-output path without ``zero`` (the reference's constraint)."""
+        return all(cell_has_path(c.children) for c in self._check(arch).cells())
 
     def to_string(self, arch: Hashable) -> str:
         return str(self._check(arch))
@@ -342,7 +355,7 @@ class HNB201Space(SearchSpace):
 
         NB201's TinyNetwork is the special case with one shared cell, stages of 5 cells and plain residual
         reductions; its ``nor_conv`` ops are ReLU-conv-BN convolution blocks. Cells with no zero-free path are
-        outside hNAS-Bench-201 and raise ``ArchitectureError``.
+        are grammatical but break the cell constraint (``is_valid`` is then False).
         """
         from onnxnet.spaces.nb201 import NB201Space
 
@@ -354,13 +367,7 @@ class HNB201Space(SearchSpace):
         c = "(CELL Cell " + " ".join(table[o] for o in ops) + ")"
         pair = f"(C Linear2 {c} {c})"
         d1 = f"(D1 Linear3 {pair} {pair} (DOWN Linear2 {c} resBlock))"
-        try:
-            return self.parse(f"(D2 Linear3 {d1} {d1} (D0 Linear3 {pair} {pair} {c}))")
-        except ArchitectureError:
-            raise ArchitectureError(
-                f"NB201 cell {nb.to_string(ops)!r} has no input-to-output path without 'none', which "
-                "hNAS-Bench-201 does not allow"
-            ) from None
+        return self.parse(f"(D2 Linear3 {d1} {d1} (D0 Linear3 {pair} {pair} {c}))")
 
     def build(self, arch: Hashable) -> Any:
         """The torch network: stem, the derived macro graph, BN-ReLU-pool-linear head (eval mode)."""
