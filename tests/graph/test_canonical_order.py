@@ -136,3 +136,18 @@ def test_simplifiers_fold_batchnorm_and_fuse_matmul_add(simplifier):
         "Conv --> Relu --> Flatten --> Gemm\n"
     assert encode(load_model(_bn_matmul_model(), simplifier=None), "chain", "ops") == \
         "Conv --> BatchNormalization --> Relu --> Flatten --> MatMul --> Add\n"
+
+
+def test_canonical_model_computes_the_same_function():
+    import onnxruntime as ort
+
+    raw = conv_branch_model()
+    x = np.random.default_rng(1).standard_normal((1, 3, 8, 8)).astype(np.float32)
+
+    def run(m: onnx.ModelProto, name: str) -> np.ndarray:
+        sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        return sess.run(None, {name: x})[0]
+
+    ref = run(raw, "x")
+    for simplifier in (None, "onnxsim"):
+        np.testing.assert_allclose(run(load_model(raw, simplifier=simplifier), "x0"), ref, rtol=1e-5, atol=1e-5)
