@@ -39,3 +39,12 @@ def test_evaluate_errors_are_one_line(tmp_path, tiny_rows, capsys):
     assert main(["evaluate", "zero-shot", "--store", str(tmp_path / "missing"), "--train", "a", "--test", "b"]) == 2
     assert main(["evaluate", "in-space", "--store", str(path), "--space", "toy_a", "--predictor", "nosuch"]) == 2
     assert "unknown predictor 'nosuch'" in capsys.readouterr().err
+
+
+def test_evaluate_combines_several_stores(tmp_path, tiny_rows, capsys):
+    a = _store(tmp_path / "a", tiny_rows[tiny_rows.space == "toy_a"])
+    b = _store(tmp_path / "b", tiny_rows[tiny_rows.space == "toy_b"])
+    assert main(["evaluate", "zero-shot", "--store", str(a), "--store", str(b), "--train", "toy_a", "--test",
+                 "toy_b", "--predictor", "params", "--seeds", "1", "--out", str(tmp_path / "r"), "--no-plots"]) == 0
+    n_b = tiny_rows[tiny_rows.space == "toy_b"]["graph_hash"].nunique()
+    assert f"| {n_b} / {n_b} |" in capsys.readouterr().out

@@ -21,7 +21,8 @@ app.add_typer(evaluate_app, name="evaluate")
 
 _CORE = ["id", "space", "arch", "arch_hash", "graph_hash", "split", "accuracy", "accuracy_label"]
 
-StoreOpt = typer.Option(..., "--store", "-s", help="benchmark store folder (onnxnet bench build --out DIR)")
+StoreOpt = typer.Option(..., "--store", "-s", help="benchmark store folder (onnxnet bench build --out DIR); "
+                        "repeat to combine stores (rows with the same id are taken from the first)")
 PredOpt = typer.Option("params,flops,gbm", "--predictor", "-p",
                        help="registered predictor name(s), comma-separated (see `onnxnet evaluate predictors`)")
 ParamOpt = typer.Option(None, "--param", help="predictor hyperparameter KEY=VALUE (repeatable); "
@@ -84,13 +85,16 @@ def _params(predictors: list[str], raw: list[str] | None) -> dict[str, dict[str,
     return out
 
 
-def _rows(store: Path, predictors: list[str], spaces: list[str] | None, label: str) -> Any:
+def _rows(stores: list[Path], predictors: list[str], spaces: list[str] | None, label: str) -> Any:
+    import pandas as pd
+
     from onnxnet.bench.store import BenchStore, network_schema
     from onnxnet.errors import DataError
     from onnxnet.predictors import PREDICTORS
 
-    if not Path(store).is_dir():
-        raise DataError(f"store {store} does not exist; build one with `onnxnet bench build --out {store}`")
+    for store in stores:
+        if not Path(store).is_dir():
+            raise DataError(f"store {store} does not exist; build one with `onnxnet bench build --out {store}`")
     need: set[str] | None = set(_CORE)
     for p in predictors:
         cols = PREDICTORS.get(p).required_columns
@@ -100,10 +104,12 @@ def _rows(store: Path, predictors: list[str], spaces: list[str] | None, label: s
         need.update(cols)
     names = network_schema().names
     columns = None if need is None else [c for c in names if c in need or c.startswith("label:")]
-    return BenchStore(store).read(spaces=spaces, columns=columns)
+    frames = [BenchStore(s).read(spaces=spaces, columns=columns) for s in stores]
+    rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return rows.drop_duplicates("id", keep="first").reset_index(drop=True)
 
 
-def _run(protocol: str, store: Path, predictor: str, param: list[str] | None, out: Optional[Path],
+def _run(protocol: str, store: list[Path], predictor: str, param: list[str] | None, out: Optional[Path],
          plots: bool, spaces: list[str] | None, label: str, **kwargs: Any) -> None:
     from rich.console import Console
 
@@ -146,7 +152,7 @@ def list_predictors() -> None:
 
 @evaluate_app.command("in-space")
 def in_space_cmd(
-    store: Path = StoreOpt,
+    store: list[Path] = StoreOpt,
     space: str = typer.Option(..., "--space", help="search space to train and test in"),
     sizes: str = typer.Option("16,32,64,128,256,1024", "--sizes", help="train sizes n, comma-separated"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = SeedsOpt,
@@ -159,7 +165,7 @@ def in_space_cmd(
 
 @evaluate_app.command("all-spaces")
 def all_spaces_cmd(
-    store: Path = StoreOpt,
+    store: list[Path] = StoreOpt,
     spaces: Optional[str] = typer.Option(None, "--spaces", help="spaces to use (default: all labelled)"),
     max_train: Optional[int] = typer.Option(None, "--max-train", help="cap of training graphs per space"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
@@ -173,7 +179,7 @@ def all_spaces_cmd(
 
 @evaluate_app.command("leave-one-space-out")
 def loso_cmd(
-    store: Path = StoreOpt,
+    store: list[Path] = StoreOpt,
     spaces: Optional[str] = typer.Option(None, "--spaces", help="spaces to use (default: all labelled)"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
@@ -186,7 +192,7 @@ def loso_cmd(
 
 @evaluate_app.command("zero-shot")
 def zero_shot_cmd(
-    store: Path = StoreOpt,
+    store: list[Path] = StoreOpt,
     train: str = typer.Option(..., "--train", help="training space(s), comma-separated (e.g. nb101)"),
     test: str = typer.Option(..., "--test", help="test space (e.g. nb201)"),
     n: Optional[int] = typer.Option(None, "--n", help="train on n sampled graphs instead of all"),
@@ -203,7 +209,7 @@ def zero_shot_cmd(
 
 @evaluate_app.command("few-shot")
 def few_shot_cmd(
-    store: Path = StoreOpt,
+    store: list[Path] = StoreOpt,
     train: str = typer.Option(..., "--train", help="training space(s), comma-separated"),
     test: str = typer.Option(..., "--test", help="target space"),
     shots: str = typer.Option("0,16,100", "--shots", help="target-space graphs k added to training"),
@@ -219,7 +225,7 @@ def few_shot_cmd(
 
 @evaluate_app.command("cross-task")
 def cross_task_cmd(
-    store: Path = StoreOpt,
+    store: list[Path] = StoreOpt,
     space: str = typer.Option("transnas_micro", "--space"),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="label columns, comma-separated (default: all of "
                                         "the space's label: columns)"),
@@ -234,7 +240,7 @@ def cross_task_cmd(
     if tasks:
         task_list = _names(tasks)
     else:
-        head = BenchStore(store).read(spaces=[space], columns=None) if Path(store).is_dir() else None
+        head = BenchStore(store[0]).read(spaces=[space], columns=None) if Path(store[0]).is_dir() else None
         task_list = [c for c in (head.columns if head is not None else []) if c.startswith("label:")]
         if len(task_list) < 2:
             raise ProtocolError(f"space {space!r} in {store} has fewer than two label: columns; pass --tasks")
