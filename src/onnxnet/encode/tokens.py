@@ -115,13 +115,14 @@ def fit_to_length(model: Any, tokenizer: Any, max_tokens: int, *, encoding: str 
                   parts: Parts | str | None = None) -> tuple[str, LengthReport]:
     """Text of ``model`` within ``max_tokens`` tokens by the documented policy; returns (text, report).
 
-    ``model`` is anything ``encode`` accepts, or an already rendered text (then only the middle cut applies).
+    ``model`` is anything ``encode`` accepts, or an already rendered text (a ``str`` that is not an existing
+    file; then only the middle cut applies).
     """
     if max_tokens < 1:
         raise EncodingError(f"max_tokens must be positive, got {max_tokens}")
     tok = _resolve(tokenizer)
     cur_parts = Parts.parse(parts)
-    if isinstance(model, str) and "\n" in model:
+    if isinstance(model, str) and ("\n" in model or not os.path.isfile(model)):
         text = model
         report = LengthReport(max_tokens, count_tokens(text, tok), 0, "text", cur_parts.label())
     else:
