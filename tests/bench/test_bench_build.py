@@ -128,3 +128,22 @@ def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     assert err.startswith("error: unknown search space 'nope'") and "Traceback" not in err
     assert main(["bench", "info", str(tmp_path / "missing")]) == 2
     assert "not an onnxnet benchmark store" in capsys.readouterr().err
+
+
+def test_plans_are_seeded_subsets_in_index_order(shared_data):
+    from onnxnet.bench.build import labelled_archs, plan_archs
+    from onnxnet.bench.labels import load_labels
+    from onnxnet.spaces import get_space
+
+    sp = get_space("nb201")
+    table = load_labels("nb201", shared_data)
+    all_archs = labelled_archs(table)
+    a = plan_archs(BuildOptions(space="nb201", out="x", labelled_only=True, limit=50, seed=3), sp, all_archs)
+    b = plan_archs(BuildOptions(space="nb201", out="x", labelled_only=True, limit=50, seed=3), sp, all_archs)
+    c = plan_archs(BuildOptions(space="nb201", out="x", labelled_only=True, limit=50, seed=4), sp, all_archs)
+    idx = [sp.index_of(x) for x in a]
+    assert a == b != c and len(a) == 50 and idx == sorted(idx)
+    nb101 = load_labels("nb101", shared_data)
+    assert len(labelled_archs(nb101, "cifar10_val_108ep")) == 301 and len(labelled_archs(nb101)) == 2647
+    with pytest.raises(DataError, match="has no such label"):
+        labelled_archs(nb101, "cifar10_test_200ep")

@@ -123,6 +123,18 @@ def read_arch_file(space: Any, path: str | os.PathLike[str]) -> list[Hashable]:
     return out
 
 
+def labelled_archs(table: Any, require_label: str | None = None) -> list[Hashable]:
+    """The architectures of a ``LabelTable`` (only those with ``require_label`` when given)."""
+    frame = table.frame
+    if require_label is not None:
+        name = require_label.removeprefix("label:")
+        if name not in frame.columns:
+            raise DataError(f"--require-label {name!r}: space {table.space!r} has no such label; its labels are: "
+                            f"{', '.join(frame.columns) or 'none'}")
+        frame = frame[frame[name].notna()]
+    return [table.parsed[a] for a in frame.index]
+
+
 def plan_archs(opts: BuildOptions, space: Any, labelled: Sequence[Hashable] | None) -> list[Hashable]:
     """The ordered, duplicate-free list of architectures a build covers."""
     if opts.archs is not None:
@@ -354,14 +366,7 @@ def build_store(opts: BuildOptions, on_progress: Callable[[int, int], None] | No
         raise DataError(f"reuse_isomorphic must be auto, on or off, got {opts.reuse_isomorphic!r}")
     space = get_space(opts.space)
     table = load_labels(space.name, opts.data)
-    frame = table.frame
-    if opts.require_label is not None:
-        name = opts.require_label.removeprefix("label:")
-        if name not in frame.columns:
-            raise DataError(f"--require-label {name!r}: space {space.name!r} has no such label; its labels are: "
-                            f"{', '.join(frame.columns) or 'none'}")
-        frame = frame[frame[name].notna()]
-    labelled = [table.parsed[a] for a in frame.index] if len(frame) else []
+    labelled = labelled_archs(table, opts.require_label)
     archs = plan_archs(opts, space, labelled)
     store = BenchStore.create(opts.out)
     with _space_lock(store, space.name):
