@@ -10,7 +10,7 @@ Sections (``--sections``, comma-separated):
   seeds, tested on all other unique graphs (needs ``--store``).
 * ``zero-shot``: NB101 (108-epoch labels, plus 4-epoch labels as a separate group) -> all of NB201, every
   trained and static baseline; zero-cost proxies computed by us on a fixed random ``--proxy-sample`` of NB201
-  graphs, and the published proxy values (store columns) on all of it.
+  graphs (``--proxies``), and the published proxy values (store columns, ``--published-proxies``) on all of it.
 
     nice -n 10 .venv/bin/python benchmarks/bench_baselines.py --store runs/bench --sections features,in-space,zero-shot
 """
@@ -65,9 +65,7 @@ def features(store: str | None) -> None:
     print(_corr_line("FLOPs (published column)", df["flops"].to_numpy(float), val, test))
     print(_corr_line("#params (torch, our builder)", df["torch_params"].to_numpy(float), val, test))
     if store:
-        from onnxnet.bench.store import BenchStore
-
-        s = BenchStore(store).read(spaces=["nb201"], columns=["id", "space", "arch", "n_params", "flops", "depth"])
+        s = _rows(store, ["nb201"], columns=["id", "space", "arch", "n_params", "flops", "depth"])
         if len(s):
             m = df.merge(s, on="arch", how="left")
             print(_corr_line(f"#params (ONNX store, BN folded; {m['n_params'].notna().sum()} joined)",
@@ -82,10 +80,12 @@ def features(store: str | None) -> None:
     print(f"\ntorch build + count: {build_s * 1000:.1f} ms/net (1 thread)")
 
 
-def _rows(store: str, spaces: list[str]) -> pd.DataFrame:
+def _rows(store: str, spaces: list[str], columns: list[str] | None = None) -> pd.DataFrame:
+    """Rows of ``spaces`` from one store or several (comma-separated; the first wins for a repeated id)."""
     from onnxnet.bench.store import BenchStore
 
-    return BenchStore(store).read(spaces=spaces)
+    frames = [BenchStore(s).read(spaces=spaces, columns=columns) for s in store.split(",") if s]
+    return pd.concat(frames, ignore_index=True).drop_duplicates("id", keep="first").reset_index(drop=True)
 
 
 def in_space(store: str, sizes: list[int], seeds: int, predictors: list[str]) -> None:
@@ -93,8 +93,13 @@ def in_space(store: str, sizes: list[int], seeds: int, predictors: list[str]) ->
     from onnxnet.evaluate.report import markdown_table
 
     rows = _rows(store, ["nb201"])
-    print(f"\n### In-space NB201 ({len(rows)} rows, {rows['graph_hash'].nunique()} unique graphs), "
-          f"{seeds} seeds\n")
+    rows = rows[rows["accuracy"].notna()]
+    n_unique = rows["graph_hash"].nunique()
+    kept = [n for n in sizes if n <= n_unique - 100]
+    print(f"\n### In-space NB201 ({len(rows)} labelled rows, {n_unique} unique graphs), {seeds} seeds\n")
+    if kept != sizes:
+        print(f"(train sizes {sorted(set(sizes) - set(kept))} skipped: fewer than 100 test graphs would remain)\n")
+    sizes = kept
     out = []
     for p in predictors:
         t0 = time.perf_counter()
@@ -105,7 +110,8 @@ def in_space(store: str, sizes: list[int], seeds: int, predictors: list[str]) ->
     print(markdown_table(pd.concat(out, ignore_index=True), metrics=("kendall", "spearman", "p@top5%")))
 
 
-def zero_shot(store: str, seeds: int, predictors: list[str], proxies: list[str], proxy_sample: int) -> None:
+def zero_shot(store: str, seeds: int, predictors: list[str], proxies: list[str], published: list[str],
+              proxy_sample: int) -> None:
     from onnxnet.evaluate.protocols import zero_shot as run
     from onnxnet.evaluate.report import markdown_table
 
@@ -122,6 +128,7 @@ def zero_shot(store: str, seeds: int, predictors: list[str], proxies: list[str],
     for p in proxies:
         out.append(run(rows, p, "nb101", "nb201", seeds=1, label=labels, test_sample=proxy_sample,
                        params={"progress": True}).summary())
+    for p in published:
         col = f"label:zc_{p}"
         if col in rows.columns:
             r = run(rows, "column", "nb101", "nb201", seeds=1, label=labels, params={"column": col})
@@ -132,12 +139,14 @@ def zero_shot(store: str, seeds: int, predictors: list[str], proxies: list[str],
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--store", default=None, help="benchmark store folder (runs/bench)")
+    ap.add_argument("--store", default=None, help="benchmark store folder(s), comma-separated (runs/bench)")
     ap.add_argument("--sections", default="features,in-space,zero-shot")
     ap.add_argument("--sizes", default="16,32,64,128,256,1024")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--predictors", default="gbm,params,flops,depth")
     ap.add_argument("--proxies", default="synflow,nwot,jacov,grad_norm,snip")
+    ap.add_argument("--published-proxies", default="synflow,nwot,jacov,grad_norm,snip",
+                    help="published NAS-Bench-Suite-Zero values (store columns label:zc_*) to score as references")
     ap.add_argument("--proxy-sample", type=int, default=500)
     args = ap.parse_args()
 
@@ -154,7 +163,8 @@ def main() -> None:
         in_space(args.store, [int(x) for x in args.sizes.split(",")], args.seeds, preds)
     if "zero-shot" in sections:
         proxies = [p for p in args.proxies.split(",") if p]
-        zero_shot(args.store, args.seeds, preds, proxies, args.proxy_sample)
+        published = [p for p in args.published_proxies.split(",") if p]
+        zero_shot(args.store, args.seeds, preds, proxies, published, args.proxy_sample)
     Path("results").mkdir(exist_ok=True)
 
 
