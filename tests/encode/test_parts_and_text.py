@@ -79,7 +79,6 @@ def test_parser_errors_name_the_line(text, match):
 def _gated_mlp(widths: list[int]):
     """x -> 4 x [Gemm (width changes), Relu, Mul by a gate computed once] -> out: repeats with variables
     (the widths) and a fixed reference (the gate)."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)

@@ -33,7 +33,7 @@ import numpy as np
 from onnxnet.encode.base import ENCODINGS, Parts
 from onnxnet.encode.chain import (ChainEncoding, Context, chain_nodes, render_chain, render_footer,
                                   render_header)
-from onnxnet.encode.text import fmt_attrs, fmt_type
+from onnxnet.encode.text import fmt_attrs
 from onnxnet.graph.ir import Graph, TensorType, TensorValue
 
 #: Fold a block only if its extra copies hold at least this many nodes (smaller folds cost more than they save).
