@@ -48,3 +48,16 @@ def test_evaluate_combines_several_stores(tmp_path, tiny_rows, capsys):
                  "toy_b", "--predictor", "params", "--seeds", "1", "--out", str(tmp_path / "r"), "--no-plots"]) == 0
     n_b = tiny_rows[tiny_rows.space == "toy_b"]["graph_hash"].nunique()
     assert f"| {n_b} / {n_b} |" in capsys.readouterr().out
+
+
+def test_every_protocol_command_runs(tmp_path, tiny_rows, capsys):
+    rows = tiny_rows.assign(**{"label:cifar10_test_4ep": tiny_rows.accuracy / 2})
+    path = _store(tmp_path, rows)
+    common = ["--store", str(path), "--predictor", "params", "--seeds", "1", "--no-plots"]
+    for args in (["leave-one-space-out"], ["all-spaces"], ["few-shot", "--train", "toy_a", "--test", "toy_b",
+                                                           "--shots", "0,4"],
+                 ["cross-task", "--space", "toy_a", "--tasks", "accuracy,label:cifar10_test_4ep", "--n", "8"]):
+        assert main(["evaluate", *args, *common, "--out", str(tmp_path / args[0])]) == 0, args
+        assert (tmp_path / args[0] / "summary.csv").is_file()
+    out = capsys.readouterr().out
+    assert "| params | without toy_b | toy_b |" in out and "| params | k=4 | toy_b |" in out

@@ -110,7 +110,7 @@ def _rows(stores: list[Path], predictors: list[str], spaces: list[str] | None, l
 
 
 def _run(protocol: str, store: list[Path], predictor: str, param: list[str] | None, out: Optional[Path],
-         plots: bool, spaces: list[str] | None, label: str, **kwargs: Any) -> None:
+         plots: bool, read_spaces: list[str] | None, label: str, **kwargs: Any) -> None:
     from rich.console import Console
 
     from onnxnet.evaluate.protocols import PROTOCOLS
@@ -118,7 +118,7 @@ def _run(protocol: str, store: list[Path], predictor: str, param: list[str] | No
 
     preds = _names(predictor)
     params = _params(preds, param)
-    rows = _rows(store, preds, spaces, label)
+    rows = _rows(store, preds, read_spaces, label)
     fn = PROTOCOLS[protocol]
     console = Console(stderr=True)
     results = []
