@@ -9,7 +9,8 @@ Conventions (per inference, for the batch size in the graph's input shape):
 - ``flops``: ``2 * macs`` for those ops plus one FLOP per bias element added; elementwise ops count one FLOP per
   output element; pooling counts one per window element per output (global pooling: one per input element);
   BatchNormalization 2, LayerNormalization / InstanceNormalization / GroupNormalization 5, Softmax 3 per element.
-  Shape-only ops (Reshape, Transpose, Concat, Slice, ...) count 0.
+  Shape-only ops (Reshape, Transpose, Concat, Slice, ...) count 0, and so do ops not listed here (Einsum,
+  LSTM/GRU, custom-domain ops, ...): their cost is not modelled. Tensors with unknown shapes count 0.
 - ``depth``: number of nodes on the longest input-to-output path.
 - ``width``: the largest number of nodes at one ASAP level (level = longest path from a graph input), a cheap
   stand-in for the maximum antichain that is exact for series-parallel cells.
