@@ -62,6 +62,8 @@ class HybridPredictor(Predictor):
     ``lm``: backbone name for the language-model member (``None``: trees only). ``lm_features``: number of PCA
     components of the LM's pooled text representation added to the trees' features (0: none).
     ``lm_weight``: blend weight of the LM member (``"auto"``: the best of ``weights`` on validation).
+    ``n_trees`` LightGBM models (seeds differ) each stop early (at most ``max_rounds``) on the validation rows,
+    then are refitted on all training rows with their chosen number of rounds.
     """
 
     required_columns = ("onnx",)
@@ -69,7 +71,7 @@ class HybridPredictor(Predictor):
     def __init__(self, lm: str | None = "modernbert-tiny", lm_epochs: int = 10, lm_loss: str = "hinge",
                  lm_max_length: int = 512, lm_batch_size: int = 16, lm_features: int = 0,
                  lm_weight: float | str = "auto", weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
-                 n_trees: int = 5, val_fraction: float = 0.2, encoding: str = "compact", seed: int = 0,
+                 n_trees: int = 5, max_rounds: int = 500, val_fraction: float = 0.2, encoding: str = "compact", seed: int = 0,
                  lm_backbone_overrides: dict[str, Any] | None = None, cache_dir: str | None = None,
                  progress: bool = False) -> None:
         self.lm = lm
@@ -81,6 +83,7 @@ class HybridPredictor(Predictor):
         self.lm_weight = lm_weight
         self.weights = weights
         self.n_trees = n_trees
+        self.max_rounds = max_rounds
         self.val_fraction = val_fraction
         self.encoding = encoding
         self.seed = seed
@@ -127,17 +130,30 @@ class HybridPredictor(Predictor):
             X = X.reindex(columns=self.feature_names_)
         return X
 
-    def _fit_trees(self, X: Any, target: np.ndarray) -> list[Any]:
+    def _tree_params(self, n: int, k: int) -> dict[str, Any]:
+        return dict(n_estimators=self.max_rounds, learning_rate=0.05, num_leaves=15,
+                    min_child_samples=max(3, min(10, n // 20)), subsample=0.8, subsample_freq=1,
+                    colsample_bytree=0.8, reg_lambda=1.0, random_state=self.seed * 1000 + k, n_jobs=1, verbose=-1)
+
+    def _fit_trees(self, X: Any, target: np.ndarray, rounds: list[int] | None = None,
+                   val: tuple[Any, np.ndarray] | None = None) -> list[Any]:
+        """``n_trees`` LightGBM regressors (seeds differ); with ``val``, each stops early on it and its number
+        of rounds is recorded in ``rounds_``; with ``rounds``, each uses the given number."""
         import lightgbm as lgb
 
         models = []
-        n = len(target)
+        if val is not None:
+            self.rounds_ = []
         for k in range(self.n_trees):
-            m = lgb.LGBMRegressor(n_estimators=300, learning_rate=0.05, num_leaves=15,
-                                  min_child_samples=max(3, min(10, n // 20)), subsample=0.8, subsample_freq=1,
-                                  colsample_bytree=0.8, reg_lambda=1.0, random_state=self.seed * 1000 + k,
-                                  n_jobs=1, verbose=-1)
-            m.fit(X, target)
+            params = self._tree_params(len(target), k)
+            if rounds is not None:
+                params["n_estimators"] = int(rounds[k])
+            m = lgb.LGBMRegressor(**params)
+            if val is not None:
+                m.fit(X, target, eval_set=[val], callbacks=[lgb.early_stopping(50, verbose=False)])
+                self.rounds_.append(int(m.best_iteration_ or self.max_rounds))
+            else:
+                m.fit(X, target)
             models.append(m)
         return models
 
@@ -180,7 +196,9 @@ class HybridPredictor(Predictor):
         target, _ = normalize_per_space(y, spaces, "rank")
         w = 0.0 if not use_lm else (float(self.lm_weight) if self.lm_weight != "auto" else None)
         if va.any():
-            trees = self._fit_trees(X[tr], target[tr])
+            target_tr, _ = normalize_per_space(y[tr], spaces[tr], "rank")
+            target_va, _ = normalize_per_space(y[va], spaces[va], "rank")
+            trees = self._fit_trees(X[tr], target_tr, val=(X[va], target_va))
             tree_val = self._tree_predict(trees, X[va])
             self.val_scores_["trees"] = _mean_kendall(tree_val, y[va], spaces[va])
             if w is None:
@@ -197,7 +215,7 @@ class HybridPredictor(Predictor):
             w = 0.5
         self.lm_weight_ = float(w)
         # 3. Refit the trees on every training row; the LM keeps its validation-selected epoch.
-        self.trees_ = self._fit_trees(X, target)
+        self.trees_ = self._fit_trees(X, target, rounds=getattr(self, "rounds_", None))
 
     def predict(self, rows: Any) -> np.ndarray:
         if not getattr(self, "is_fitted_", False):
