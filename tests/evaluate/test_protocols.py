@@ -138,3 +138,13 @@ def test_gbm_rank_feature_norm_and_bad_value(tiny_rows):
     assert res.scores["n_scored"].iloc[0] == res.scores["n_test"].iloc[0]
     with pytest.raises(ProtocolError, match="feature_norm"):
         P.zero_shot(tiny_rows, "gbm", "toy_a", "toy_b", seeds=1, params={"feature_norm": "zscore"})
+
+
+def test_mixed_fidelity_test_space_is_scored_per_label_source(tiny_rows):
+    rows = tiny_rows.copy()
+    low = rows.index[rows.space == "toy_b"][::2]
+    rows["label:low_fi"] = np.where(rows.index.isin(low), rows.accuracy / 100, np.nan)
+    rows.loc[low, "accuracy"] = np.nan
+    res = P.zero_shot(rows, "params", "toy_a", "toy_b", seeds=1, label=["accuracy", "label:low_fi"])
+    assert sorted(res.scores["test_space"]) == ["toy_b:label:low_fi", "toy_b:toy"]
+    assert res.scores["n_test"].sum() == rows[rows.space == "toy_b"]["graph_hash"].nunique()

@@ -9,7 +9,8 @@ Each protocol is a function ``protocol(rows, predictor, ..., seeds) -> ProtocolR
 * ``few_shot``: zero-shot plus k graphs of B in training, test on the rest of B;
 * ``cross_task``: one space, train on one task's labels and test on another task's labels (TransNAS micro).
 
-Rules every protocol keeps: splits are by ``graph_hash`` (a graph never straddles train and test; each test
+Rules every protocol keeps: scores are per test space (per space and label source when a space mixes label
+fidelities, e.g. ``nb101:cifar10_test_4ep``); splits are by ``graph_hash`` (a graph never straddles train and test; each test
 graph is scored once, its label the mean over its duplicates); the predictor sees training rows only, so any
 model selection it does (GBM early stopping, the surrogate's checkpoint choice) uses training spaces only;
 every seed gets a fresh predictor; rows a predictor fails on are recorded in ``failures`` and counted
@@ -167,10 +168,12 @@ class _Run:
                 self.failures.append({"id": rid, "seed": seed, "setting": setting, "stage": "predict",
                                       "reason": "non-finite prediction"})
         self.preds.append(pd.DataFrame({
-            "id": test["id"].to_numpy(), "space": test["space"].to_numpy(), "seed": seed, "setting": setting,
+            "id": test["id"].to_numpy(), "space": test[GROUP].to_numpy(), "seed": seed, "setting": setting,
             "y_true": test[TARGET].to_numpy(), "y_pred": y_pred,
         }))
-        spaces = test["space"].to_numpy()
+        # Scored per group: a space whose test graphs carry labels of different fidelities (NB101 108-epoch and
+        # 4-epoch) gets one score per label source, never one rank correlation over mixed labels.
+        spaces = test[GROUP].to_numpy()
         for sp in sorted(set(spaces)):
             m = spaces == sp
             mm = m & ok
