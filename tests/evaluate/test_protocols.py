@@ -115,7 +115,7 @@ def test_fallback_labels_form_separate_groups(tiny_rows):
     P.zero_shot(rows, Spy(), "toy_a", "toy_b", seeds=1, label=["accuracy", "label:low_fi"])
     fit_rows = Spy.seen[0]
     assert len(fit_rows) == (rows.space == "toy_a").sum()
-    assert set(fit_rows["_group"]) == {"toy_a:toy", "toy_a:label:low_fi"}
+    assert set(fit_rows["_group"]) == {"toy_a:toy", "toy_a:low_fi"}
     with pytest.raises(ProtocolError, match="lack column"):
         P.zero_shot(rows, "params", "toy_a", "toy_b", label="label:nope")
 
@@ -146,5 +146,5 @@ def test_mixed_fidelity_test_space_is_scored_per_label_source(tiny_rows):
     rows["label:low_fi"] = np.where(rows.index.isin(low), rows.accuracy / 100, np.nan)
     rows.loc[low, "accuracy"] = np.nan
     res = P.zero_shot(rows, "params", "toy_a", "toy_b", seeds=1, label=["accuracy", "label:low_fi"])
-    assert sorted(res.scores["test_space"]) == ["toy_b:label:low_fi", "toy_b:toy"]
+    assert sorted(res.scores["test_space"]) == ["toy_b:low_fi", "toy_b:toy"]
     assert res.scores["n_test"].sum() == rows[rows.space == "toy_b"]["graph_hash"].nunique()

@@ -49,7 +49,7 @@ def labelled(rows: Any, label: str | Sequence[str] = "accuracy") -> Any:
         if col == "accuracy" and "accuracy_label" in rows.columns:
             src[take] = rows["accuracy_label"].astype(str).to_numpy()[take]
         else:
-            src[take] = col
+            src[take] = col.removeprefix("label:")
     keep = np.isfinite(y)
     out = rows[keep].copy()
     out[TARGET] = y[keep]
