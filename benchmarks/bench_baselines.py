@@ -50,12 +50,19 @@ def features(store: str | None) -> None:
     df = zc.merge(t200[["arch", "CIFAR10TestAccuracy200Epochs"]], on="arch", how="left")
     val, test = df["val_accs"].to_numpy(float), df["CIFAR10TestAccuracy200Epochs"].to_numpy(float)
 
-    t0 = time.perf_counter()
-    counts = []
-    for a in tqdm(df["arch"], desc="torch builds", unit="net"):
-        counts.append(sum(p.numel() for p in space.build(space.parse(a)).parameters()))
-    df["torch_params"] = counts
-    build_s = (time.perf_counter() - t0) / len(df)
+    cache = Path("results/cache/nb201_torch_params.csv")  # builds take minutes; counts never change
+    build_s = float("nan")
+    if cache.is_file():
+        df = df.merge(pd.read_csv(cache), on="arch", how="left")
+    else:
+        t0 = time.perf_counter()
+        counts = []
+        for a in tqdm(df["arch"], desc="torch builds", unit="net"):
+            counts.append(sum(p.numel() for p in space.build(space.parse(a)).parameters()))
+        df["torch_params"] = counts
+        build_s = (time.perf_counter() - t0) / len(df)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        df[["arch", "torch_params"]].to_csv(cache, index=False)
 
     print(f"\n### Single features, {len(df)} unique NB201 nets (Kendall / Spearman)\n")
     print("| feature (source) | nets | vs val acc (published: params 0.568 / 0.747, flops 0.519 / 0.714) "
@@ -77,7 +84,8 @@ def features(store: str | None) -> None:
                   "(they differ where 'none' edges make weights dead: the simplifier removes them).")
         else:
             print("\n(no nb201 rows in the store yet: ONNX rows skipped)")
-    print(f"\ntorch build + count: {build_s * 1000:.1f} ms/net (1 thread)")
+    if np.isfinite(build_s):
+        print(f"\ntorch build + count: {build_s * 1000:.1f} ms/net (1 thread)")
 
 
 def _rows(store: str, spaces: list[str], columns: list[str] | None = None) -> pd.DataFrame:
