@@ -42,8 +42,6 @@ NONDETERMINISTIC_OPS = frozenset({"RandomNormal", "RandomNormalLike", "RandomUni
 #: Rounds of colour refinement (radius of the neighbourhood that orders otherwise-equal nodes first).
 REFINE_ROUNDS = 3
 
-_MASK = (1 << 61) - 1
-
 
 def stable_hash(text: str) -> int:
     """A 60-bit hash of a string that is the same in every process (``hash(str)`` is salted)."""
@@ -51,8 +49,8 @@ def stable_hash(text: str) -> int:
 
 
 def _h(obj: tuple) -> int:
-    # ``hash`` of tuples of ints is deterministic across processes (only str/bytes hashing is salted).
-    return hash(obj) & _MASK
+    # not ``hash()``: the canonical order, and so the text, must not depend on the Python version or platform
+    return int.from_bytes(hashlib.blake2b(repr(obj).encode(), digest_size=8).digest(), "big") >> 4
 
 
 def has_subgraphs(model: onnx.ModelProto) -> list[onnx.NodeProto]:
@@ -349,11 +347,15 @@ def _canonical_order(nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorPr
             lst.append(lab)
 
     def refine(label: list[int]) -> list[list[int]]:
+        # each round's colour is the rank of the node's signature among all signatures: structural, and
+        # cheaper than hashing
         cols = [label]
         c = label
         for _ in range(REFINE_ROUNDS):
-            c = [_h((c[i], tuple((j, c[p], k) for j, p, k in ins[i]),
-                     tuple(sorted((c[u], j, k) for u, j, k in outs[i])))) for i in range(n_nodes)]
+            sigs = [(c[i], tuple((j, c[p], k) for j, p, k in ins[i]),
+                     tuple(sorted((c[u], j, k) for u, j, k in outs[i]))) for i in range(n_nodes)]
+            rank = {sig: r for r, sig in enumerate(sorted(set(sigs)))}
+            c = [rank[sig] for sig in sigs]
             cols.append(c)
         return cols
 
@@ -420,8 +422,14 @@ def _rebuild(model: onnx.ModelProto, nodes: list[onnx.NodeProto], inits: dict[st
                 t += 1
     dims: dict[str, str] = {}
 
-    def typed(name: str, new_name: str, type_of: str | None = None) -> onnx.ValueInfoProto:
-        vi = onnx.ValueInfoProto()
+    out = onnx.ModelProto()  # built in place: every message is copied once, not once per wrapper
+    out.ir_version = model.ir_version
+    out.producer_name = "onnxnet"
+    out.opset_import.extend(model.opset_import)
+    graph = out.graph
+    graph.name = "graph"
+
+    def typed(vi: onnx.ValueInfoProto, name: str, new_name: str, type_of: str | None = None) -> None:
         vi.name = new_name
         tp = vtypes.get(type_of or name) or vtypes.get(name)
         if tp is not None:
@@ -432,42 +440,24 @@ def _rebuild(model: onnx.ModelProto, nodes: list[onnx.NodeProto], inits: dict[st
                     d.ClearField("denotation")
                     if d.HasField("dim_param"):
                         d.dim_param = dims.setdefault(d.dim_param, f"d{len(dims)}")
-        return vi
 
-    new_inputs = [typed(vi.name, rename[vi.name]) for vi in graph_inputs]
-    new_nodes = []
-    value_info = []
+    for vi in graph_inputs:
+        typed(graph.input.add(), vi.name, rename[vi.name])
     out_set = set(outputs)
     for k, (n, ins) in enumerate(zip(nodes, node_inputs)):
-        nn = onnx.NodeProto()
-        nn.CopyFrom(n)
-        nn.name = f"n{k}"
-        nn.ClearField("doc_string")
-        nn.ClearField("metadata_props")
-        del nn.input[:]
+        nn = graph.node.add()
+        nn.op_type, nn.domain, nn.name = n.op_type, n.domain, f"n{k}"
         nn.input.extend(ins)
-        del nn.output[:]
         nn.output.extend(rename[o] if o else "" for o in n.output)
-        new_nodes.append(nn)
+        nn.attribute.extend(n.attribute)
         for o in n.output:
             if o and o not in out_set and o in vtypes:
-                value_info.append(typed(o, rename[o]))
-    new_outputs = []
+                typed(graph.value_info.add(), o, rename[o])
     for o, orig in zip(outputs, out_names):
         if o not in rename:  # an output that is directly a constant: keep the constant
             rename[o] = f"w_out{len(new_inits)}"
             new_inits.append((rename[o], inits[o]))
-        new_outputs.append(typed(o, rename[o], orig))
-    out = onnx.ModelProto()  # built in place: weights are copied once, not once per wrapper
-    out.ir_version = model.ir_version
-    out.producer_name = "onnxnet"
-    out.opset_import.extend(model.opset_import)
-    graph = out.graph
-    graph.name = "graph"
-    graph.node.extend(new_nodes)
-    graph.input.extend(new_inputs)
-    graph.output.extend(new_outputs)
-    graph.value_info.extend(value_info)
+        typed(graph.output.add(), o, rename[o], orig)
     for name, src in new_inits:
         t = graph.initializer.add()
         if weights or keep_values(src.data_type, _numel(src)):
