@@ -488,7 +488,7 @@ def _build_locked(opts: BuildOptions, space: Any, table: Any, archs: list[Hashab
             for t in tasks:
                 done(build_chunk(t))
         elif tasks:
-            _run_pool(tasks, opts.jobs, done)
+            run_tasks(build_chunk, tasks, opts.jobs, done)
     finally:
         bar.close()
     def finish(meta: dict[str, Any]) -> None:
@@ -510,7 +510,12 @@ def check_out_folder(out: str | os.PathLike[str]) -> None:
                         "Choose an empty or new --out folder")
 
 
-def _run_pool(tasks: list[ChunkTask], jobs: int, done: Callable[[tuple[str, int, int]], None]) -> None:
+def run_tasks(fn: Callable[[Any], Any], tasks: Sequence[Any], jobs: int, done: Callable[[Any], None]) -> None:
+    """Run ``fn(task)`` for every chunk task in ``jobs`` spawned workers, calling ``done`` as each one finishes.
+
+    Each task commits its own part file, so whatever finished is safe if the build dies; a worker that dies
+    (killed, out of memory) becomes a ``DataError`` telling the user to rerun and resume.
+    """
     import multiprocessing as mp
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -522,7 +527,7 @@ def _run_pool(tasks: list[ChunkTask], jobs: int, done: Callable[[tuple[str, int,
         while queue or pending:
             while queue and len(pending) < 2 * jobs:
                 t = queue.pop(0)
-                pending[pool.submit(build_chunk, t)] = t
+                pending[pool.submit(fn, t)] = t
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
                 t = pending.pop(fut)

@@ -107,20 +107,81 @@ def find_onnx_files(src: Path, space: str | None) -> list[tuple[str, str, Path]]
     return out
 
 
-def import_onnx_bench(src: str | os.PathLike[str], out: str | os.PathLike[str], *, key: str | None = None,
-                      space: str | None = None, simplifier: str | None = "onnxsim", keep_weights: bool = False,
-                      progress: bool = True) -> ImportReport:
-    """Import every ``.onnx`` file under ``src`` into the store ``out`` (created if needed); resumable.
+@dataclass
+class ImportTask:
+    """One chunk of files to import and the part it is committed as."""
 
-    Each file is loaded through ``onnxnet.graph.load_model`` (checked, simplified, canonical) and stored
-    weight-free unless ``keep_weights``. Files that cannot be loaded are recorded in ``failures``.
-    """
-    from tqdm.auto import tqdm
+    store: str
+    part: str
+    space: str
+    items: list[tuple[str, str]]  # (name, path)
+    key: str | None
+    simplifier: str | None
+    keep_weights: bool
+
+
+def import_chunk(task: ImportTask) -> dict[str, Any]:
+    """Load, canonicalise and commit one chunk of ONNX files; runs in a worker process. Returns counts."""
+    import warnings
+
+    import onnx
 
     from onnxnet.bench.weights import strip
     from onnxnet.graph import graph_facts, graph_hash, load_model
 
+    warnings.filterwarnings("ignore")
+    rows, fails = [], []
+    keys: dict[str, int] = {}
+    unlabelled = 0
+    sp = task.space
+    for name, path in task.items:
+        nid, p = f"{sp}/{name}", Path(path)
+        try:
+            raw = onnx.load(str(p), load_external_data=False)
+            acc, used = read_accuracy(raw, task.key)
+            model = load_model(p, simplifier=task.simplifier, name=str(p))
+            if not task.keep_weights:
+                model = strip(model)
+            facts, gh = graph_facts(model), graph_hash(model)
+        except OnnxNetError as e:
+            fails.append({"id": nid, "space": sp, "arch": str(p), "stage": "load", "reason": str(e)[:500]})
+            continue
+        except Exception as e:  # a file onnx itself cannot parse
+            why = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+            fails.append({"id": nid, "space": sp, "arch": str(p), "stage": "load",
+                          "reason": f"cannot read {p} as ONNX ({why}); not a valid ONNX file"[:500]})
+            continue
+        if used is None:
+            unlabelled += 1
+        else:
+            keys[used] = keys.get(used, 0) + 1
+        rows.append({"id": nid, "space": sp, "arch": f"file:{name}", "arch_hash": "", "graph_hash": gh,
+                     "onnx": model.SerializeToString(), "n_params": int(facts.n_params),
+                     "flops": int(facts.flops), "n_nodes": int(facts.n_nodes), "macs": int(facts.macs),
+                     "depth": int(facts.depth), "split": split_of(gh), "accuracy": acc,
+                     "accuracy_label": f"onnx_bench:{used}" if used else ""})
+    BenchStore(task.store).write_part(task.part, pd.DataFrame(rows) if rows else pd.DataFrame(columns=["id"]),
+                                      pd.DataFrame(fails) if fails else None)
+    return {"space": sp, "imported": len(rows), "failed": len(fails), "unlabelled": unlabelled, "keys": keys,
+            "n": len(task.items)}
+
+
+def import_onnx_bench(src: str | os.PathLike[str], out: str | os.PathLike[str], *, key: str | None = None,
+                      space: str | None = None, simplifier: str | None = "onnxsim", keep_weights: bool = False,
+                      jobs: int = 1, progress: bool = True) -> ImportReport:
+    """Import every ``.onnx`` file under ``src`` into the store ``out`` (created if needed); resumable.
+
+    Each file is loaded through ``onnxnet.graph.load_model`` (checked, simplified, canonical) and stored
+    weight-free unless ``keep_weights``. Files that cannot be loaded are recorded in ``failures``. Chunks of
+    ``IMPORT_CHUNK`` files are committed atomically, in ``jobs`` worker processes; rerunning skips done chunks.
+    """
+    from tqdm.auto import tqdm
+
+    from onnxnet.bench.build import _one_thread, run_tasks
+
     t0 = time.time()
+    if jobs < 1:
+        raise DataError(f"--jobs must be at least 1, got {jobs}")
     srcp = Path(src)
     if not srcp.is_dir():
         raise DataError(f"{srcp} is not a folder; expected the ONNX-Bench layout <space>/<net>.onnx")
@@ -132,7 +193,7 @@ def import_onnx_bench(src: str | os.PathLike[str], out: str | os.PathLike[str], 
     by_space: dict[str, list[tuple[str, Path]]] = {}
     for sp, name, p in files:
         by_space.setdefault(sp, []).append((name, p))
-    bar = tqdm(total=len(files), desc="import", unit="file", disable=not progress)
+    tasks: list[ImportTask] = []
     for sp, items in sorted(by_space.items()):
         rep.per_space[sp] = 0
         for sub in ("networks", "failures"):  # leftovers of a killed import of this space
@@ -144,44 +205,29 @@ def import_onnx_bench(src: str | os.PathLike[str], out: str | os.PathLike[str], 
             part = f"{sp}-import{digest}-{k // IMPORT_CHUNK:05d}"
             if store.has_part(part):
                 rep.skipped_done += len(chunk)
-                bar.update(len(chunk))
                 continue
-            rows, fails = [], []
-            for name, p in chunk:
-                nid = f"{sp}/{name}"
-                try:
-                    import onnx
+            tasks.append(ImportTask(str(store.path), part, sp, [(n, str(p)) for n, p in chunk], key, simplifier,
+                                    keep_weights))
+    bar = tqdm(total=len(files) - rep.skipped_done, desc="import", unit="file", disable=not progress)
 
-                    raw = onnx.load(str(p), load_external_data=False)
-                    acc, used = read_accuracy(raw, key)
-                    model = load_model(p, simplifier=simplifier, name=str(p))
-                    if not keep_weights:
-                        model = strip(model)
-                    facts, gh = graph_facts(model), graph_hash(model)
-                except OnnxNetError as e:
-                    fails.append({"id": nid, "space": sp, "arch": str(p), "stage": "load", "reason": str(e)[:500]})
-                    continue
-                except Exception as e:  # a file onnx itself cannot parse
-                    why = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-                    fails.append({"id": nid, "space": sp, "arch": str(p), "stage": "load",
-                                  "reason": f"cannot read {p} as ONNX ({why}); not a valid ONNX file"[:500]})
-                    continue
-                if used is None:
-                    rep.unlabelled += 1
-                else:
-                    rep.keys[used] = rep.keys.get(used, 0) + 1
-                rows.append({"id": nid, "space": sp, "arch": f"file:{name}", "arch_hash": "", "graph_hash": gh,
-                             "onnx": model.SerializeToString(), "n_params": int(facts.n_params),
-                             "flops": int(facts.flops), "n_nodes": int(facts.n_nodes), "macs": int(facts.macs),
-                             "depth": int(facts.depth), "split": split_of(gh), "accuracy": acc,
-                             "accuracy_label": f"onnx_bench:{used}" if used else ""})
-            store.write_part(part, pd.DataFrame(rows) if rows else pd.DataFrame(columns=["id"]),
-                             pd.DataFrame(fails) if fails else None)
-            rep.imported += len(rows)
-            rep.failed += len(fails)
-            rep.per_space[sp] += len(rows)
-            bar.update(len(chunk))
-    bar.close()
+    def done(res: dict[str, Any]) -> None:
+        rep.imported += res["imported"]
+        rep.failed += res["failed"]
+        rep.unlabelled += res["unlabelled"]
+        rep.per_space[res["space"]] += res["imported"]
+        for k_, v_ in res["keys"].items():
+            rep.keys[k_] = rep.keys.get(k_, 0) + v_
+        bar.update(res["n"])
+
+    try:
+        if jobs == 1:
+            _one_thread()
+            for t in tasks:
+                done(import_chunk(t))
+        elif tasks:
+            run_tasks(import_chunk, tasks, jobs, done)
+    finally:
+        bar.close()
     entry = {"source": str(srcp.resolve()), "files": rep.files, "imported": rep.imported, "failed": rep.failed,
              "key": key, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     store.update_meta(lambda m: m.setdefault("imports", []).append(entry))

@@ -96,13 +96,15 @@ def import_(
     space: Optional[str] = typer.Option(None, "--space", help="space name for files not in a per-space folder"),
     simplifier: str = typer.Option("onnxsim", "--simplifier", help="onnxsim | onnxslim | none"),
     keep_weights: bool = typer.Option(False, "--keep-weights", help="keep the files' weights in the store"),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="worker processes"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ) -> None:
     """Import an ONNX-Bench folder into a store (every file canonicalised; unreadable files recorded as failures)."""
     from onnxnet.bench.interop import import_onnx_bench
 
     rep = import_onnx_bench(src, out, key=key, space=space,
                             simplifier=None if simplifier.lower() == "none" else simplifier,
-                            keep_weights=keep_weights)
+                            keep_weights=keep_weights, jobs=jobs, progress=not quiet)
     typer.echo(rep.summary())
 
 
