@@ -52,12 +52,20 @@ def stage_times(space_name: str, n: int) -> dict[str, float]:
 def build_rate(space: str, n: int, jobs: int) -> dict[str, float]:
     from onnxnet.bench.build import BuildOptions, build_store
 
+    import resource
+
+    def cpu() -> float:
+        r = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        return sum(x.ru_utime + x.ru_stime for x in r)
+
     tmp = Path(tempfile.mkdtemp(prefix="bench_build_"))
     try:
+        c0 = cpu()
         rep = build_store(BuildOptions(space=space, out=tmp / "store", limit=n, labelled_only=True, jobs=jobs,
                                        reuse_isomorphic="off", progress=False))
+        cpu_per_net = (cpu() - c0) / max(rep.built, 1)  # includes label loading and worker start-up
         size = du(tmp / "store" / "networks")
-        return {"nets": rep.built, "failed": rep.failed, "seconds": rep.seconds,
+        return {"nets": rep.built, "failed": rep.failed, "seconds": rep.seconds, "cpu_per_net": cpu_per_net,
                 "rate": rep.built / rep.seconds, "kb_per_1000": size / 1024 / max(rep.built, 1) * 1000}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -103,12 +111,14 @@ def main() -> None:
         t = stage_times(s, a.stage_n)
         print(f"| {s} | {t['build']:.3f} | {t['export']:.3f} | {t['load']:.3f} | {t['strip']:.4f} | "
               f"{t['facts']:.3f} | {sum(t.values()):.3f} |")
-    print(f"\n| space | nets | jobs | seconds | nets/s | store KB per 1,000 nets |")
-    print("|---|---|---|---|---|---|")
+    print(f"\n| space | nets | jobs | wall s | nets/s (wall) | CPU s/net | idle-machine estimate, {a.jobs} cores | "
+          "store KB per 1,000 nets |")
+    print("|---|---|---|---|---|---|---|---|")
     for s in a.spaces:
         r = build_rate(s, a.n, a.jobs)
+        est = a.jobs / r["cpu_per_net"]
         print(f"| {s} | {r['nets']} ({r['failed']} failed) | {a.jobs} | {r['seconds']:.1f} | {r['rate']:.2f} | "
-              f"{r['kb_per_1000']:.0f} |")
+              f"{r['cpu_per_net']:.2f} | {est:.2f} nets/s | {r['kb_per_1000']:.0f} |")
     print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
     print(json.dumps({"note": "timings depend on machine load; rerun on an idle machine for capacity numbers"}))
 
