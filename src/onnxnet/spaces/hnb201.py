@@ -236,7 +236,9 @@ def semantic_form(tree: Derivation) -> str:
     Every feature map is an expression of the input: an op applied to an expression, or a sorted sum of
     expressions (``zero`` terms vanish; ``id`` passes its input on). Sub-expressions are hash-consed, so the
     form stays short although residual topologies duplicate paths. Identity cells in a chain, dead cell edges
-    and isomorphic cells therefore collapse; different weights-bearing ops never do.
+    and isomorphic cells therefore collapse; different weights-bearing ops never do. As in NB201's UniqueString,
+    an op on a zero input counts as zero (strictly, a normalisation then yields a learned constant: such
+    input-independent branches are treated as absent).
     """
 
     def apply(c: Child, x: str) -> str:

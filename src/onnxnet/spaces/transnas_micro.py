@@ -50,7 +50,8 @@ def cell_expression(arch: Arch, reduction: bool) -> str:
 
     Each node is the sorted '+'-sum of its non-zero inputs; ``none`` terms vanish and a node with no non-zero
     input is ``#`` (zero). ``skip_connect`` passes its input through, except from the input of a reduction
-    cell, where it is a factorized-reduce convolution (``@fr``).
+    cell, where it is a factorized-reduce convolution (``@fr``). An op on a zero input counts as zero (as in
+    NB201's UniqueString; strictly, its batch norm then adds a learned constant that does not depend on the input).
     """
     nodes = {0: "0"}
     for j in (1, 2, 3):
