@@ -9,6 +9,14 @@ Architectures are tuples of these 6 digits. NASLib's TransNAS micro tables (``na
 key archs by the same digits written as a tuple, ``"(a, b, c, d, e, f)"`` (checked on the labels: every cell
 whose output is identically zero under this reading has the same chance-level accuracy, and no other reading
 gives that). ``build`` gives the classification network (object classification: 75 classes, 256x256 input).
+
+Checked against the reference code (yawen-d/TransNASBench ``net_macro.py``, ``cell_micro.py``, ``cell_ops.py``,
+``decoder.py`` and the class_object / class_scene configs): the stem (3x3/2 conv to 32 channels + BN, ReLU-conv-BN
+3x3/2 to 64), two cells per macro digit with the first doing the stride and channel change, no residual around
+cells, skip across a reduction = factorized reduce, the average-pool + linear decoder, 75 / 47 classes
+(``target_dim``; NASLib's graph uses 100 / 63), Kaiming initialisation. Not verified: parameter counts (none are
+published with the data here). One deliberate difference: the reference sums node inputs with
+``torch.stack(...).sum(0)``; we chain ``Add``s, the same function with a simpler ONNX graph.
 """
 
 from __future__ import annotations
