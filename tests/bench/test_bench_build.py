@@ -147,3 +147,24 @@ def test_plans_are_seeded_subsets_in_index_order(shared_data):
     assert len(labelled_archs(nb101, "cifar10_val_108ep")) == 301 and len(labelled_archs(nb101)) == 2647
     with pytest.raises(DataError, match="has no such label"):
         labelled_archs(nb101, "cifar10_test_200ep")
+
+
+def test_isomorphic_reuse_exports_each_graph_once(tmp_path, monkeypatch):
+    """With reuse on, two NB201 strings of one isomorphism class share one export (and one graph hash)."""
+    import onnxnet.bench.build as b
+    from onnxnet.spaces import get_space
+
+    sp = get_space("nb201")
+    x = "|none~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|"
+    y = "|skip_connect~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|"  # node 1 feeds only 'none' edges
+    assert sp.arch_hash(sp.parse(x)) == sp.arch_hash(sp.parse(y))
+    archs = tmp_path / "iso.txt"
+    archs.write_text(f"{x}\n{y}\n")
+    calls = []
+    real = b.canonical_onnx
+    monkeypatch.setattr(b, "canonical_onnx", lambda *a, **k: calls.append(1) or real(*a, **k))
+    rep = build_store(BuildOptions(space="nb201", out=tmp_path / "s", archs=archs, reuse_isomorphic="on",
+                                   progress=False))
+    df = BenchStore(tmp_path / "s").read()
+    assert rep.reuse_isomorphic and len(calls) == 1 and len(df) == 2
+    assert df["graph_hash"].nunique() == 1 and sorted(df["arch"]) == sorted([x, y])

@@ -32,7 +32,8 @@ from onnxnet.bench import atomic
 from onnxnet.bench.store import BenchStore, split_of
 from onnxnet.errors import ArchitectureError, DataError, OnnxNetError
 
-#: Bumped when the rows a build produces change; part names include it, so old parts are never mixed in.
+#: Bumped when the rows a build produces change; it is part of the plan key (and so of every part name), so
+#: parts from an older pipeline are never resumed into or mixed with a newer build's chunks.
 PIPELINE_VERSION = 1
 
 
@@ -178,8 +179,11 @@ def _reason(e: BaseException) -> str:
 
 
 def canonical_onnx(space: Any, arch: Hashable, *, simplifier: str | None = "onnxsim",
-                   keep_weights: bool = False) -> tuple[Any, str]:
-    """``(canonical ModelProto, stage reached)`` for one architecture; raises ``_StageError`` on failure."""
+                   keep_weights: bool = False) -> Any:
+    """The canonical (weight-free unless ``keep_weights``) ModelProto of one architecture.
+
+    Raises ``_StageError`` naming the stage (build, export, load, weights) that failed and why.
+    """
     from onnxnet.bench.weights import strip as strip_weights
     from onnxnet.graph import export_torch, load_model
 
@@ -195,7 +199,7 @@ def canonical_onnx(space: Any, arch: Hashable, *, simplifier: str | None = "onnx
             model = strip_weights(model)
     except Exception as e:  # any failure of any library: recorded with its stage, never swallowed
         raise _StageError(stage, _reason(e)) from e
-    return model, stage
+    return model
 
 
 class _StageError(Exception):
@@ -276,7 +280,7 @@ def build_chunk(task: ChunkTask) -> tuple[str, int, int]:
     warnings.filterwarnings("ignore")
     space = get_space(task.space)
     rows, fails = [], []
-    by_hash: dict[str, tuple[Any, dict[str, Any]]] = {}
+    by_hash: dict[str, dict[str, Any]] = {}  # arch_hash -> row, when isomorphic reuse is on
     for nid, arch_str, labels in task.items:
         try:
             arch = space.parse(arch_str)
@@ -286,17 +290,15 @@ def build_chunk(task: ChunkTask) -> tuple[str, int, int]:
         try:
             ah = space.arch_hash(arch) if task.reuse_isomorphic else None
             if ah is not None and ah in by_hash:
-                base = dict(by_hash[ah][1])
-                base.update(arch=space.to_string(arch), arch_hash=ah)
-                row = base
+                row = dict(by_hash[ah], arch=space.to_string(arch), arch_hash=ah)
             else:
-                model, _ = canonical_onnx(space, arch, simplifier=task.simplifier, keep_weights=task.keep_weights)
+                model = canonical_onnx(space, arch, simplifier=task.simplifier, keep_weights=task.keep_weights)
                 try:
                     row = row_for(space, arch, model)
                 except Exception as e:
                     raise _StageError("facts", _reason(e)) from e
                 if ah is not None:
-                    by_hash[ah] = (None, row)
+                    by_hash[ah] = row
         except _StageError as e:
             fails.append({"id": nid, "space": space.name, "arch": arch_str, "stage": e.stage, "reason": e.reason})
             continue
@@ -334,8 +336,8 @@ def check_isomorphic_reuse(space: Any, archs: Sequence[Hashable], *, sample: int
         g = multi[int(i)]
         j = int(rng.integers(1, len(g)))
         try:
-            b0 = canonical_onnx(space, g[0], simplifier=simplifier, keep_weights=keep_weights)[0]
-            b1 = canonical_onnx(space, g[j], simplifier=simplifier, keep_weights=keep_weights)[0]
+            b0 = canonical_onnx(space, g[0], simplifier=simplifier, keep_weights=keep_weights)
+            b1 = canonical_onnx(space, g[j], simplifier=simplifier, keep_weights=keep_weights)
         except _StageError as e:
             diffs.append(f"{space.to_string(g[0])}: {e}")
             continue
