@@ -238,9 +238,9 @@ class ChunkTask:
     reuse_isomorphic: bool
 
 
-def _init_worker() -> None:
+def _init_worker(parent: int) -> None:
     """Worker-process setup: die with the build process, one torch thread."""
-    _die_with_parent()
+    _die_with_parent(parent)
     _one_thread()
 
 
@@ -254,19 +254,33 @@ def _one_thread() -> None:
         pass
 
 
-def _die_with_parent() -> None:
-    """Linux: have the kernel kill this worker when the build process dies (no orphans after ``kill -9``)."""
+def _die_with_parent(parent: int) -> None:
+    """Have this worker end when the build process ``parent`` dies (no orphans after ``kill -9``).
+
+    Linux: the kernel sends SIGKILL on the parent's death (PR_SET_PDEATHSIG). Everywhere: a watchdog thread
+    exits when the parent pid changes. If the parent already died while this worker was starting, exit now.
+    """
     import sys
+    import threading
 
-    if not sys.platform.startswith("linux") or os.getppid() == 1:
-        return
-    try:
-        import ctypes
-        import signal
+    if os.getppid() != parent:
+        os._exit(1)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while True:
+            time.sleep(2.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="onnxnet-parent-watchdog", daemon=True).start()
 
 
 def build_chunk(task: ChunkTask) -> tuple[str, int, int]:
@@ -522,7 +536,8 @@ def run_tasks(fn: Callable[[Any], Any], tasks: Sequence[Any], jobs: int, done: C
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=(os.getpid(),)) as pool:
         pending = {}
         queue = list(tasks)
         # keep at most 2*jobs chunks in flight so an interrupted build has little half-done work
