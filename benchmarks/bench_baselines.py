@@ -73,15 +73,25 @@ def features(store: str | None) -> None:
     print(_corr_line("#params (torch, our builder)", df["torch_params"].to_numpy(float), val, test))
     if store:
         s = _rows(store, ["nb201"], columns=["id", "space", "arch", "n_params", "flops", "depth"])
-        if len(s):
-            m = df.merge(s, on="arch", how="left")
-            print(_corr_line(f"#params (ONNX store, BN folded; {m['n_params'].notna().sum()} joined)",
-                             m["n_params"].to_numpy(float), val, test))
-            print(_corr_line("FLOPs (ONNX store)", m["flops"].to_numpy(float), val, test))
-            print(_corr_line("depth (ONNX store)", m["depth"].to_numpy(float), val, test))
-            same = (m["n_params"] == m["torch_params"]).mean()
-            print(f"\nONNX #params equal to torch #params for {same:.1%} of joined nets "
-                  "(they differ where 'none' edges make weights dead: the simplifier removes them).")
+        s = s.rename(columns={"n_params": "onnx_params", "flops": "onnx_flops", "depth": "onnx_depth"})
+        m = df.merge(s[["arch", "onnx_params", "onnx_flops", "onnx_depth"]], on="arch", how="inner")
+        if len(m):
+            v, t = m["val_accs"].to_numpy(float), m["CIFAR10TestAccuracy200Epochs"].to_numpy(float)
+            print(f"\nThe same on the {len(m)} of these nets that are in the ONNX store so far (same nets per line):\n")
+            print("| feature (source) | nets | vs val acc | vs 200-ep test acc |")
+            print("|---|---|---|---|")
+            for name, col in [("#params (published column)", "params"), ("#params (torch, our builder)", "torch_params"),
+                              ("#params (ONNX graph_facts: BN folded, dead weights removed)", "onnx_params"),
+                              ("FLOPs (published column)", "flops"), ("FLOPs (ONNX graph_facts)", "onnx_flops"),
+                              ("depth (ONNX graph_facts)", "onnx_depth")]:
+                print(_corr_line(name, m[col].to_numpy(float), v, t))
+            from onnxnet.evaluate.metrics import kendall_tau
+
+            same = (m["onnx_params"] == m["torch_params"]).mean()
+            agree = kendall_tau(m["torch_params"].to_numpy(float), m["onnx_params"].to_numpy(float))
+            print(f"\nONNX #params equal torch #params for {same:.1%} of them (BatchNorm folding always changes the "
+                  f"count; 'none' edges leave weights dead, which the simplifier removes); Kendall tau between the two "
+                  f"counts: {agree:.3f}.")
         else:
             print("\n(no nb201 rows in the store yet: ONNX rows skipped)")
     if np.isfinite(build_s):
