@@ -1,9 +1,15 @@
 """`onnxnet evaluate ...` on a tiny real store: results folder, printed table, clear errors."""
 
 import pandas as pd
+import pytest
 
 from onnxnet.bench.store import BenchStore
 from onnxnet.cli.main import main
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the CLI caches graph features under ./results/cache
 
 
 def _store(tmp_path, rows):

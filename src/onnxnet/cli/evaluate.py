@@ -33,6 +33,8 @@ LabelOpt = typer.Option("accuracy", "--label", help="target column(s), comma-sep
 OutOpt = typer.Option(None, "--out", "-o", help="results folder (default results/<protocol>)")
 RegOpt = typer.Option(False, "--regression", help="also report MAE / R^2 (for predictors that regress accuracy)")
 PlotOpt = typer.Option(True, "--plots/--no-plots", help="write plots")
+#: Graph features are cached here by graph hash and feature version (safe to share between stores and runs).
+FEATURE_CACHE = Path("results") / "cache"
 
 
 def _ints(text: str, what: str) -> list[int]:
@@ -116,8 +118,15 @@ def _run(protocol: str, store: list[Path], predictor: str, param: list[str] | No
     from onnxnet.evaluate.protocols import PROTOCOLS
     from onnxnet.evaluate.report import markdown_table, write_report
 
+    import inspect
+
+    from onnxnet.predictors import PREDICTORS
+
     preds = _names(predictor)
     params = _params(preds, param)
+    for p in preds:  # predictors that compute graph features share one on-disk cache
+        if "cache_dir" in inspect.signature(PREDICTORS.get(p).__init__).parameters:
+            params[p].setdefault("cache_dir", str(FEATURE_CACHE))
     rows = _rows(store, preds, read_spaces, label)
     fn = PROTOCOLS[protocol]
     console = Console(stderr=True)
