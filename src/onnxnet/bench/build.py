@@ -136,6 +136,17 @@ def labelled_archs(table: Any, require_label: str | None = None) -> list[Hashabl
     return [table.parsed[a] for a in frame.index]
 
 
+def _sample_unique(space: Any, n: int, seed: int, rounds: int = 10) -> list[Hashable]:
+    """Up to ``n`` distinct architectures sampled with seeds ``seed, seed+1, ...`` (deterministic)."""
+    out: dict[str, Hashable] = {}
+    for r in range(rounds):
+        for a in space.sample_many(n, seed=seed + r):
+            out.setdefault(space.to_string(a), a)
+            if len(out) == n:
+                return list(out.values())
+    return list(out.values())
+
+
 def plan_archs(opts: BuildOptions, space: Any, labelled: Sequence[Hashable] | None) -> list[Hashable]:
     """The ordered, duplicate-free list of architectures a build covers."""
     if opts.archs is not None:
@@ -151,7 +162,7 @@ def plan_archs(opts: BuildOptions, space: Any, labelled: Sequence[Hashable] | No
             if not opts.limit:
                 raise ArchitectureError(f"space {space.name!r} cannot be enumerated; pass --limit N to sample N "
                                         "architectures, --labelled-only, or --archs FILE") from None
-            archs = space.sample_many(int(opts.limit) * 3, seed=opts.seed)
+            archs = _sample_unique(space, int(opts.limit), opts.seed)
     seen: dict[str, Hashable] = {}
     for a in archs:
         seen.setdefault(space.to_string(a), a)
