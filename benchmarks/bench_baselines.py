@@ -8,6 +8,7 @@ Sections (``--sections``, comma-separated):
   the ONNX facts in the store (``graph_facts`` after BN folding and simplification; needs ``--store``).
 * ``in-space``: GBM on graph features (and the static features) in NB201, train n in ``--sizes``, ``--seeds``
   seeds, tested on all other unique graphs (needs ``--store``).
+* ``speed``: milliseconds per network for graph features, GBM fit and predict (needs ``--store``).
 * ``zero-shot``: NB101 (108-epoch labels, plus 4-epoch labels as a separate group) -> all of NB201, every
   trained and static baseline; zero-cost proxies computed by us on a fixed random ``--proxy-sample`` of NB201
   graphs (``--proxies``), and the published proxy values (store columns, ``--published-proxies``) on all of it.
@@ -155,6 +156,35 @@ def zero_shot(store: str, seeds: int, predictors: list[str], proxies: list[str],
     print(markdown_table(pd.concat(out, ignore_index=True), metrics=("kendall", "spearman", "p@top5%")))
 
 
+def speed(store: str, n: int = 300) -> None:
+    """Seconds per network: graph features (uncached), GBM fit on 128 nets, GBM predict."""
+    from onnxnet.predictors import get_predictor
+    from onnxnet.predictors.graph_features import _MEM_CACHE, features_frame
+
+    rows = _rows(store, ["nb201", "nb101", "nb301"])
+    print("\n### Speed (1 thread)\n")
+    print("| step | networks | ms / network |")
+    print("|---|---|---|")
+    for sp, part in rows.groupby("space"):
+        part = part.sample(n=min(n, len(part)), random_state=0)
+        _MEM_CACHE.clear()
+        t0 = time.perf_counter()
+        features_frame(part, kind="all")
+        print(f"| graph features + graph_facts ({sp}, from stored ONNX) | {len(part)} | "
+              f"{(time.perf_counter() - t0) / len(part) * 1000:.1f} |")
+    nb201 = rows[rows["space"] == "nb201"]
+    features_frame(nb201, kind="all")  # fill the cache: the next two lines time the trees only
+    train = nb201.sample(n=min(128, len(nb201)), random_state=0)
+    gbm = get_predictor("gbm")
+    t0 = time.perf_counter()
+    gbm.fit(train, train["accuracy"])
+    print(f"| GBM fit (features cached, early stopping) | {len(train)} | "
+          f"{(time.perf_counter() - t0) / len(train) * 1000:.1f} |")
+    t0 = time.perf_counter()
+    gbm.predict(nb201)
+    print(f"| GBM predict (features cached) | {len(nb201)} | {(time.perf_counter() - t0) / len(nb201) * 1000:.2f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", default=None, help="benchmark store folder(s), comma-separated (runs/bench)")
@@ -177,6 +207,8 @@ def main() -> None:
         features(args.store)
     if args.store is None and set(sections) - {"features"}:
         raise SystemExit("--store is needed for the in-space and zero-shot sections")
+    if "speed" in sections:
+        speed(args.store)
     if "in-space" in sections:
         in_space(args.store, [int(x) for x in args.sizes.split(",")], args.seeds, preds)
     if "zero-shot" in sections:
