@@ -81,7 +81,8 @@ def features(store: str | None) -> None:
             print(f"\nThe same on the {len(m)} of these nets that are in the ONNX store so far (same nets per line):\n")
             print("| feature (source) | nets | vs val acc | vs 200-ep test acc |")
             print("|---|---|---|---|")
-            for name, col in [("#params (published column)", "params"), ("#params (torch, our builder)", "torch_params"),
+            for name, col in [("#params (published column)", "params"),
+                              ("#params (torch, our builder)", "torch_params"),
                               ("#params (ONNX graph_facts: BN folded, dead weights removed)", "onnx_params"),
                               ("FLOPs (published column)", "flops"), ("FLOPs (ONNX graph_facts)", "onnx_flops"),
                               ("depth (ONNX graph_facts)", "onnx_depth")]:

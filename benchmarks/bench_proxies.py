@@ -61,7 +61,8 @@ def main() -> None:
         v, t = rows["val_accs"].to_numpy()[ok], rows["CIFAR10TestAccuracy200Epochs"].to_numpy()[ok]
         print(
             f"| {name} | {spearman_rho(p, o):.3f} | {kendall_tau(v, o):.3f} / {spearman_rho(v, o):.3f} "
-            f"| {kendall_tau(v, p):.3f} / {spearman_rho(v, p):.3f} | {kendall_tau(t, o):.3f} / {spearman_rho(t, o):.3f} "
+            f"| {kendall_tau(v, p):.3f} / {spearman_rho(v, p):.3f} "
+            f"| {kendall_tau(t, o):.3f} / {spearman_rho(t, o):.3f} "
             f"| {dt:.2f} | {len(pred.failures_)} |",
             flush=True,
         )

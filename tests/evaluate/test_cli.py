@@ -30,8 +30,8 @@ def test_evaluate_in_space_and_zero_shot_write_results(tmp_path, tiny_rows, caps
     summary = pd.read_csv(out / "summary.csv")
     assert set(summary["predictor"]) == {"params", "gbm"} and (summary["seeds"] == 2).all()
     assert main(["evaluate", "zero-shot", "--store", str(path), "--train", "toy_a", "--test", "toy_b",
-                 "--predictor", "flops", "--seeds", "1", "--out", str(tmp_path / "zs")]) == 0
-    assert (tmp_path / "zs" / "plots").is_dir()
+                 "--predictor", "flops", "--seeds", "1", "--out", str(tmp_path / "zs"), "--tag", "v2"]) == 0
+    assert (tmp_path / "zs" / "plots").is_dir() and "| flops (v2) |" in capsys.readouterr().out
 
 
 def test_evaluate_errors_are_one_line(tmp_path, tiny_rows, capsys):

@@ -33,6 +33,7 @@ LabelOpt = typer.Option("accuracy", "--label", help="target column(s), comma-sep
 OutOpt = typer.Option(None, "--out", "-o", help="results folder (default results/<protocol>)")
 RegOpt = typer.Option(False, "--regression", help="also report MAE / R^2 (for predictors that regress accuracy)")
 PlotOpt = typer.Option(True, "--plots/--no-plots", help="write plots")
+TagOpt = typer.Option(None, "--tag", help="label shown after the predictor name in tables, e.g. a parameter variant")
 #: Graph features are cached here by graph hash and feature version (safe to share between stores and runs).
 FEATURE_CACHE = Path("results") / "cache"
 
@@ -112,7 +113,7 @@ def _rows(stores: list[Path], predictors: list[str], spaces: list[str] | None, l
 
 
 def _run(protocol: str, store: list[Path], predictor: str, param: list[str] | None, out: Optional[Path],
-         plots: bool, read_spaces: list[str] | None, label: str, **kwargs: Any) -> None:
+         plots: bool, read_spaces: list[str] | None, label: str, tag: str | None = None, **kwargs: Any) -> None:
     from rich.console import Console
 
     from onnxnet.evaluate.protocols import PROTOCOLS
@@ -135,7 +136,10 @@ def _run(protocol: str, store: list[Path], predictor: str, param: list[str] | No
         console.print(f"[bold]{protocol}[/bold]: {p} on {len(rows)} rows")
         labels = _names(label)
         extra = {"label": labels if len(labels) > 1 else labels[0]} if protocol != "cross-task" else {}
-        results.append(fn(rows, p, params=params[p] or None, progress=True, **extra, **kwargs))
+        res = fn(rows, p, params=params[p] or None, progress=True, **extra, **kwargs)
+        if tag:
+            res.predictor = f"{p} ({tag})"
+        results.append(res)
     out_dir = Path(out) if out is not None else Path("results") / protocol
     command = "onnxnet " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     write_report(results, out_dir, command=command, plots=plots)
@@ -166,9 +170,10 @@ def in_space_cmd(
     sizes: str = typer.Option("16,32,64,128,256,1024", "--sizes", help="train sizes n, comma-separated"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = SeedsOpt,
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
+    tag: Optional[str] = TagOpt,
 ) -> None:
     """Sample efficiency: train on n graphs of SPACE, test on all its other graphs (dedup by graph hash)."""
-    _run("in-space", store, predictor, param, out, plots, [space], label, space=space,
+    _run("in-space", store, predictor, param, out, plots, [space], label, tag, space=space,
          train_sizes=_ints(sizes, "--sizes"), seeds=seeds, regression=regression)
 
 
@@ -179,10 +184,11 @@ def all_spaces_cmd(
     max_train: Optional[int] = typer.Option(None, "--max-train", help="cap of training graphs per space"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
+    tag: Optional[str] = TagOpt,
 ) -> None:
     """Train on the store's train split of every space; score each space's test split separately."""
     names = _names(spaces) if spaces else None
-    _run("all-spaces", store, predictor, param, out, plots, names, label, spaces=names,
+    _run("all-spaces", store, predictor, param, out, plots, names, label, tag, spaces=names,
          max_train_per_space=max_train, seeds=seeds, regression=regression)
 
 
@@ -192,10 +198,11 @@ def loso_cmd(
     spaces: Optional[str] = typer.Option(None, "--spaces", help="spaces to use (default: all labelled)"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
+    tag: Optional[str] = TagOpt,
 ) -> None:
     """For each space: train on all the other spaces, test on all of it."""
     names = _names(spaces) if spaces else None
-    _run("leave-one-space-out", store, predictor, param, out, plots, names, label, spaces=names, seeds=seeds,
+    _run("leave-one-space-out", store, predictor, param, out, plots, names, label, tag, spaces=names, seeds=seeds,
          regression=regression)
 
 
@@ -209,10 +216,11 @@ def zero_shot_cmd(
                                               "test space (stated in the table), for slow predictors"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
+    tag: Optional[str] = TagOpt,
 ) -> None:
     """Train on space(s) A, test on every graph of space B (the paper's headline: nb101 -> nb201)."""
     tr = _names(train)
-    _run("zero-shot", store, predictor, param, out, plots, tr + [test], label, train_space=tr, test_space=test,
+    _run("zero-shot", store, predictor, param, out, plots, tr + [test], label, tag, train_space=tr, test_space=test,
          n=n, test_sample=test_sample, seeds=seeds, regression=regression)
 
 
@@ -225,10 +233,11 @@ def few_shot_cmd(
     n: Optional[int] = typer.Option(None, "--n", help="train on n sampled source graphs instead of all"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
+    tag: Optional[str] = TagOpt,
 ) -> None:
     """Zero-shot plus k target-space graphs in training; test on the rest of the target space."""
     tr = _names(train)
-    _run("few-shot", store, predictor, param, out, plots, tr + [test], label, train_space=tr, test_space=test,
+    _run("few-shot", store, predictor, param, out, plots, tr + [test], label, tag, train_space=tr, test_space=test,
          shots=_ints(shots, "--shots"), n=n, seeds=seeds, regression=regression)
 
 
@@ -240,7 +249,7 @@ def cross_task_cmd(
                                         "the space's label: columns)"),
     n: int = typer.Option(256, "--n", help="training graphs per run"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
-    out: Optional[Path] = OutOpt, plots: bool = PlotOpt,
+    out: Optional[Path] = OutOpt, plots: bool = PlotOpt, tag: Optional[str] = TagOpt,
 ) -> None:
     """Train on one task's labels, test on another task's labels of other networks (all task pairs)."""
     from onnxnet.bench.store import BenchStore
@@ -253,5 +262,5 @@ def cross_task_cmd(
         task_list = [c for c in (head.columns if head is not None else []) if c.startswith("label:")]
         if len(task_list) < 2:
             raise ProtocolError(f"space {space!r} in {store} has fewer than two label: columns; pass --tasks")
-    _run("cross-task", store, predictor, param, out, plots, [space], "accuracy", space=space, tasks=task_list,
+    _run("cross-task", store, predictor, param, out, plots, [space], "accuracy", tag, space=space, tasks=task_list,
          n=n, seeds=seeds)

@@ -10,10 +10,10 @@ Each protocol is a function ``protocol(rows, predictor, ..., seeds) -> ProtocolR
 * ``cross_task``: one space, train on one task's labels and test on another task's labels (TransNAS micro).
 
 Rules every protocol keeps: scores are per test space (per space and label source when a space mixes label
-fidelities, e.g. ``nb101:cifar10_test_4ep``); splits are by ``graph_hash`` (a graph never straddles train and test; each test
-graph is scored once, its label the mean over its duplicates); the predictor sees training rows only, so any
-model selection it does (GBM early stopping, the surrogate's checkpoint choice) uses training spaces only;
-every seed gets a fresh predictor; rows a predictor fails on are recorded in ``failures`` and counted
+fidelities, e.g. ``nb101:cifar10_test_4ep``); splits are by ``graph_hash`` (a graph never straddles train and
+test; each test graph is scored once, its label the mean over its duplicates); the predictor sees training rows
+only, so any model selection it does (GBM early stopping, the surrogate's checkpoint choice) uses training spaces
+only; every seed gets a fresh predictor; rows a predictor fails on are recorded in ``failures`` and counted
 (``n_test`` vs ``n_scored``), never silently dropped.
 """
 
@@ -108,7 +108,9 @@ def _factory(spec: PredictorSpec, params: dict[str, Any] | None) -> Callable[[in
         return lambda seed: type(spec)(**with_seed(type(spec), base, seed))
     if callable(spec):
         return spec
-    raise ProtocolError(f"predictor must be a registered name, a Predictor, or a seed -> Predictor function; got {spec!r}")
+    raise ProtocolError(
+        f"predictor must be a registered name, a Predictor, or a seed -> Predictor function; got {spec!r}"
+    )
 
 
 def _seeds(seeds: int | Sequence[int]) -> list[int]:
@@ -208,8 +210,8 @@ def _progress(items: list[Any], on: bool, desc: str) -> Any:
 # --- protocols --------------------------------------------------------------------------------------------------
 
 def in_space(rows: Any, predictor: PredictorSpec, space: str, *, train_sizes: Sequence[int] = DEFAULT_TRAIN_SIZES,
-             seeds: int | Sequence[int] = 5, label: str | Sequence[str] = "accuracy", params: dict[str, Any] | None = None,
-             regression: bool = False, progress: bool = False) -> ProtocolResult:
+             seeds: int | Sequence[int] = 5, label: str | Sequence[str] = "accuracy",
+             params: dict[str, Any] | None = None, regression: bool = False, progress: bool = False) -> ProtocolResult:
     """Sample efficiency in one space: train on n unique graphs, test on all the others, for each n and seed."""
     data = space_rows(labelled(rows, label), space)
     uniq = unique_graphs(data)
@@ -229,7 +231,8 @@ def in_space(rows: Any, predictor: PredictorSpec, space: str, *, train_sizes: Se
 
 
 def all_spaces(rows: Any, predictor: PredictorSpec, *, spaces: Sequence[str] | None = None,
-               seeds: int | Sequence[int] = 3, label: str | Sequence[str] = "accuracy", max_train_per_space: int | None = None,
+               seeds: int | Sequence[int] = 3, label: str | Sequence[str] = "accuracy",
+               max_train_per_space: int | None = None,
                params: dict[str, Any] | None = None, regression: bool = False,
                progress: bool = False) -> ProtocolResult:
     """Train on the training split of every space (the store's ``split`` column), score each space's test split.

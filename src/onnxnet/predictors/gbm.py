@@ -41,9 +41,9 @@ class GBMPredictor(Predictor):
     ``feature_norm="rank"`` replaces every feature by its quantile within the row's space among the rows being
     fitted or scored together (unlabelled test architectures only, no labels): spaces whose networks differ in
     scale (NB101 nets have 10x the parameters of NB201 nets) then line up, at the price of scores that depend on
-    which rows are scored together. ``"none"`` (default) uses the raw features. ``val_fraction``: share of the training graphs held out for
-    early stopping (0 disables it; then ``n_estimators`` rounds are used). Too few training rows for a
-    validation split (< 20) also disable it.
+    which rows are scored together. ``"none"`` (default) uses the raw features. ``val_fraction``: share of the
+    training graphs held out for early stopping (0 disables it; then ``n_estimators`` rounds are used). Too few
+    training rows for a validation split (< 20) also disable it.
     """
 
     required_columns: tuple[str, ...] | None = ("onnx",)
