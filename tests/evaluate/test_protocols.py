@@ -148,3 +148,17 @@ def test_mixed_fidelity_test_space_is_scored_per_label_source(tiny_rows):
     res = P.zero_shot(rows, "params", "toy_a", "toy_b", seeds=1, label=["accuracy", "label:low_fi"])
     assert sorted(res.scores["test_space"]) == ["toy_b:low_fi", "toy_b:toy"]
     assert res.scores["n_test"].sum() == rows[rows.space == "toy_b"]["graph_hash"].nunique()
+
+
+def test_instances_are_cloned_per_seed_and_named_by_registry(tiny_rows):
+    from onnxnet.predictors import get_predictor
+
+    res = P.in_space(tiny_rows, get_predictor("gbm", n_estimators=20), "toy_a", train_sizes=(12,), seeds=2)
+    assert res.predictor == "gbm" and res.scores["seed"].tolist() == [0, 1]
+
+    class Crash(Spy):
+        def predict(self, rows):
+            raise RuntimeError("out of memory")
+
+    with pytest.raises(ProtocolError, match="predict failed on .* RuntimeError: out of memory"):
+        P.zero_shot(tiny_rows, Crash(), "toy_a", "toy_b", seeds=1)

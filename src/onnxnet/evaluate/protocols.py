@@ -81,9 +81,15 @@ class ProtocolResult:
 # --- predictor handling -----------------------------------------------------------------------------------------
 
 def _name_of(spec: PredictorSpec) -> str:
+    """The registered name of a predictor spec (a class name for unregistered predictors)."""
     if isinstance(spec, str):
         return spec
-    return getattr(spec, "name", None) or type(spec).__name__
+    from onnxnet.predictors import PREDICTORS
+
+    for name in PREDICTORS.names():
+        if PREDICTORS.get(name) is type(spec):
+            return name
+    return getattr(spec, "name", None) or getattr(spec, "__name__", None) or type(spec).__name__
 
 
 def _factory(spec: PredictorSpec, params: dict[str, Any] | None) -> Callable[[int], Any]:
@@ -157,7 +163,13 @@ class _Run:
         for f in getattr(pred, "fit_failures_", []) or []:
             self.failures.append({**f, "seed": seed, "setting": setting, "stage": "fit"})
         t0 = time.perf_counter()
-        y_pred = np.asarray(pred.predict(test), dtype=float)
+        try:
+            y_pred = np.asarray(pred.predict(test), dtype=float)
+        except ProtocolError:
+            raise
+        except Exception as e:  # noqa: BLE001  (per-row failures are NaN; a crash on the whole set is an error)
+            raise ProtocolError(f"{self.name}: predict failed on {len(test)} rows ({setting}, seed {seed}): "
+                                f"{type(e).__name__}: {e}") from e
         predict_s = time.perf_counter() - t0
         if y_pred.shape != (len(test),):
             raise ProtocolError(f"{self.name}: predict returned shape {y_pred.shape} for {len(test)} rows")
