@@ -245,22 +245,22 @@ def few_shot_cmd(
 def cross_task_cmd(
     store: list[Path] = StoreOpt,
     space: str = typer.Option("transnas_micro", "--space"),
-    tasks: Optional[str] = typer.Option(None, "--tasks", help="label columns, comma-separated (default: all of "
-                                        "the space's label: columns)"),
+    tasks: Optional[str] = typer.Option(None, "--tasks", help="label columns, comma-separated (default: every "
+                                        "trained-metric label of the space, e.g. the 7 TransNAS tasks)"),
     n: int = typer.Option(256, "--n", help="training graphs per run"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     out: Optional[Path] = OutOpt, plots: bool = PlotOpt, tag: Optional[str] = TagOpt,
 ) -> None:
     """Train on one task's labels, test on another task's labels of other networks (all task pairs)."""
-    from onnxnet.bench.store import BenchStore
     from onnxnet.errors import ProtocolError
 
     if tasks:
         task_list = _names(tasks)
-    else:
-        head = BenchStore(store[0]).read(spaces=[space], columns=None) if Path(store[0]).is_dir() else None
-        task_list = [c for c in (head.columns if head is not None else []) if c.startswith("label:")]
+    else:  # every trained-metric label the space has (not proxies, latencies or costs)
+        from onnxnet.bench.provenance import labels_for
+
+        task_list = [i.column for i in labels_for(space) if i.kind == "accuracy"]
         if len(task_list) < 2:
-            raise ProtocolError(f"space {space!r} in {store} has fewer than two label: columns; pass --tasks")
+            raise ProtocolError(f"space {space!r} has fewer than two task labels; pass --tasks COL,COL,...")
     _run("cross-task", store, predictor, param, out, plots, [space], "accuracy", tag, space=space, tasks=task_list,
          n=n, seeds=seeds)
