@@ -162,3 +162,15 @@ def test_instances_are_cloned_per_seed_and_named_by_registry(tiny_rows):
 
     with pytest.raises(ProtocolError, match="predict failed on .* RuntimeError: out of memory"):
         P.zero_shot(tiny_rows, Crash(), "toy_a", "toy_b", seeds=1)
+
+
+def test_report_handles_missing_scores_and_few_shot_curves(tiny_rows, tmp_path):
+    from onnxnet.evaluate.report import markdown_table
+
+    res = P.few_shot(tiny_rows, "params", "toy_a", "toy_b", shots=(0, 2), seeds=1)
+    out = write_report(res, tmp_path / "fs")
+    assert (out / "plots" / "sample_efficiency.png").stat().st_size > 1000  # k = 0 on a symlog axis
+    s = res.summary().assign(kendall_mean=np.nan)
+    assert "| n/a |" in markdown_table(s)
+    capped = P.all_spaces(tiny_rows, "params", seeds=1, max_train_per_space=3)
+    assert (capped.scores["n_train"] == 6).all()

@@ -109,7 +109,11 @@ def plot_sample_efficiency(summary: Any, path: Path, metric: str = "kendall") ->
         order = np.argsort(x)
         m, e = g[f"{metric}_mean"].to_numpy()[order], g[f"{metric}_std"].to_numpy()[order]
         ax.errorbar(x[order], m, yerr=e, marker="o", capsize=3, label=f"{pred} ({sp})")
-    ax.set_xscale("log", base=2)
+    xs = s["setting"].str.split("=").str[1].astype(int)
+    if (xs > 0).all():
+        ax.set_xscale("log", base=2)
+    else:  # few-shot includes k = 0 (the zero-shot reference)
+        ax.set_xscale("symlog", base=2, linthresh=1)
     ax.set_xlabel("training networks" if s["setting"].str.startswith("n=").any() else "target-space shots k")
     ax.set_ylabel(f"{metric} (mean ± std over seeds)")
     ax.grid(alpha=0.3)
