@@ -79,7 +79,7 @@ class ZeroCostPredictor(Predictor):
                 x, y = _batch(self.batch_size, self.seed, data)
                 torch.manual_seed(self.seed)
                 net = space.build(space.parse(arch))
-                out[i] = _SCORE_CACHE[key] = compute_proxy(self.proxy, net, x, y)
+                out[i] = _SCORE_CACHE[key] = compute_proxy(self.proxy, net, x, y, copy_net=False)
             except Exception as e:  # noqa: BLE001  (a failure on one network is recorded, not fatal)
                 self.failures_.append({"id": ids[i], "reason": f"{type(e).__name__}: {e}"})
         return out

@@ -24,10 +24,13 @@ PROXIES: Registry[ProxyFn] = Registry("zero-cost proxy")
 NON_FINITE_SCORE = -1e8
 
 
-def compute_proxy(name: str, net: Any, inputs: Any, targets: Any) -> float:
-    """Proxy ``name`` of ``net`` on the batch ``(inputs, targets)``; ``net`` itself is left untouched."""
+def compute_proxy(name: str, net: Any, inputs: Any, targets: Any, *, copy_net: bool = True) -> float:
+    """Proxy ``name`` of ``net`` on the batch ``(inputs, targets)``.
+
+    ``net`` is left untouched unless ``copy_net=False`` (for a network built only to be scored: saves the copy).
+    """
     fn = PROXIES.get(name)
-    work = copy.deepcopy(net).float().train()
+    work = (copy.deepcopy(net) if copy_net else net).float().train()
     value = float(fn(work, inputs, targets))
     return value if math.isfinite(value) else NON_FINITE_SCORE
 
