@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from onnxnet.bench import atomic
 from onnxnet.bench.provenance import LABELS, PRIMARY, PRIMARY_NOTE, labels_for
-from onnxnet.errors import DataError
+from onnxnet.errors import DataError, OnnxNetError
 
 FORMAT = "onnxnet-bench"
 FORMAT_VERSION = 1
@@ -367,12 +367,25 @@ class BenchStore:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(todo), desc=f"encode {encoding}", disable=not progress, unit="net")
+            failed: list[tuple[str, str]] = []
             for start in range(0, len(todo), chunk):
                 part = todo.iloc[start:start + chunk]
-                texts = [encode_model(onnx.load_from_string(b), encoding=encoding, parts=parts) for b in part["onnx"]]
-                self.add_encodings(encoding, version, parts, pd.DataFrame({"id": part["id"].tolist(), "text": texts}))
+                ok_ids, texts = [], []
+                for nid, b in zip(part["id"], part["onnx"]):
+                    try:
+                        texts.append(encode_model(onnx.load_from_string(b), encoding=encoding, parts=parts))
+                        ok_ids.append(nid)
+                    except OnnxNetError as e:  # one bad graph must not stop a 15k-network encode
+                        failed.append((nid, str(e)))
+                if ok_ids:
+                    self.add_encodings(encoding, version, parts, pd.DataFrame({"id": ok_ids, "text": texts}))
                 bar.update(len(part))
             bar.close()
+            if failed:
+                import warnings
+
+                warnings.warn(f"{len(failed)} networks could not be encoded with {encoding!r} and are left out "
+                              f"(first: {failed[0][0]}: {failed[0][1][:200]})", stacklevel=2)
         out = self.encodings(encoding, parts, version)
         if spaces is not None or ids is not None:
             out = out[out["id"].isin(set(rows["id"]))].reset_index(drop=True)
