@@ -23,6 +23,18 @@ def _sample(df: Any, n: int | None, seed: int) -> Any:
     return df.iloc[0:0] if not parts else __import__("pandas").concat(parts)
 
 
+def label_groups(df: Any) -> Any:
+    """The comparison group of each row: its space, or ``space:label`` where a space's ``accuracy`` column mixes
+    label sources (e.g. NB101's 108-epoch and 4-epoch accuracies), so they are normalised and ranked apart."""
+    import pandas as pd
+
+    if "accuracy_label" not in df.columns:
+        return df["space"].astype(str)
+    lab = df["accuracy_label"].astype(str)
+    mixed = df.groupby("space")["accuracy_label"].transform("nunique") > 1
+    return pd.Series(np.where(mixed, df["space"].astype(str) + ":" + lab, df["space"].astype(str)), index=df.index)
+
+
 def _is_main_process() -> bool:
     """False on the non-zero ranks of an ``accelerate launch`` (they must not write shared files)."""
     import os
@@ -78,7 +90,8 @@ def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str
     df = store.read(spaces=list(spaces) + list(zero_shot))
     if df is None or len(df) == 0:
         raise DataError(f"benchmark store {bench} has no networks of {', '.join(list(spaces) + list(zero_shot))}")
-    df = df[np.isfinite(df["accuracy"].astype(float))]
+    df = df[np.isfinite(df["accuracy"].astype(float))].copy()
+    df["group"] = label_groups(df)
     missing = [s for s in spaces if not (df["space"] == s).any()]
     if missing:
         raise DataError(f"benchmark store {bench} has no labelled networks of {', '.join(missing)}; "
@@ -87,6 +100,13 @@ def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str
     va = _sample(df[df["space"].isin(spaces) & (df["split"] == "val")], val_limit, seed)
     if len(tr) == 0:
         raise TrainingError(f"the store {bench} has no 'train' split rows for {', '.join(spaces)}")
+    sizes = tr["group"].value_counts()
+    small = sorted(sizes[sizes < 2].index)
+    if small and len(small) < len(sizes):  # a label group of one network cannot be normalised or ranked
+        print(f"note: leaving out label group(s) {', '.join(small)}: fewer than 2 training networks")
+        tr = tr[~tr["group"].isin(small)]
+    vs = va["group"].value_counts()
+    va = va[va["group"].isin([g for g in vs.index if vs[g] >= 2 and g in set(tr["group"])])]
     cfg = TrainConfig(backbone=backbone, loss=loss, target_norm=target_norm, encoding=encoding,
                       max_length=max_length, epochs=epochs, batch_size=batch_size, lr=lr, vocab_size=vocab_size,
                       patience=patience, seed=seed, gradient_checkpointing=gradient_checkpointing,
@@ -95,9 +115,9 @@ def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str
     val = None
     if len(va):
         val = (encode_rows(va, encoding, "encode val", progress, store), va["accuracy"].to_numpy(float),
-               va["space"].tolist())
+               va["group"].tolist())
     label = ", ".join(sorted(set(map(str, tr.get("accuracy_label", [])))))
-    s = train_surrogate(tr_texts, tr["accuracy"].to_numpy(float), tr["space"].tolist(), out, cfg, val=val,
+    s = train_surrogate(tr_texts, tr["accuracy"].to_numpy(float), tr["group"].tolist(), out, cfg, val=val,
                         resume=resume, progress=progress,
                         data_info={"source": str(bench), "label": label})
     result: dict[str, Any] = {"surrogate": s, "val": s.settings["training"].get("val_metrics"), "test": None,
@@ -106,12 +126,12 @@ def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str
         te = _sample(df[df["space"].isin(spaces) & (df["split"] == "test")], test_limit, seed)
         if len(te):
             p = s.predict_texts(encode_rows(te, encoding, "encode test", progress, store))
-            result["test"] = rank_metrics(p, te["accuracy"].to_numpy(float), te["space"].to_numpy(object))
+            result["test"] = rank_metrics(p, te["accuracy"].to_numpy(float), te["group"].to_numpy(object))
         if zero_shot:
             zs = _sample(df[df["space"].isin(zero_shot)], test_limit, seed)
             if len(zs):
                 p = s.predict_texts(encode_rows(zs, encoding, "encode zero-shot", progress, store))
-                result["zero_shot"] = rank_metrics(p, zs["accuracy"].to_numpy(float), zs["space"].to_numpy(object))
+                result["zero_shot"] = rank_metrics(p, zs["accuracy"].to_numpy(float), zs["group"].to_numpy(object))
     result["seconds"] = time.time() - t0
     s.settings["training"]["held_out"] = {"test": result["test"], "zero_shot": result["zero_shot"]}
     if _is_main_process():
