@@ -108,3 +108,22 @@ def test_encodings_are_cached_per_name_version_and_parts(tiny_store, tmp_path):
     assert st.encodings("demo", version=3)["n_chars"].tolist() == [3, 4]
     assert st.encodings("demo", ["ops"], version=3)["id"].tolist() == ["nb201/0"]
     assert st.encodings("demo", version=4).empty  # another version is another cache
+
+
+def test_encode_fills_the_cache_once(tiny_store, tmp_path, monkeypatch):
+    import shutil
+
+    import onnxnet.encode as enc
+
+    p = tmp_path / "e"
+    shutil.copytree(tiny_store, p)
+    st = BenchStore(p)
+    texts = st.encode("compact", progress=False)
+    assert texts["id"].tolist() == ["nb201/0", "nb201/1", "nb201/7"] and (texts["n_chars"] > 100).all()
+
+    def boom(*a, **k):
+        raise AssertionError("cached texts must not be recomputed")
+
+    monkeypatch.setattr(enc, "encode", boom)
+    again = BenchStore(p).encode("compact", progress=False, ids=["nb201/1"])
+    assert again["text"].tolist() == texts["text"].iloc[[1]].tolist()
