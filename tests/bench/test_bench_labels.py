@@ -73,3 +73,12 @@ def test_rows_that_do_not_parse_are_reported(tmp_path, shared_data):
     assert len(bad) == 1 and bad.key.iloc[0] == "(9, 9, 9, 0, 0, 0)" and "out of range" in bad.reason.iloc[0]
     assert t.frame["hw_edgegpu_latency"].notna().sum() == 15_624
     assert np.isfinite(t.frame["cifar10_test_200ep"]).all()
+
+
+def test_unlabelled_arch_lists_parse(shared_data):
+    from onnxnet.bench.labels import load_arch_list
+
+    archs = load_arch_list("nb201", shared_data)
+    assert len(archs) == 15_625 and archs[0].startswith("|")
+    with pytest.raises(DataError, match="no architecture list for space 'transnas_micro'"):
+        load_arch_list("transnas_micro", shared_data)
