@@ -13,6 +13,7 @@ import json
 import math
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -366,7 +367,7 @@ def train_surrogate(
         model.train()
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not (progress and accel.is_local_main_process),
                    leave=False)
-        run_loss, n_batches, n_tokens = 0.0, 0, 0
+        run_loss, n_batches, n_tokens, t_epoch = 0.0, 0, 0, time.perf_counter()
         for b, batch in enumerate(bar):
             with accel.accumulate(model):
                 scores = model(batch["input_ids"], batch["attention_mask"])
@@ -389,7 +390,9 @@ def train_surrogate(
             n_tokens += int(batch["attention_mask"].sum())
             bar.set_postfix(loss=f"{run_loss / n_batches:.4f}")
         bar.close()
-        rec: dict[str, Any] = {"epoch": epoch + 1, "train_loss": run_loss / max(1, n_batches), "tokens": n_tokens}
+        secs = time.perf_counter() - t_epoch
+        rec: dict[str, Any] = {"epoch": epoch + 1, "train_loss": run_loss / max(1, n_batches), "tokens": n_tokens,
+                               "seconds": round(secs, 2), "tokens_per_s": round(n_tokens / max(secs, 1e-9), 1)}
         improved = True
         if vdata is not None:
             m = evaluate()
@@ -405,7 +408,8 @@ def train_surrogate(
         history.append(rec)
         if accel.is_main_process:
             vtxt = f", val Kendall {rec['val']['mean']['kendall']:.4f}" if "val" in rec else ""
-            print(f"epoch {epoch + 1}/{cfg.epochs}: train loss {rec['train_loss']:.4f}{vtxt}"
+            print(f"epoch {epoch + 1}/{cfg.epochs}: train loss {rec['train_loss']:.4f}{vtxt} "
+                  f"({secs:.0f} s, {rec['tokens_per_s']:.0f} tokens/s)"
                   + (" (best)" if improved and vdata is not None else ""))
         accel.wait_for_everyone()
         if improved and accel.is_main_process:
