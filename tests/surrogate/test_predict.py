@@ -143,3 +143,22 @@ def test_cli_train_then_predict(nets, tmp_path, capsys):
     assert main(["predict", df["path"].iloc[0], "--surrogate", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "error:" in err and "nb999" in err and "onnxnet train" in err
+
+
+def test_weight_free_store_row_reads_like_its_file(tmp_path):
+    """Stores keep weight-free graphs; their text must equal the text of the same network's ONNX file (what
+    ``onnxnet bench export`` writes and ``onnxnet predict`` reads), or training and prediction inputs differ."""
+    import onnx
+
+    from onnxnet.bench.build import canonical_onnx
+    from onnxnet.bench.weights import is_weight_free, materialize
+    from onnxnet.spaces import get_space
+    from onnxnet.surrogate.inputs import encode_items
+
+    space = get_space("nb201")
+    arch = space.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|")
+    stored = canonical_onnx(space, arch)  # exactly what a store row holds
+    assert is_weight_free(stored)
+    path = tmp_path / "net.onnx"
+    onnx.save(materialize(stored), str(path))
+    assert encode_items([{"onnx": stored.SerializeToString()}], "compact") == encode_items([path], "compact")

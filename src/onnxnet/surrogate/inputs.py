@@ -55,6 +55,31 @@ class EncodingCache:
         return len(self._d)
 
 
+def _row_model(src: bytes) -> Any:
+    """A store row's graph as a user's file of the same network would load.
+
+    Stores keep weight-free ONNX; rendered as it is, its empty weights all look alike and the text differs from
+    the text of the same network loaded from a real file (shared constants, less folding). Placeholder weights
+    (``onnxnet.bench.weights.materialize``) and the loader's canonicalisation (no simplifier: the stored graph is
+    already simplified) give the file's text exactly, so training texts and prediction texts agree.
+    """
+    import onnx
+
+    from onnxnet.graph import load_model
+
+    try:
+        model = onnx.load_from_string(src)
+    except Exception as e:
+        raise ModelLoadError(f"store row holds unreadable ONNX bytes ({e}); rebuild the store") from None
+    try:
+        from onnxnet.bench.weights import is_weight_free, materialize
+    except ImportError:  # an onnxnet without the store's weight helpers
+        return model
+    if is_weight_free(model):
+        model = load_model(materialize(model), simplifier=None)
+    return model
+
+
 def _digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
@@ -80,9 +105,9 @@ def encode_items(items: Sequence[Any], encoding: str, *, input_shape: Sequence[i
                  cache: EncodingCache | None = None, simplify: bool = True) -> list[str]:
     """Encode each network as text with ``onnxnet.encode.encode`` (graphs loaded by ``onnxnet.graph.load_model``).
 
-    Store rows hold canonical, simplified graphs already and are encoded as they are (as the store's own
-    encoding cache does); files, bytes and torch modules go through the full loading pipeline (``simplify=False``
-    skips the simplifier for graphs known to be simplified; they are still checked and canonicalised).
+    Store rows hold canonical, simplified graphs already (see ``_row_model``); files, bytes and torch modules go
+    through the full loading pipeline (``simplify=False`` skips the simplifier for graphs known to be simplified;
+    they are still checked and canonicalised). A network gives the same text whichever form it comes in.
     """
     from onnxnet.encode import encode
     from onnxnet.graph import load_model
@@ -122,12 +147,7 @@ def encode_items(items: Sequence[Any], encoding: str, *, input_shape: Sequence[i
                 out.append(hit)
                 continue
         if is_row:
-            import onnx
-
-            try:
-                model = onnx.load_from_string(src)
-            except Exception as e:
-                raise ModelLoadError(f"store row holds unreadable ONNX bytes ({e}); rebuild the store") from None
+            model = _row_model(src)
         else:
             model = load_model(src, simplifier=simplifier, **kwargs)
         text = encode(model, encoding=encoding)

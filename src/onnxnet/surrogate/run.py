@@ -50,7 +50,9 @@ def encode_rows(rows: Any, encoding: str, desc: str, progress: bool = True, stor
     from onnxnet.surrogate.inputs import encode_items, encoding_version
 
     have: dict[str, str] = {}
-    version = encoding_version(encoding)
+    # Our own cache folder in the store: these texts are of the materialised, reloaded graph (see
+    # ``inputs._row_model``), which differs from the store's own cache of the weight-free graph.
+    version = f"{encoding_version(encoding)}.loaded"
     if store is not None:
         cached = store.encodings(encoding, None, version)
         if len(cached):

@@ -6,8 +6,9 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -17,6 +18,20 @@ from onnxnet.surrogate.inputs import EncodingCache, as_items, encode_items
 #: Bumped when the folder layout changes; ``from_pretrained`` refuses newer folders.
 FORMAT_VERSION = 1
 SETTINGS_FILE = "surrogate.json"
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Hide transformers' per-file progress bars ("Loading weights", "Writing model shards") while we load/save."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
 
 
 def tokenize(tokenizer: Any, texts: Sequence[str], max_length: int) -> tuple[list[list[int]], int]:
@@ -159,7 +174,8 @@ class Surrogate:
         tmp = Path(tempfile.mkdtemp(prefix=".save-", dir=dest))
         try:
             backbone = getattr(self.model, "module", self.model).backbone
-            backbone.save_pretrained(tmp / "backbone", safe_serialization=True)
+            with quiet_transformers():
+                backbone.save_pretrained(tmp / "backbone", safe_serialization=True)
             head = {f"head.{k}": v.detach().cpu().contiguous() for k, v in self.model.head.state_dict().items()}
             save_file(head, str(tmp / "head.safetensors"))
             self.tokenizer.save_pretrained(str(tmp / "tokenizer"))
@@ -202,8 +218,9 @@ class Surrogate:
                 f"{src} was written by a newer onnxnet (format {settings.get('format_version')}); upgrade onnxnet"
             )
         try:
-            tok = AutoTokenizer.from_pretrained(str(src / "tokenizer"))
-            backbone = AutoModel.from_pretrained(str(src / "backbone"))
+            with quiet_transformers():
+                tok = AutoTokenizer.from_pretrained(str(src / "tokenizer"))
+                backbone = AutoModel.from_pretrained(str(src / "backbone"))
             model = SurrogateModel(backbone, dropout=float(settings.get("dropout", 0.1)))
             head = load_file(str(src / "head.safetensors"))
             model.head.load_state_dict({k.removeprefix("head."): v for k, v in head.items()})
