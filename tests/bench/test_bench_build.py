@@ -54,6 +54,7 @@ def test_kill_9_mid_build_then_rerun_gives_the_same_store(tmp_path, tiny_store, 
 
 
 def test_failures_are_recorded_with_stage_and_reason(tmp_path, nb201_archs_file, monkeypatch):
+    import onnxnet.graph as graph
     from onnxnet.spaces.nb201 import NB201Space
 
     real = NB201Space.build
@@ -63,19 +64,23 @@ def test_failures_are_recorded_with_stage_and_reason(tmp_path, nb201_archs_file,
             raise RuntimeError("simulated builder crash")
         return real(self, arch)
 
+    def no_export(module, input_shape, opset=17):
+        raise RuntimeError("simulated exporter crash")
+
     monkeypatch.setattr(NB201Space, "build", flaky)
+    monkeypatch.setattr(graph, "export_torch", no_export)
     out = tmp_path / "f"
     lines = nb201_archs_file.read_text().splitlines()
     archs = tmp_path / "two.txt"
     archs.write_text("\n".join(lines[1:3]))  # arch 0 and arch 1
     rep = build_store(BuildOptions(space="nb201", out=out, archs=archs, jobs=1, reuse_isomorphic="off",
                                    progress=False))
-    assert (rep.built, rep.failed) == (1, 1)
+    assert (rep.built, rep.failed) == (0, 2)
     st = BenchStore(out)
     f = st.failures()
-    assert f["id"].tolist() == ["nb201/1"] and f["stage"].tolist() == ["build"]
-    assert "simulated builder crash" in f["reason"].iloc[0]
-    assert st.read(columns=["id"])["id"].tolist() == ["nb201/0"]
+    assert f["id"].tolist() == ["nb201/0", "nb201/1"] and f["stage"].tolist() == ["export", "build"]
+    assert "simulated exporter crash" in f["reason"].iloc[0] and "simulated builder crash" in f["reason"].iloc[1]
+    assert len(st.read()) == 0 and st.validate()["failures"] == 2  # the chunk is committed, with no rows
 
 
 def test_ids_from_other_builds_are_not_duplicated(tmp_path, tiny_store, nb201_archs_file):
