@@ -138,6 +138,19 @@ def test_cli_train_then_predict(nets, tmp_path, capsys):
     preds = res["predictions"]
     assert [p["rank"] for p in preds] == [1, 2] and preds[0]["score"] >= preds[1]["score"]
     assert {p["model"] for p in preds} == {df["path"].iloc[0], df["path"].iloc[7]}
+    # ONNX-Bench files carry their accuracy in the metadata: shown beside the score, with the rank correlation
+    import onnx
+
+    files = []
+    for i in (0, 3, 7):
+        m = onnx.load(df["path"].iloc[i])
+        m.metadata_props.add(key="accuracy", value=repr(float(df["accuracy"].iloc[i])))
+        files.append(str(tmp_path / f"bench{i}.onnx"))
+        onnx.save(m, files[-1])
+    assert main(["predict", *files, "--surrogate", str(out), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["rank_correlation"]["n"] == 3
+    assert sorted(p["known_accuracy"] for p in res["predictions"]) == sorted(df["accuracy"].iloc[[0, 3, 7]])
     # unknown space and bad folder: one-line errors, exit code 2
     assert main(["train", "--bench", str(store.path), "--spaces", "nb999", "--out", str(tmp_path / "x")]) == 2
     assert main(["predict", df["path"].iloc[0], "--surrogate", str(tmp_path)]) == 2

@@ -11,6 +11,39 @@ import typer
 from onnxnet.cli.app import app
 
 
+def _known_accuracy(path: Path, key: str) -> float | None:
+    """The accuracy stored in an ONNX file's metadata under ``key`` (ONNX-Bench layout), if any."""
+    import math
+
+    import onnx
+
+    try:
+        m = onnx.load(str(path), load_external_data=False)
+    except Exception:  # unreadable files were already reported by predict
+        return None
+    for p in m.metadata_props:
+        if p.key == key:
+            try:
+                v = float(p.value)
+            except ValueError:
+                return None
+            return v if math.isfinite(v) else None
+    return None
+
+
+def _correlation(scores: object, known: list[float | None]) -> dict[str, float] | None:
+    """Kendall and Spearman between scores and known accuracies (files that have one; at least 3)."""
+    import numpy as np
+    from scipy.stats import kendalltau, spearmanr
+
+    idx = [i for i, k in enumerate(known) if k is not None]
+    if len(idx) < 3:
+        return None
+    sc = np.asarray(scores, dtype=float)[idx]
+    y = np.asarray([known[i] for i in idx], dtype=float)
+    return {"n": len(idx), "kendall": float(kendalltau(sc, y).statistic), "spearman": float(spearmanr(sc, y).statistic)}
+
+
 def _split_spaces(spaces: str) -> list[str]:
     return [s.strip() for s in spaces.split(",") if s.strip()]
 
@@ -63,8 +96,14 @@ def predict(
     space: Optional[str] = typer.Option(None, "--space",
                                         help="Also give accuracies on this training space's scale (MSE/zscore surrogates)."),
     batch_size: int = typer.Option(32, "--batch-size"),
+    metadata_key: str = typer.Option("accuracy", "--metadata-key",
+                                     help="Show this ONNX metadata property as the known accuracy (ONNX-Bench files)."),
 ) -> None:
-    """Score ONNX files with a trained surrogate (higher = better), best first."""
+    """Score ONNX files with a trained surrogate (higher = better), best first.
+
+    Files that carry an accuracy in their metadata (ONNX-Bench layout, 'onnxnet bench export') get it shown beside
+    the score, with the rank correlation over them.
+    """
     from onnxnet.surrogate.surrogate import Surrogate
 
     s = Surrogate.from_pretrained(surrogate)
@@ -80,22 +119,31 @@ def predict(
                 f"targets {s.settings.get('target_norm')!r}, spaces {', '.join(st.get('mean', {}))}); drop --space"
             )
         acc = scores * float(st["std"][space]) + float(st["mean"][space])
+    known = [_known_accuracy(m, metadata_key) for m in models]
     order = sorted(range(len(models)), key=lambda i: -scores[i])
     rows = [{"model": str(models[i]), "score": float(scores[i]), "rank": r + 1,
-             **({"accuracy": float(acc[i])} if acc is not None else {})} for r, i in enumerate(order)]
+             **({"accuracy": float(acc[i])} if acc is not None else {}),
+             **({"known_accuracy": known[i]} if known[i] is not None else {})} for r, i in enumerate(order)]
+    corr = _correlation(scores, known)
     if as_json:
-        print(json.dumps({"surrogate": str(surrogate), "over_length": s.last_over_length_, "predictions": rows},
-                         indent=2))
+        print(json.dumps({"surrogate": str(surrogate), "over_length": s.last_over_length_, "predictions": rows,
+                          **({"rank_correlation": corr} if corr else {})}, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
 
     t = Table(title=f"surrogate {surrogate}")
-    for c in ("rank", "model", "score") + (("accuracy",) if acc is not None else ()):
+    has_known = any(k is not None for k in known)
+    for c in ("rank", "model", "score") + (("accuracy",) if acc is not None else ()) + \
+            (("known accuracy",) if has_known else ()):
         t.add_column(c, justify="left" if c == "model" else "right")
     for r in rows:
         t.add_row(str(r["rank"]), r["model"], f"{r['score']:.4f}",
-                  *([f"{r['accuracy']:.2f}"] if acc is not None else []))
+                  *([f"{r['accuracy']:.2f}"] if acc is not None else []),
+                  *([f"{r['known_accuracy']:.2f}" if "known_accuracy" in r else "-"] if has_known else []))
     Console().print(t)
+    if corr:
+        print(f"rank correlation with the known accuracies of {corr['n']} networks: "
+              f"Kendall tau {corr['kendall']:.3f}, Spearman rho {corr['spearman']:.3f}")
     if s.last_over_length_:
         print(f"note: {s.last_over_length_} encodings exceeded {s.max_length} tokens and were shortened")
