@@ -17,10 +17,12 @@ from onnxnet.errors import DataError, TrainingError
 
 def _sample(df: Any, n: int | None, seed: int) -> Any:
     """At most ``n`` rows per space, seeded."""
+    import pandas as pd
+
     if n is None:
         return df
     parts = [g.sample(n=min(n, len(g)), random_state=seed) for _, g in df.groupby("space", sort=True)]
-    return df.iloc[0:0] if not parts else __import__("pandas").concat(parts)
+    return df.iloc[0:0] if not parts else pd.concat(parts)
 
 
 def label_groups(df: Any) -> Any:

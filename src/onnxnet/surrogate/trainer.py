@@ -427,9 +427,8 @@ def train_surrogate(
             print(f"early stopping: no validation improvement for {cfg.patience} epochs")
     accel.wait_for_everyone()
 
-    from onnxnet.surrogate.surrogate import Surrogate as _S
-
-    final = _S.from_pretrained(ckpt / BEST_DIR) if (ckpt / BEST_DIR / "surrogate.json").is_file() else make_surrogate()
+    final = Surrogate.from_pretrained(ckpt / BEST_DIR) if (ckpt / BEST_DIR / "surrogate.json").is_file() \
+        else make_surrogate()
     final_val = next((h.get("val") for h in history if h["epoch"] == best_epoch), None)
     final.settings.update(settings)
     final.settings["training"] = {
