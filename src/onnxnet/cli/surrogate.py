@@ -74,7 +74,11 @@ def train(
     mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto | bf16 | fp16 | no."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue a killed run in --out."),
 ) -> None:
-    """Train a surrogate on the train split of --spaces; select the epoch on their val split; report the test split."""
+    """Train a surrogate on the train split of --spaces; select the epoch on their val split; report the test split.
+
+    Same command on CPU or one GPU; on several GPUs or nodes run it under accelerate:
+    accelerate launch --num_processes 4 -m onnxnet.cli.main train --bench ... A killed run resumes when rerun.
+    """
     from onnxnet.surrogate.run import report_table, run_training
 
     result = run_training(
