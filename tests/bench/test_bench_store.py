@@ -127,3 +127,22 @@ def test_encode_fills_the_cache_once(tiny_store, tmp_path, monkeypatch):
     monkeypatch.setattr(enc, "encode", boom)
     again = BenchStore(p).encode("compact", progress=False, ids=["nb201/1"])
     assert again["text"].tolist() == texts["text"].iloc[[1]].tolist()
+
+
+def test_strip_keeps_constant_valued_weights(tmp_path):
+    """All-zero weights can carry structure (onnxsim folds NB201's Mul-by-0 'none' edges into a Conv)."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    from conftest import make_onnx
+    from onnxnet.bench.weights import is_empty, materialize, strip
+
+    m = onnx.load(str(make_onnx(tmp_path / "m.onnx", channels=8)))
+    zero = numpy_helper.from_array(np.zeros((8, 3, 3, 3), np.float32), "w")
+    m.graph.initializer[0].CopyFrom(zero)
+    assert not is_empty(strip(m).graph.initializer[0])
+    m2 = onnx.load(str(tmp_path / "m.onnx"))  # random weights: stripped, then runnable again via materialize
+    s = strip(m2)
+    assert is_empty(s.graph.initializer[0]) and len(s.SerializeToString()) < 400
+    onnx.checker.check_model(materialize(s))

@@ -4,7 +4,8 @@ Benchmark networks are untrained, so their random-init weight values carry no in
 NB201 ONNX file ~1.8 MB (28 GB for the 15,625 nets). The store therefore keeps each network *weight-free*: the
 graph, attributes, shapes and every structural constant (small and integer tensors) are exact; a large float
 initializer keeps its name, dtype and dims but no values (``onnxnet.graph``'s weight-free form, ~16 KB per NB201
-net). ``graph_facts`` and ``graph_hash`` give the same results on both forms, and the encoders read it directly.
+net). Constant-valued tensors (e.g. all-zero weights) keep their values. ``graph_facts`` and ``graph_hash`` give
+the same results on both forms, and the encoders read it directly.
 
 A weight-free model is not runnable and ``onnx.checker`` rejects it (empty tensors); ``materialize`` fills every
 empty initializer with a per-tensor constant so it becomes a valid, runnable ONNX model again (used when
@@ -37,10 +38,31 @@ def is_empty(t: Any) -> bool:
 
 
 def strip(model: Any) -> Any:
-    """Weight-free copy of ``model`` (large float weights lose their values; structure is untouched)."""
+    """Weight-free copy of ``model`` (large float weights lose their values; structure is untouched).
+
+    Tensors whose elements are all equal keep their values: they can carry structure that a simplifier folded
+    into weights (onnxsim fuses NB201's ``none`` edge, a ``Mul`` by 0, into the preceding Conv as all-zero
+    weights), and they cost almost nothing once compressed.
+    """
+    from onnx import numpy_helper
+
     from onnxnet.graph.load import strip_weights
 
-    return strip_weights(model)
+    constant = {}
+    for t in model.graph.initializer:
+        if t.data_location == 1 or _numel(t) <= 1:  # EXTERNAL, or already kept as structure
+            continue
+        try:
+            arr = numpy_helper.to_array(t).reshape(-1)
+        except Exception:  # an exotic dtype: treat as an ordinary weight
+            continue
+        if arr.size and (arr == arr[0]).all():
+            constant[t.name] = t
+    out = strip_weights(model)
+    for t in out.graph.initializer:
+        if t.name in constant and is_empty(t):
+            t.CopyFrom(constant[t.name])
+    return out
 
 
 def is_weight_free(model: Any) -> bool:
