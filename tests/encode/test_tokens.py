@@ -71,3 +71,9 @@ def test_cut_middle_on_plain_text(bpe):
     out, omitted = cut_middle(text, 60, bpe)
     assert count_tokens(out, bpe) <= 60 and omitted > 0
     assert out.splitlines()[-1] == "line 39 Conv --> Relu"
+
+
+def test_minilm_alias_loads_the_offline_tokenizer():
+    from onnxnet.encode.tokens import count_tokens
+
+    assert count_tokens("Conv Relu Add", "minilm") >= 3

