@@ -12,7 +12,7 @@ from onnxnet.bench.interop import export_onnx_bench, import_onnx_bench, read_acc
 from onnxnet.bench.store import BenchStore
 from onnxnet.errors import DataError
 
-from conftest import make_onnx  # noqa: E402  (tests/bench/conftest.py)
+from bench_onnx_files import make_onnx  # noqa: E402  (tests/bench/conftest.py)
 
 
 @pytest.fixture()

@@ -135,7 +135,7 @@ def test_strip_keeps_constant_valued_weights(tmp_path):
     import onnx
     from onnx import numpy_helper
 
-    from conftest import make_onnx
+    from bench_onnx_files import make_onnx
     from onnxnet.bench.weights import is_empty, materialize, strip
 
     m = onnx.load(str(make_onnx(tmp_path / "m.onnx", channels=8)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-TINY = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2)
+from surrogate_tiny import TINY  # noqa: E402
 
 
 def make_texts(n: int = 40, seed: int = 0) -> tuple[list[str], list[float], list[str]]:

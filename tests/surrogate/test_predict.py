@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TINY
+from surrogate_tiny import TINY
 from onnxnet.errors import ModelLoadError
 
 

@@ -24,7 +24,7 @@ def _train(out, toy, cfg, **kw):
 def trained(tmp_path_factory, toy):
     from onnxnet.surrogate.trainer import TrainConfig
 
-    from conftest import TINY
+    from surrogate_tiny import TINY
 
     cfg = TrainConfig(backbone="modernbert-tiny", backbone_overrides=dict(TINY), epochs=2, batch_size=8,
                       vocab_size=300, max_length=128, val_fraction=0.2, mixed_precision="no", seed=0)

@@ -34,7 +34,7 @@ from onnxnet.errors import ArchitectureError, DataError, OnnxNetError
 
 #: Bumped when the rows a build produces change; it is part of the plan key (and so of every part name), so
 #: parts from an older pipeline are never resumed into or mixed with a newer build's chunks.
-PIPELINE_VERSION = 2  # 2: constant-valued (e.g. all-zero) weights are kept in the stored ONNX
+PIPELINE_VERSION = 3  # 2: constant-valued (e.g. all-zero) weights kept in stored ONNX; 3: all-zero kernels in graph_hash and text
 
 
 @dataclass

@@ -161,8 +161,8 @@ class ChainEncoding(Encoding):
     """Lossless chain format: one line per chain of single-input single-output ops (see module doc)."""
 
     name = "chain"
-    #: 2: text after the 15:5x canonical-order and folding changes of the first session (caches of 1 are stale)
-    version = 2
+    #: 2: canonical-order and folding fixes; 3: all-zero kernels written as fills (older caches are stale)
+    version = 3
 
     def render(self, graph: Graph, parts: Parts = Parts.ALL) -> str:
         ctx = Context.of(graph, parts)

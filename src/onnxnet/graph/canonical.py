@@ -32,7 +32,7 @@ import onnx
 from onnx import helper
 
 from onnxnet.errors import ModelLoadError
-from onnxnet.graph.ir import CONFIG_SLOTS, attr_value, keep_values
+from onnxnet.graph.ir import CONFIG_SLOTS, attr_value, keep_values, zero_filled
 
 #: Ops that compute nothing at inference time and are removed (their output is their first input).
 NOOP_OPS = frozenset({"Identity", "Dropout"})
@@ -119,6 +119,8 @@ def _init_key(t: onnx.TensorProto, keep: bool) -> str:
             base += repr(onnx.numpy_helper.to_array(t).reshape(-1).tolist())
         except Exception:
             pass
+    elif zero_filled(t):
+        base += "=0"
     return base
 
 
@@ -460,7 +462,7 @@ def _rebuild(model: onnx.ModelProto, nodes: list[onnx.NodeProto], inits: dict[st
         typed(graph.output.add(), o, rename[o], orig)
     for name, src in new_inits:
         t = graph.initializer.add()
-        if weights or keep_values(src.data_type, _numel(src)):
+        if weights or keep_values(src.data_type, _numel(src)) or zero_filled(src):
             t.CopyFrom(src)
             t.ClearField("doc_string")
         else:  # type and shape only: enough for the encodings and the facts

@@ -207,10 +207,36 @@ def _py(v: object) -> object:
     return v
 
 
+def zero_filled(t: onnx.TensorProto) -> bool:
+    """Whether ``t`` is a weight of rank >= 2 whose values are all zero.
+
+    Such a tensor is structure, not a weight value: simplifiers fold a multiply by zero (NB201's ``none`` edge)
+    into the preceding Conv as an all-zero kernel, and the network then computes something else than the same
+    graph with real weights. Biases (rank 1) are excluded: they are zero in any freshly initialised network.
+    """
+    if len(t.dims) < 2 or t.data_location == onnx.TensorProto.EXTERNAL:
+        return False
+    if not t.raw_data and not any((t.float_data, t.int32_data, t.int64_data, t.double_data, t.uint64_data)):
+        return False  # weight-free: values unknown
+    try:
+        if t.raw_data:  # fast path: real weights are non-zero within the first few values (-0.0 counts as 0)
+            np_dtype = onnx.helper.tensor_dtype_to_np_dtype(t.data_type)
+            head = t.raw_data[: 16 * np.dtype(np_dtype).itemsize]
+            if np.frombuffer(head, dtype=np_dtype).any():
+                return False
+        arr = numpy_helper.to_array(t)
+    except Exception:
+        return False
+    return arr.size > 1 and not arr.any()
+
+
 def tensor_value(t: onnx.TensorProto, keep: bool = False) -> TensorValue:
-    """Summary of a ``TensorProto``: its type, and its values when small (or when ``keep``)."""
+    """Summary of a ``TensorProto``: its type, and its values when small (or when ``keep``); an all-zero
+    weight (see ``zero_filled``) keeps one value, ``0``, written ``<16x16x3x3=0.0>``."""
     ttype = TensorType(t.data_type, tuple(int(d) for d in t.dims))
     values = None
+    if not keep and not keep_values(t.data_type, ttype.numel) and zero_filled(t):
+        return TensorValue(ttype, (0 if t.data_type in INT_DTYPES else 0.0,))
     if keep or keep_values(t.data_type, ttype.numel):
         if t.data_location == onnx.TensorProto.EXTERNAL and not t.raw_data:
             values = None
@@ -266,7 +292,10 @@ def make_tensor(name: str, tv: TensorValue) -> onnx.TensorProto:
         if tv.type.dtype == onnx.TensorProto.STRING:
             return helper.make_tensor(name, tv.type.dtype, shape, [str(x).encode() for x in tv.values])
         np_dtype = onnx.helper.tensor_dtype_to_np_dtype(tv.type.dtype)
-        arr = np.array(tv.values, dtype=np_dtype).reshape(shape)
+        if len(tv.values) == 1:  # a scalar, or a tensor filled with one value (``zero_filled``)
+            arr = np.full(shape, tv.values[0], dtype=np_dtype)
+        else:
+            arr = np.array(tv.values, dtype=np_dtype).reshape(shape)
     else:
         np_dtype = onnx.helper.tensor_dtype_to_np_dtype(tv.type.dtype)
         arr = np.zeros(shape, dtype=np_dtype)

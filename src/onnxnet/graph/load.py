@@ -113,7 +113,7 @@ def model_bytes(model: onnx.ModelProto) -> int:
 
 def strip_weights(model: onnx.ModelProto) -> onnx.ModelProto:
     """Copy of ``model`` whose large initializers keep dims but no values (for models over 2 GiB)."""
-    from onnxnet.graph.ir import keep_values
+    from onnxnet.graph.ir import keep_values, zero_filled
 
     out = onnx.ModelProto()
     if model.ByteSize() < PROTO_LIMIT:
@@ -124,7 +124,7 @@ def strip_weights(model: onnx.ModelProto) -> onnx.ModelProto:
         numel = 1
         for d in t.dims:
             numel *= d
-        if not keep_values(t.data_type, numel):
+        if not keep_values(t.data_type, numel) and not zero_filled(t):
             t.ClearField("raw_data")
             for f in ("float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data"):
                 t.ClearField(f)
