@@ -29,9 +29,11 @@ step "2/6 what the benchmark holds"
 
 step "3/6 one network as canonical, lossless text (compact encoding)"
 "$BIN" bench export "$OUT/bench" "$OUT/onnx" --labelled-only
-first=$(ls "$OUT"/onnx/nb201/*.onnx | head -1)
+files=("$OUT"/onnx/nb201/*.onnx)
+first=${files[0]}
 echo "$first"
-"$BIN" encode "$first" --encoding compact | head -40
+"$BIN" encode "$first" --encoding compact > "$OUT/example.txt"   # no pipe into head: pipefail would see SIGPIPE
+sed -n '1,40p' "$OUT/example.txt"
 "$BIN" inspect "$first"
 
 step "4/6 baselines: in-space NB201 (train on 32/128 nets) and zero-shot NB101 -> NB201"
