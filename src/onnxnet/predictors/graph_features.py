@@ -24,7 +24,7 @@ import numpy as np
 from onnxnet.errors import ModelLoadError, ProtocolError
 
 #: Bump when any feature's definition changes (disk caches are keyed by it).
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 
 #: Static facts taken from ``onnxnet.graph.graph_facts`` (never recomputed here).
 FACT_NAMES: tuple[str, ...] = ("n_params", "flops", "depth", "width", "n_nodes")
@@ -151,9 +151,12 @@ def topology_features(model: Any) -> dict[str, float]:
     cats = {v: node_categories(g.node[v].op_type, _attrs(g.node[v]),
                                next((init_shapes[t] for t in g.node[v].input[1:2] if t in init_shapes), None))
             for v in reach}
-    # A multiplication by a constant zero (NB201's 'none' op) carries no signal: paths through it do not count.
+    # A multiplication by a constant zero (NB201's 'none' op) carries no signal: paths through it do not count;
+    # nor do paths through a conv / linear layer with an all-zero weight (onnxsim folds that Mul into the conv).
     for v in reach:
-        if g.node[v].op_type == "Mul" and any(t in zero_consts for t in g.node[v].input):
+        op, ins = g.node[v].op_type, list(g.node[v].input)
+        if (op == "Mul" and any(t in zero_consts for t in ins)) or (
+                op in _CONV | _LINEAR and len(ins) > 1 and ins[1] in zero_consts):
             cats[v] = {"zero"}
     killed = {v for v in reach if "zero" in cats[v]}
     feats: dict[str, float] = {f"count_{c}": 0.0 for c in CATEGORIES}
@@ -199,9 +202,12 @@ def _topological(nodes: set[int], preds: dict[int, list[int]]) -> list[int]:
 
 
 def _all_zero(tensor: Any) -> bool:
+    """Whether a tensor holds values and all are zero (weight-free stores keep constant tensors' values)."""
     from onnx import numpy_helper
 
-    if math.prod(tensor.dims) > 16:  # only small constants; stored graphs keep those values (weights are dropped)
+    from onnxnet.bench.weights import is_empty
+
+    if tensor.data_location == 1 or is_empty(tensor):
         return False
     try:
         arr = numpy_helper.to_array(tensor)
@@ -278,16 +284,42 @@ def _row_key(row: dict[str, Any]) -> str:
     return "id:" + str(row.get("id"))
 
 
-def _load_row_model(row: dict[str, Any]) -> Any:
+def _kinds() -> dict[str, tuple[Callable[[Any], dict[str, float]], str]]:
+    """Feature kinds for ``features_frame``: name -> (function of one ModelProto, cache tag)."""
+    from onnxnet.predictors.onnx_proxies import PROXIES_VERSION, onnx_proxy_features
+
+    return {"all": (graph_features, f"all-v{FEATURES_VERSION}"),
+            "facts": (static_facts, f"facts-v{FEATURES_VERSION}"),
+            "topology": (topology_features, f"topology-v{FEATURES_VERSION}"),
+            "proxies": (onnx_proxy_features, f"proxies-v{PROXIES_VERSION}")}
+
+
+def _compute_chunk(kind: str, chunk: list[tuple[str, Any]]) -> list[tuple[str, dict[str, float] | None, str]]:
+    """Features of ``(key, onnx bytes or path)`` pairs; a failure gives ``(key, None, reason)``."""
     import onnx
 
-    raw = row.get("onnx")
-    if isinstance(raw, (bytes, bytearray, memoryview)):
-        return onnx.load_from_string(bytes(raw))
-    path = row.get("onnx_path")
-    if isinstance(path, str) and path:
-        return onnx.load(path)
-    raise ProtocolError(f"row {row.get('id')!r} has no ONNX bytes ('onnx' column) or 'onnx_path'")
+    fn = _kinds()[kind][0]
+    out: list[tuple[str, dict[str, float] | None, str]] = []
+    for key, src in chunk:
+        try:
+            model = onnx.load_from_string(bytes(src)) if not isinstance(src, str) else onnx.load(src)
+            out.append((key, fn(model), ""))
+        except Exception as e:  # noqa: BLE001  (one bad graph is recorded, not fatal)
+            out.append((key, None, f"{type(e).__name__}: {e}"))
+    return out
+
+
+def _flush(disk: Path, new: dict[str, dict[str, float]]) -> None:
+    """Merge ``new`` into the Parquet cache at ``disk`` (atomic replace; existing keys win)."""
+    import pandas as pd
+
+    disk.parent.mkdir(parents=True, exist_ok=True)
+    old = pd.read_parquet(disk) if disk.is_file() else None
+    add = pd.DataFrame.from_dict(new, orient="index")
+    both = add if old is None else pd.concat([old, add[~add.index.isin(old.index)]])
+    tmp = disk.with_suffix(".tmp")
+    both.to_parquet(tmp)
+    os.replace(tmp, disk)
 
 
 def features_frame(
@@ -295,53 +327,94 @@ def features_frame(
     kind: str = "all",
     cache_dir: str | os.PathLike[str] | None = None,
     progress: bool = False,
+    jobs: int = 1,
+    flush_every: int = 256,
 ) -> tuple[Any, list[dict[str, str]]]:
-    """Features of every row (``kind``: ``all``, ``facts`` or ``topology``) as a DataFrame aligned with ``rows``.
+    """Features of every row as a DataFrame aligned with ``rows``.
 
-    Rows whose graph fails get NaN features and an entry ``{"id", "reason"}`` in the returned failure list.
-    Results are cached in memory, and on disk under ``cache_dir`` (one Parquet file per kind and version) when
-    given; the key is the row's ``graph_hash`` (else a hash of its ONNX bytes).
+    ``kind``: ``all``, ``facts`` or ``topology`` (static, milliseconds per graph) or ``proxies`` (zero-cost proxies
+    of the untrained network, ``onnxnet.predictors.onnx_proxies``, ~0.3 s per NB201 graph). Rows whose graph
+    fails get NaN features and an entry ``{"id", "reason"}`` in the returned failure list. Results are cached in
+    memory, and on disk under ``cache_dir`` (one Parquet file per kind and version, written atomically every
+    ``flush_every`` new graphs, so a killed run resumes where it stopped); the key is the row's ``graph_hash``
+    (else a hash of its ONNX bytes). ``jobs`` > 1 computes in that many spawned processes.
     """
     import pandas as pd
 
-    fn = {"all": graph_features, "facts": static_facts, "topology": topology_features}.get(kind)
-    if fn is None:
-        raise ProtocolError(f"unknown feature kind {kind!r}; choose all, facts or topology")
-    tag = f"{kind}-v{FEATURES_VERSION}"
+    kinds = _kinds()
+    if kind not in kinds:
+        raise ProtocolError(f"unknown feature kind {kind!r}; choose one of {', '.join(kinds)}")
+    tag = kinds[kind][1]
     disk: Path | None = Path(cache_dir) / f"graph_features_{tag}.parquet" if cache_dir is not None else None
     if disk is not None and disk.is_file():
         cached = pd.read_parquet(disk)
         for key, rec in zip(cached.index, cached.to_dict("records")):
             _MEM_CACHE.setdefault((tag, str(key)), rec)
-    records: list[dict[str, float] | None] = []
-    failures: list[dict[str, str]] = []
-    new: dict[str, dict[str, float]] = {}
     cols = [c for c in ("id", "graph_hash", "onnx", "onnx_path") if c in rows.columns]
-    it = rows[cols].to_dict("records")
-    if progress:
-        from tqdm import tqdm
+    records = rows[cols].to_dict("records")
+    keys = [_row_key(r) for r in records]
+    failures: list[dict[str, str]] = []
+    todo: dict[str, Any] = {}
+    ids: dict[str, str] = {}
+    for key, row in zip(keys, records):
+        if (tag, key) in _MEM_CACHE or key in todo:
+            continue
+        raw = row.get("onnx")
+        src = bytes(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else row.get("onnx_path")
+        if not src:
+            failures.append({"id": str(row.get("id")),
+                             "reason": f"row {row.get('id')!r} has no ONNX bytes ('onnx' column) or 'onnx_path'"})
+            continue
+        todo[key], ids[key] = src, str(row.get("id"))
+    failed: dict[str, str] = {}
+    if todo:
+        items = list(todo.items())
+        size = 8 if jobs > 1 else 1
+        chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        bar = None
+        if progress:
+            from tqdm import tqdm
 
-        it = tqdm(it, desc=f"graph features ({kind})", unit="net")
-    for row in it:
-        key = _row_key(row)
+            bar = tqdm(total=len(items), desc=f"graph features ({kind})", unit="net")
+        new: dict[str, dict[str, float]] = {}
+        pending = 0
+
+        def take(results: list[tuple[str, dict[str, float] | None, str]]) -> None:
+            nonlocal pending
+            for key, rec, reason in results:
+                if rec is None:
+                    failed[key] = reason
+                else:
+                    _MEM_CACHE[(tag, key)] = new[key] = rec
+                    pending += 1
+            if bar is not None:
+                bar.update(len(results))
+            if disk is not None and pending >= flush_every:
+                _flush(disk, new)
+                pending = 0
+
+        try:
+            if jobs > 1:
+                import multiprocessing as mp
+                from concurrent.futures import ProcessPoolExecutor
+
+                with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+                    for results in pool.map(_compute_chunk, [kind] * len(chunks), chunks):
+                        take(results)
+            else:
+                for chunk in chunks:
+                    take(_compute_chunk(kind, chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+            if disk is not None and new and pending:
+                _flush(disk, new)
+    out = []
+    for key, row in zip(keys, records):
         rec = _MEM_CACHE.get((tag, key))
-        if rec is None:
-            try:
-                rec = fn(_load_row_model(row))
-            except Exception as e:  # noqa: BLE001  (one bad graph is recorded, not fatal)
-                failures.append({"id": str(row.get("id")), "reason": f"{type(e).__name__}: {e}"})
-                records.append(None)
-                continue
-            _MEM_CACHE[(tag, key)] = new[key] = rec
-        records.append(rec)
-    names = sorted({k for r in records if r for k in r})
-    frame = pd.DataFrame([r if r else {} for r in records], columns=names, index=rows.index, dtype=float)
-    if disk is not None and new:
-        disk.parent.mkdir(parents=True, exist_ok=True)
-        old = pd.read_parquet(disk) if disk.is_file() else None
-        add = pd.DataFrame.from_dict(new, orient="index")
-        both = add if old is None else pd.concat([old, add[~add.index.isin(old.index)]])
-        tmp = disk.with_suffix(".tmp")
-        both.to_parquet(tmp)
-        os.replace(tmp, disk)
+        if rec is None and key in failed:
+            failures.append({"id": str(row.get("id")), "reason": failed[key]})
+        out.append(rec)
+    names = sorted({k for r in out if r for k in r})
+    frame = pd.DataFrame([r if r else {} for r in out], columns=names, index=rows.index, dtype=float)
     return frame, failures

@@ -1,9 +1,9 @@
 """NASWOT / nwot (Mellor et al., ICML 2021, v2 of "Neural Architecture Search without Training").
 
-Every ReLU's input is binarised (``> 0``) per image; ``K[i, j]`` counts the units on which images ``i`` and ``j``
-agree (``x x^T + (1 - x)(1 - x)^T``), summed over all ReLU layers; the score is ``log|det K|``. Networks that
-separate the images into more distinct linear regions score higher. The ReLU input is read with a forward
-*pre*-hook, so in-place ReLUs are seen before they overwrite it.
+Every ReLU unit is binarised (active or not) per image; ``K[i, j]`` counts the units on which images ``i`` and
+``j`` agree (``x x^T + (1 - x)(1 - x)^T``), summed over all ReLU layers; the score is ``log|det K|``. Networks
+that separate the images into more distinct linear regions score higher. (``ReLU(x) > 0`` iff ``x > 0``, so the
+output pattern equals the input pattern the paper binarises.)
 """
 
 from __future__ import annotations
@@ -12,28 +12,22 @@ from typing import Any
 
 import numpy as np
 
-from onnxnet.predictors.proxies import PROXIES
+from onnxnet.predictors.proxies._relu import ReluStatistic, relu_proxy
 
 
-@PROXIES.register("nwot")
-def nwot(net: Any, inputs: Any, targets: Any) -> float:
-    import torch
+class Nwot(ReluStatistic):
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.K = np.zeros((n, n), dtype=np.float64)
 
-    n = inputs.shape[0]
-    K = np.zeros((n, n), dtype=np.float64)
+    def observe(self, output: Any) -> None:
+        x = (output.reshape(self.n, -1) > 0).float()
+        ones = x.sum(dim=1, keepdim=True)
+        agree = 2.0 * (x @ x.t()) - ones - ones.t() + x.shape[1]  # x x^T + (1 - x)(1 - x)^T, one matmul
+        self.K += agree.double().numpy()
 
-    def hook(module: Any, args: tuple[Any, ...]) -> None:
-        x = (args[0].detach().reshape(n, -1) > 0).double()
-        K[:] += (x @ x.t() + (1.0 - x) @ (1.0 - x).t()).numpy()
+    def score(self) -> float:
+        return float(np.linalg.slogdet(self.K)[1])
 
-    handles = [m.register_forward_pre_hook(hook) for m in net.modules() if "ReLU" in type(m).__name__]
-    try:
-        with torch.no_grad():
-            net(inputs)
-    finally:
-        for h in handles:
-            h.remove()
-    if not handles:
-        return float("nan")
-    _, logdet = np.linalg.slogdet(K)
-    return float(logdet)
+
+nwot = relu_proxy("nwot", Nwot)
