@@ -67,3 +67,21 @@ def onnx_proxy_features(model: Any, names: Sequence[str] = PROXY_SET, *, batch_s
         return out
     finally:
         torch.set_num_threads(before)
+
+
+def proxy_frame(rows: Any, names: Sequence[str] | str | bool = True, cache_dir: str | None = None,
+                progress: bool = False, jobs: int = 1) -> tuple[Any, list[dict[str, str]]]:
+    """The ``zc_<name>`` columns of ``PROXY_SET`` members ``names`` (``True``: all) for every row, cached.
+
+    Computed through ``features_frame(kind="proxies")`` (disk cache under ``cache_dir``), aligned with ``rows``.
+    """
+    from onnxnet.errors import ProtocolError
+    from onnxnet.predictors.graph_features import features_frame
+
+    chosen = list(PROXY_SET) if names is True else [names] if isinstance(names, str) else list(names or ())
+    unknown = [n for n in chosen if n not in PROXY_SET]
+    if unknown:
+        raise ProtocolError(f"ONNX proxies {unknown} are not computed by the feature cache; choose from "
+                            f"{', '.join(PROXY_SET)}")
+    frame, failures = features_frame(rows, kind="proxies", cache_dir=cache_dir, progress=progress, jobs=jobs)
+    return frame.reindex(columns=[f"zc_{n}" for n in chosen]), failures

@@ -63,7 +63,11 @@ class HybridPredictor(Predictor):
     components of the LM's pooled text representation added to the trees' features (0: none).
     ``lm_weight``: blend weight of the LM member (``"auto"``: the best of ``weights`` on validation).
     ``n_trees`` LightGBM models (seeds differ) each stop early (at most ``max_rounds``) on the validation rows,
-    then are refitted on all training rows with their chosen number of rounds.
+    then are refitted on all training rows with their chosen number of rounds. ``proxies``: zero-cost proxies
+    computed from each ONNX graph (``onnxnet.predictors.onnx_proxies``; ``True``: all of ``PROXY_SET``) added to
+    the trees' features; ``graph_features=False`` drops the static graph features (keeps #params and FLOPs).
+    ``feature_norm="rank"`` replaces each feature by its quantile within its space among the rows fitted or
+    scored together (no labels used), so spaces of different scale line up: the setting for unseen spaces.
     """
 
     required_columns = ("onnx",)
@@ -73,7 +77,8 @@ class HybridPredictor(Predictor):
                  lm_weight: float | str = "auto", weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
                  n_trees: int = 5, max_rounds: int = 500, val_fraction: float = 0.2, encoding: str = "compact", seed: int = 0,
                  lm_backbone_overrides: dict[str, Any] | None = None, cache_dir: str | None = None,
-                 progress: bool = False) -> None:
+                 progress: bool = False, proxies: Sequence[str] | str | bool = (), graph_features: bool = True,
+                 feature_norm: str = "none") -> None:
         self.lm = lm
         self.lm_epochs = lm_epochs
         self.lm_loss = lm_loss
@@ -90,6 +95,9 @@ class HybridPredictor(Predictor):
         self.lm_backbone_overrides = lm_backbone_overrides
         self.cache_dir = cache_dir
         self.progress = progress
+        self.proxies = proxies
+        self.graph_features = graph_features
+        self.feature_norm = feature_norm
 
     # ------------------------------------------------------------------ members
     def _texts(self, rows: Any) -> list[str]:
@@ -122,6 +130,18 @@ class HybridPredictor(Predictor):
         for c in ("n_params", "flops"):
             if c in X.columns:
                 X[c] = np.log1p(X[c].clip(lower=0))
+        if not self.graph_features:
+            X = X[[c for c in ("n_params", "flops") if c in X.columns]]
+        if self.proxies:
+            from onnxnet.predictors.onnx_proxies import proxy_frame
+
+            P, _ = proxy_frame(rows, self.proxies, cache_dir=self.cache_dir, progress=self.progress)
+            X = pd.concat([X, P], axis=1)
+        if self.feature_norm == "rank":
+            space = rows["space"].astype(str).to_numpy() if "space" in rows.columns else np.zeros(len(rows))
+            X = X.groupby(space).rank(pct=True)
+        elif self.feature_norm != "none":
+            raise ProtocolError(f"onnxnet-hybrid: feature_norm must be 'none' or 'rank', got {self.feature_norm!r}")
         if emb is not None and self.lm_features > 0 and hasattr(self, "pca_"):
             Z = self.pca_.transform(emb)
             X = pd.concat([X, pd.DataFrame(Z, index=X.index, columns=[f"lm_pc{i}" for i in range(Z.shape[1])])],

@@ -1,0 +1,90 @@
+"""Forward-only proxies (nwot, meco, swap) and proxies computed from ONNX graphs."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn as nn
+
+from onnxnet.graph import export_torch, graph_hash, load_model
+from onnxnet.predictors import get_predictor
+from onnxnet.predictors.graph_features import features_frame
+from onnxnet.predictors.onnx_proxies import PROXY_SET, onnx_proxy_features
+from onnxnet.predictors.proxies import compute_proxies
+from onnxnet.predictors.proxies._relu import RELU_STATISTICS, relu_scores
+from onnxnet.predictors.proxies.swap import Swap
+
+
+def cnn(width: int, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
+                         nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, 10))
+
+
+def test_swap_counts_distinct_unit_patterns():
+    s = Swap(3)
+    # 4 units over 3 images: patterns (1,0,1), (1,0,1), (0,0,0), (0,1,1) -> 3 distinct.
+    s.observe(torch.tensor([[1.0, 1.0, -1.0, 0.0], [-2.0, 0.0, 0.0, 3.0], [5.0, 2.0, -1.0, 1.0]]))
+    assert s.score() == 3.0
+    s.observe(torch.tensor([[1.0], [0.0], [1.0]]))  # a repeat in another layer adds nothing
+    assert s.score() == 3.0
+
+
+def test_nwot_kernel_matches_the_definition():
+    x = torch.randn(6, 5)
+    stat = RELU_STATISTICS["nwot"](6)
+    stat.observe(torch.relu(x))
+    b = (x > 0).double()
+    K = b @ b.t() + (1 - b) @ (1 - b).t()
+    assert stat.score() == pytest.approx(float(np.linalg.slogdet(K.numpy())[1]))
+
+
+def test_shared_forward_equals_separate_proxies():
+    net, x = cnn(8), torch.randn(16, 3, 8, 8)
+    y = torch.randint(0, 10, (16,))
+    together = relu_scores(net.train(), x, {n: RELU_STATISTICS[n](16) for n in ("nwot", "meco", "swap")})
+    apart = compute_proxies(["nwot", "meco", "swap"], net, x, y)
+    assert together == pytest.approx(apart)
+    assert all(math.isfinite(v) for v in together.values())
+
+
+@pytest.fixture(scope="module")
+def onnx_rows():
+    models = [load_model(export_torch(cnn(w, seed=w).eval(), (1, 3, 32, 32))) for w in (2, 16)]
+    return pd.DataFrame({"id": ["small", "wide"], "space": ["toy", "toy"], "graph_hash": [graph_hash(m) for m in models],
+                         "onnx": [m.SerializeToString() for m in models], "n_params": [1, 2], "flops": [1, 2]})
+
+
+def test_onnx_proxies_on_real_cifar_images(onnx_rows):
+    small, wide = (onnx_proxy_features(b) for b in onnx_rows["onnx"])
+    assert set(small) == {f"zc_{n}" for n in PROXY_SET}
+    assert all(math.isfinite(v) for v in (*small.values(), *wide.values()))
+    assert wide["zc_nwot"] > small["zc_nwot"] and wide["zc_synflow"] > small["zc_synflow"]
+
+
+def test_proxy_cache_resumes_and_bad_rows_are_reported(onnx_rows, tmp_path, monkeypatch):
+    bad = pd.DataFrame({"id": ["broken"], "space": ["toy"], "graph_hash": ["x"], "onnx": [b"not onnx"],
+                        "n_params": [1], "flops": [1]})
+    rows = pd.concat([onnx_rows, bad], ignore_index=True)
+    frame, failures = features_frame(rows, kind="proxies", cache_dir=tmp_path)
+    assert frame.iloc[:2].notna().all().all() and frame.iloc[2].isna().all()
+    assert [f["id"] for f in failures] == ["broken"]
+    assert list(tmp_path.glob("graph_features_proxies-*.parquet"))
+
+    import onnxnet.predictors.graph_features as gf
+
+    gf._MEM_CACHE.clear()
+    monkeypatch.setattr(gf, "_compute_chunk", lambda *a: pytest.fail("cached graphs were recomputed"))
+    again, _ = features_frame(onnx_rows, kind="proxies", cache_dir=tmp_path)
+    pd.testing.assert_frame_equal(again, frame.iloc[:2])
+
+
+def test_proxy_vote_ranks_within_space(onnx_rows, tmp_path):
+    pred = get_predictor("proxy-vote", cache_dir=str(tmp_path)).fit(onnx_rows, [0.0, 1.0], ["toy", "toy"])
+    scores = pred.predict(onnx_rows)
+    assert scores[1] > scores[0]
+    single = get_predictor("onnx-nwot", cache_dir=str(tmp_path)).predict(onnx_rows)
+    assert single[1] > single[0]
