@@ -116,6 +116,24 @@ def test_hybrid_predictor_runs_the_contract(nets):
     assert np.all(np.isfinite(trees_only.predict(df)))
 
 
+def test_hybrid_saves_and_reloads_identically(nets, tmp_path):
+    from onnxnet.errors import SurrogateError
+    from onnxnet.surrogate.hybrid import HybridPredictor
+
+    df, _ = nets
+    p = HybridPredictor(lm="modernbert-tiny", lm_backbone_overrides=dict(TINY), lm_epochs=1, lm_max_length=256,
+                        lm_features=2, n_trees=2, val_fraction=0.0, lm_weight=0.5, proxies=("nwot", "synflow"),
+                        feature_norm="rank", cache_dir=str(tmp_path / "cache"))
+    p.fit(df, df["accuracy"].to_numpy(), df["space"].tolist())
+    assert {"zc_nwot", "zc_synflow"} <= set(p.feature_names_)
+    p.save(tmp_path / "hybrid")
+    again = HybridPredictor.load(tmp_path / "hybrid")
+    np.testing.assert_allclose(again.predict(df), p.predict(df), rtol=1e-6)
+    (tmp_path / "hybrid" / "trees_1.txt").write_text("garbage")
+    with pytest.raises(SurrogateError, match="trees_1|not a readable onnxnet-hybrid"):
+        HybridPredictor.load(tmp_path / "hybrid")
+
+
 def test_cli_train_then_predict(nets, tmp_path, capsys):
     from onnxnet.bench.store import BenchStore
     from onnxnet.cli.main import main
@@ -175,3 +193,26 @@ def test_weight_free_store_row_reads_like_its_file(tmp_path):
     path = tmp_path / "net.onnx"
     onnx.save(materialize(stored), str(path))
     assert encode_items([{"onnx": stored.SerializeToString()}], "compact") == encode_items([path], "compact")
+
+
+def test_cli_fit_hybrid_then_predict_files(nets, tmp_path, capsys):
+    from onnxnet.bench.store import BenchStore
+    from onnxnet.cli.main import main
+
+    df, _ = nets
+    store = BenchStore.create(tmp_path / "store")
+    for space, part in df.drop(columns=["path"]).groupby("space"):
+        store.write_part(f"{space}-0", part)
+    out = tmp_path / "hybrid"
+    rc = main(["fit", "--bench", str(store.path), "--spaces", "toy0,toy1", "--out", str(out), "--param", "lm=None",
+               "--param", "n_trees=2", "--param", "val_fraction=0.0", "--param", f"cache_dir='{tmp_path}'"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "test split toy" in text and (out / "hybrid.json").is_file()
+    rc = main(["predict", df["path"].iloc[0], df["path"].iloc[3], "--surrogate", str(out), "--json"])
+    assert rc == 0
+    preds = json.loads(capsys.readouterr().out)["predictions"]
+    assert {p["model"] for p in preds} == {df["path"].iloc[0], df["path"].iloc[3]}
+    assert main(["fit", "--bench", str(store.path), "--spaces", "toy0", "--out", str(out), "--predictor",
+                 "params"]) == 2
+    assert "cannot be saved" in capsys.readouterr().err

@@ -110,8 +110,18 @@ def predict(
     """
     from onnxnet.surrogate.surrogate import Surrogate
 
-    s = Surrogate.from_pretrained(surrogate)
-    scores = s.predict([str(m) for m in models], batch_size=batch_size)
+    if (surrogate / "hybrid.json").is_file():  # a saved onnxnet-hybrid (`onnxnet fit`)
+        from onnxnet.surrogate.hybrid import HybridPredictor
+        from onnxnet.surrogate.inputs import as_rows
+
+        s = HybridPredictor.load(surrogate)
+        scores = s.predict(as_rows([str(m) for m in models], space=space or "user"))
+        over = 0
+        space = None  # a hybrid ranks; it does not regress accuracies
+    else:
+        s = Surrogate.from_pretrained(surrogate)
+        scores = s.predict([str(m) for m in models], batch_size=batch_size)
+        over = s.last_over_length_
     acc = None
     if space is not None:
         st = s.settings.get("space_stats", {})
@@ -130,7 +140,7 @@ def predict(
              **({"known_accuracy": known[i]} if known[i] is not None else {})} for r, i in enumerate(order)]
     corr = _correlation(scores, known)
     if as_json:
-        print(json.dumps({"surrogate": str(surrogate), "over_length": s.last_over_length_, "predictions": rows,
+        print(json.dumps({"surrogate": str(surrogate), "over_length": over, "predictions": rows,
                           **({"rank_correlation": corr} if corr else {})}, indent=2))
         return
     from rich.console import Console
@@ -149,5 +159,52 @@ def predict(
     if corr:
         print(f"rank correlation with the known accuracies of {corr['n']} networks: "
               f"Kendall tau {corr['kendall']:.3f}, Spearman rho {corr['spearman']:.3f}")
-    if s.last_over_length_:
-        print(f"note: {s.last_over_length_} encodings exceeded {s.max_length} tokens and were shortened")
+    if over:
+        print(f"note: {over} encodings exceeded {s.max_length} tokens and were shortened")
+
+
+@app.command()
+def fit(
+    bench: list[Path] = typer.Option(..., "--bench", help="Benchmark store folder(s) (repeat to combine)."),
+    spaces: str = typer.Option(..., "--spaces", help="Training search spaces, comma-separated, e.g. nb101."),
+    out: Path = typer.Option(..., "--out", help="Output folder for the fitted predictor."),
+    predictor: str = typer.Option("onnxnet-hybrid", "--predictor", help="A registered predictor that can save "
+                                  "itself (onnxnet-hybrid)."),
+    param: Optional[list[str]] = typer.Option(None, "--param", help="Hyperparameter KEY=VALUE (repeatable), "
+                                              "e.g. --param proxies=True --param lm=None."),
+    label: str = typer.Option("accuracy", "--label", help="Target column(s) in priority order (see evaluate)."),
+    include_test: bool = typer.Option(False, "--include-test/--exclude-test",
+                                      help="Also fit on the store's test split (default: keep it for evaluation)."),
+) -> None:
+    """Fit a predictor on benchmark rows of --spaces and save it; `onnxnet predict --surrogate OUT` then scores
+    ONNX files with it. Its own model selection (early stopping, blend weight) uses a validation part of these
+    rows only; the test split of the store is reported when it was left out."""
+    from onnxnet.cli.evaluate import FEATURE_CACHE, _params, _rows
+    from onnxnet.errors import ProtocolError
+    from onnxnet.evaluate.metrics import kendall_tau, spearman_rho
+    from onnxnet.evaluate.splits import labelled
+    from onnxnet.predictors import get_predictor
+
+    names = _split_spaces(spaces)
+    params = _params([predictor], param)[predictor]
+    params.setdefault("cache_dir", str(FEATURE_CACHE))
+    est = get_predictor(predictor, **params)
+    if not hasattr(est, "save"):
+        raise ProtocolError(f"predictor {predictor!r} cannot be saved; use onnxnet-hybrid (or `onnxnet train` for "
+                            "the language model alone)")
+    rows = labelled(_rows(bench, [predictor], names, label), _split_spaces(label))
+    if rows.empty:
+        raise ProtocolError(f"no labelled rows of {names} in {[str(b) for b in bench]}")
+    test = rows[rows["split"] == "test"] if not include_test and "split" in rows.columns else rows.iloc[:0]
+    train = rows.drop(test.index)
+    print(f"fitting {predictor} on {len(train)} networks of {', '.join(names)}")
+    est.fit(train, train["_y"].to_numpy(), train["_group"].tolist())
+    est.save(out)
+    for name, value in sorted(getattr(est, "val_scores_", {}).items()):
+        print(f"validation (training spaces) {name}: Kendall {value:.3f}")
+    for group, part in test.groupby("_group"):
+        pred = est.predict(part)
+        y = part["_y"].to_numpy()
+        print(f"test split {group}: {len(part)} networks, Kendall {kendall_tau(y, pred):.3f}, "
+              f"Spearman {spearman_rho(y, pred):.3f}")
+    print(f"saved {predictor} to {out}")

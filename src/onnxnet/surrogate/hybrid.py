@@ -56,6 +56,11 @@ def _val_mask(rows: Any, spaces: np.ndarray, fraction: float, seed: int) -> np.n
     return mask
 
 
+def _booster(model: Any) -> Any:
+    """The LightGBM ``Booster`` of a fitted ``LGBMRegressor`` (or the booster itself, once reloaded)."""
+    return getattr(model, "booster_", model)
+
+
 class HybridPredictor(Predictor):
     """LM surrogate + LightGBM ensemble on graph features, blended by a weight chosen on training-space validation.
 
@@ -250,3 +255,67 @@ class HybridPredictor(Predictor):
             return tree
         lm = self.lm_model_.predict_texts(texts)
         return (1 - self.lm_weight_) * rank_per_space(tree, spaces) + self.lm_weight_ * rank_per_space(lm, spaces)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Any) -> Any:
+        """Write the fitted predictor to folder ``path``: ``hybrid.json`` (hyperparameters, feature names, blend
+        weight, validation scores), one LightGBM text model per tree member, the PCA of the LM features, and the
+        LM member as a ``Surrogate`` folder under ``lm/``. ``HybridPredictor.load(path)`` restores it."""
+        from pathlib import Path
+
+        from onnxnet.bench.atomic import write_bytes, write_json
+
+        if not getattr(self, "is_fitted_", False):
+            raise ProtocolError("onnxnet-hybrid: fit before save")
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        for k, m in enumerate(self.trees_):
+            write_bytes(out / f"trees_{k}.txt", _booster(m).model_to_string().encode())
+        if hasattr(self, "pca_"):
+            np.savez(out / "pca.npz", mean=self.pca_.mean_, components=self.pca_.components_)
+        if hasattr(self, "lm_model_"):
+            self.lm_model_.save_pretrained(out / "lm")
+        params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()}
+        state = {"format": "onnxnet-hybrid", "version": 1, "params": params, "feature_names": self.feature_names_,
+                 "lm_weight": self.lm_weight_, "n_trees": len(self.trees_), "val_scores": self.val_scores_,
+                 "has_pca": hasattr(self, "pca_"), "has_lm": hasattr(self, "lm_model_")}
+        write_json(out / "hybrid.json", state)
+        return out
+
+    @classmethod
+    def load(cls, path: str | Any) -> "HybridPredictor":
+        """A predictor saved by ``save``; a missing or damaged file is a ``SurrogateError`` naming it."""
+        import json
+        from pathlib import Path
+
+        import lightgbm as lgb
+
+        from onnxnet.errors import SurrogateError
+
+        folder = Path(path)
+        meta = folder / "hybrid.json"
+        try:
+            state = json.loads(meta.read_text())
+            if state.get("format") != "onnxnet-hybrid":
+                raise ValueError(f"format is {state.get('format')!r}")
+            self = cls(**state["params"])
+            self.feature_names_ = list(state["feature_names"])
+            self.lm_weight_ = float(state["lm_weight"])
+            self.val_scores_ = dict(state.get("val_scores", {}))
+            self.trees_ = [lgb.Booster(model_str=(folder / f"trees_{k}.txt").read_text())
+                           for k in range(int(state["n_trees"]))]
+            if state.get("has_pca"):
+                from sklearn.decomposition import PCA
+
+                z = np.load(folder / "pca.npz")
+                self.pca_ = PCA(n_components=z["components"].shape[0])
+                self.pca_.mean_, self.pca_.components_ = z["mean"], z["components"]
+        except (OSError, ValueError, KeyError, TypeError, lgb.basic.LightGBMError) as e:
+            raise SurrogateError(f"{folder} is not a readable onnxnet-hybrid folder ({type(e).__name__}: {e}); "
+                                 "save one with HybridPredictor.save or `onnxnet fit`") from None
+        if state.get("has_lm"):
+            from onnxnet.surrogate.surrogate import Surrogate
+
+            self.lm_model_ = Surrogate.from_pretrained(folder / "lm")
+        self.is_fitted_ = True
+        return self

@@ -155,3 +155,26 @@ def encode_items(items: Sequence[Any], encoding: str, *, input_shape: Sequence[i
             cache.put(key, text)
         out.append(text)
     return out
+
+
+def as_rows(models: Any, space: str = "user") -> Any:
+    """Store-like rows (``id``, ``space``, ``graph_hash``, ``onnx``, ``n_params``, ``flops``) for any accepted
+    input form, so predictors fitted on benchmark rows (``onnxnet-hybrid``, ``gbm``...) score user networks.
+
+    Files, bytes and torch modules go through ``onnxnet.graph.load_model`` (the store's canonical form); rows
+    pass through unchanged. ``space`` groups the networks for predictors that normalise per space.
+    """
+    import pandas as pd
+
+    from onnxnet.graph import graph_facts, graph_hash, load_model
+
+    if _is_rows(models):
+        return models
+    out = []
+    for i, item in enumerate(as_items(models)):
+        model = load_model(item)
+        facts = graph_facts(model)
+        name = os.fspath(item) if isinstance(item, (str, os.PathLike)) else f"model{i}"
+        out.append({"id": name, "space": space, "graph_hash": graph_hash(model), "onnx": model.SerializeToString(),
+                    "n_params": int(facts.n_params), "flops": int(facts.flops)})
+    return pd.DataFrame(out)
