@@ -32,6 +32,16 @@ def rank_within(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 
 @PREDICTORS.register("gbm")
+def fit_early_stopped(model: Any, X: Any, y: np.ndarray, X_val: Any, y_val: np.ndarray, rounds: int) -> Any:
+    """``model.fit`` with early stopping on ``(X_val, y_val)``, for LightGBM before and after 4.6's API change."""
+    import lightgbm as lgb
+
+    stop = [lgb.early_stopping(rounds, verbose=False)]
+    if "eval_X" in inspect.signature(model.fit).parameters:  # LightGBM >= 4.6
+        return model.fit(X, y, eval_X=(X_val,), eval_y=(y_val,), callbacks=stop)
+    return model.fit(X, y, eval_set=[(X_val, y_val)], callbacks=stop)
+
+
 class GBMPredictor(Predictor):
     """Gradient-boosted trees (LightGBM) on GRAF-style ONNX features.
 
@@ -122,11 +132,8 @@ class GBMPredictor(Predictor):
             rng = np.random.default_rng(self.seed)
             val_groups = set(rng.choice(uniq, size=n_val, replace=False).tolist())
             is_val = np.array([g in val_groups for g in groups])
-            stop = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
-            if "eval_X" in inspect.signature(model.fit).parameters:  # LightGBM >= 4.6
-                model.fit(X[~is_val], target[~is_val], eval_X=(X[is_val],), eval_y=(target[is_val],), callbacks=stop)
-            else:
-                model.fit(X[~is_val], target[~is_val], eval_set=[(X[is_val], target[is_val])], callbacks=stop)
+            fit_early_stopped(model, X[~is_val], target[~is_val], X[is_val], target[is_val],
+                              self.early_stopping_rounds)
             self.best_iteration_ = int(model.best_iteration_ or self.n_estimators)
             # Refit on all training rows with the chosen number of rounds.
             model = lgb.LGBMRegressor(**{**params, "n_estimators": self.best_iteration_})

@@ -329,6 +329,7 @@ def features_frame(
     progress: bool = False,
     jobs: int = 1,
     flush_every: int = 256,
+    compute: bool = True,
 ) -> tuple[Any, list[dict[str, str]]]:
     """Features of every row as a DataFrame aligned with ``rows``.
 
@@ -337,7 +338,8 @@ def features_frame(
     fails get NaN features and an entry ``{"id", "reason"}`` in the returned failure list. Results are cached in
     memory, and on disk under ``cache_dir`` (one Parquet file per kind and version, written atomically every
     ``flush_every`` new graphs, so a killed run resumes where it stopped); the key is the row's ``graph_hash``
-    (else a hash of its ONNX bytes). ``jobs`` > 1 computes in that many spawned processes.
+    (else a hash of its ONNX bytes). ``jobs`` > 1 computes in that many spawned processes. ``compute=False``
+    only reads the caches: rows not in them get NaN and a failure saying so.
     """
     import pandas as pd
 
@@ -358,6 +360,9 @@ def features_frame(
     ids: dict[str, str] = {}
     for key, row in zip(keys, records):
         if (tag, key) in _MEM_CACHE or key in todo:
+            continue
+        if not compute:
+            failures.append({"id": str(row.get("id")), "reason": f"not in the {kind} feature cache"})
             continue
         raw = row.get("onnx")
         src = bytes(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else row.get("onnx_path")

@@ -166,6 +166,8 @@ class HybridPredictor(Predictor):
         of rounds is recorded in ``rounds_``; with ``rounds``, each uses the given number."""
         import lightgbm as lgb
 
+        from onnxnet.predictors.gbm import fit_early_stopped
+
         models = []
         if val is not None:
             self.rounds_ = []
@@ -175,7 +177,7 @@ class HybridPredictor(Predictor):
                 params["n_estimators"] = int(rounds[k])
             m = lgb.LGBMRegressor(**params)
             if val is not None:
-                m.fit(X, target, eval_set=[val], callbacks=[lgb.early_stopping(50, verbose=False)])
+                fit_early_stopped(m, X, target, val[0], val[1], 50)
                 self.rounds_.append(int(m.best_iteration_ or self.max_rounds))
             else:
                 m.fit(X, target)

@@ -1,0 +1,93 @@
+"""Pick the zero-shot predictor without touching the test space: validation on the training space and a third one.
+
+Zero-shot NB101 -> NB201 may only select on data that is not NB201. For each candidate this prints
+(1) 5-fold cross-validation inside NB101 (108-epoch labels; Kendall / Spearman on the held-out fold) and
+(2) transfer NB101 -> NB301 (trained on all NB101 cells, scored on the NB301 networks: an unseen space that is
+not the test space). The rule, fixed before looking: the candidate with the best NB101 -> NB301 Kendall wins
+(the property zero-shot needs), NB101 CV breaking near-ties (< 0.01). Proxies must be in the feature cache.
+
+    .venv/bin/python benchmarks/bench_zero_shot_select.py --store runs/bench-v3 --store runs/bench \
+        --cache results/cache --extra-cache results/cache-nb301
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+
+CANDIDATES: dict[str, tuple[str, dict]] = {
+    "params": ("params", {}),
+    "onnx-nwot": ("onnx-nwot", {}),
+    "onnx-meco": ("onnx-meco", {}),
+    "onnx-swap": ("onnx-swap", {}),
+    "onnx-synflow": ("onnx-synflow", {}),
+    "proxy-vote": ("proxy-vote", {}),
+    "rank-linear: proxies + params/flops": ("rank-linear", {}),
+    "rank-linear: proxies + params/flops + graph features": ("rank-linear", dict(graph_features=True)),
+    "trees: graph features": ("onnxnet-hybrid", dict(lm=None)),
+    "trees: graph features, rank-normalised": ("onnxnet-hybrid", dict(lm=None, feature_norm="rank")),
+    "trees: graph + proxies, rank-normalised": ("onnxnet-hybrid", dict(lm=None, feature_norm="rank", proxies=True)),
+    "trees: proxies + params/flops, rank-normalised": ("onnxnet-hybrid", dict(lm=None, feature_norm="rank",
+                                                                               proxies=True, graph_features=False)),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--store", action="append", required=True)
+    ap.add_argument("--cache", default="results/cache")
+    ap.add_argument("--extra-cache", action="append", default=[], help="more proxy caches to read (memory only)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--only", default=None, help="comma-separated candidate names")
+    args = ap.parse_args()
+
+    from onnxnet.bench.store import BenchStore
+    from onnxnet.evaluate.metrics import kendall_tau, spearman_rho
+    from onnxnet.evaluate.splits import labelled
+    from onnxnet.predictors import get_predictor
+    from onnxnet.predictors.graph_features import features_frame
+
+    cols = ["id", "space", "graph_hash", "onnx", "n_params", "flops", "split", "accuracy"]
+    frames = [BenchStore(s).read(spaces=["nb101", "nb301"], columns=cols) for s in args.store]
+    rows = pd.concat(frames, ignore_index=True).drop_duplicates("id").drop_duplicates("graph_hash")
+    rows = labelled(rows, "accuracy").reset_index(drop=True)
+    for extra in args.extra_cache:  # fill the in-memory cache from other proxy caches
+        features_frame(rows, kind="proxies", cache_dir=extra, compute=False)
+    nb101 = rows[rows["space"] == "nb101"].reset_index(drop=True)
+    nb301 = rows[rows["space"] == "nb301"].reset_index(drop=True)
+    have = features_frame(nb301, kind="proxies", cache_dir=args.cache, compute=False)[0].notna().all(axis=1)
+    have = have.to_numpy() if len(have) else np.zeros(len(nb301), dtype=bool)
+    nb301 = nb301[have].reset_index(drop=True)
+    print(f"NB101: {len(nb101)} cells (108-epoch labels); NB301 with proxies: {len(nb301)} networks")
+    folds = np.random.default_rng(args.seed).permutation(len(nb101)) % 5
+    print("| candidate | NB101 5-fold CV kendall | NB101 CV spearman | NB101->NB301 kendall | NB101->NB301 spearman "
+          "| s |")
+    print("|---|---|---|---|---|---|")
+    names = args.only.split(",") if args.only else list(CANDIDATES)
+    for name in names:
+        pred_name, params = CANDIDATES[name]
+        t0 = time.perf_counter()
+        cv_t, cv_r = [], []
+        for k in range(5):
+            tr, te = nb101[folds != k], nb101[folds == k]
+            p = get_predictor(pred_name, cache_dir=args.cache, **params)
+            p.fit(tr, tr["_y"].to_numpy(), tr["space"].tolist())
+            s = p.predict(te)
+            cv_t.append(kendall_tau(te["_y"].to_numpy(), s))
+            cv_r.append(spearman_rho(te["_y"].to_numpy(), s))
+        p = get_predictor(pred_name, cache_dir=args.cache, **params)
+        p.fit(nb101, nb101["_y"].to_numpy(), nb101["space"].tolist())
+        s = p.predict(nb301)
+        y = nb301["_y"].to_numpy()
+        coef = getattr(p, "coef_", None)
+        if coef and len(coef) <= 8:
+            name = f"{name} (weights {coef})"
+        print(f"| {name} | {np.mean(cv_t):.3f} ± {np.std(cv_t):.3f} | {np.mean(cv_r):.3f} | "
+              f"{kendall_tau(y, s):.3f} | {spearman_rho(y, s):.3f} | {time.perf_counter() - t0:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

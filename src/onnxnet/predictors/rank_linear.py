@@ -1,0 +1,84 @@
+"""``rank-linear``: a ridge regression from per-space feature ranks to per-space accuracy ranks.
+
+Every feature (ONNX proxies of ``onnxnet.predictors.onnx_proxies``, #params, FLOPs, optionally the GRAF-style
+graph features) is replaced by its quantile within its space among the rows fitted or scored together, and the
+target by its quantile within its group, so the model learns *which ordering signals agree with accuracy*, with
+no notion of a space's scale: what a model trained on one space can carry to an unseen one. Few parameters
+(one weight per feature, ridge-penalised, penalty chosen by leave-one-out on the training rows) make it far less
+able than trees to fit one space's quirks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from onnxnet.predictors.base import PREDICTORS, Predictor
+from onnxnet.predictors.onnx_proxies import PROXY_SET
+
+
+@PREDICTORS.register("rank-linear")
+class RankLinearPredictor(Predictor):
+    """Ridge on per-space quantiles of ``proxies`` + ``static`` (+ graph features when ``graph_features``)."""
+
+    required_columns: tuple[str, ...] | None = ("onnx", "n_params", "flops")
+
+    def __init__(self, proxies: Sequence[str] = PROXY_SET, static: Sequence[str] = ("n_params", "flops"),
+                 graph_features: bool = False, alphas: Sequence[float] = (0.1, 1.0, 10.0, 100.0),
+                 cache_dir: str | None = None, jobs: int = 1) -> None:
+        self.proxies = proxies
+        self.static = static
+        self.graph_features = graph_features
+        self.alphas = alphas
+        self.cache_dir = cache_dir
+        self.jobs = jobs
+
+    def _features(self, rows: Any) -> tuple[np.ndarray, list[dict[str, str]]]:
+        import pandas as pd
+
+        from onnxnet.errors import ProtocolError
+        from onnxnet.predictors.graph_features import features_frame
+        from onnxnet.predictors.onnx_proxies import proxy_frame
+
+        X, failures = proxy_frame(rows, list(self.proxies), cache_dir=self.cache_dir, jobs=self.jobs)
+        missing = [c for c in self.static if c not in rows.columns]
+        if missing:
+            raise ProtocolError(f"rank-linear: rows lack the store columns {missing}")
+        for c in self.static:
+            X[c] = rows[c].to_numpy(dtype=float)
+        if self.graph_features:
+            G, more = features_frame(rows, kind="all", cache_dir=self.cache_dir)
+            X = pd.concat([X, G.drop(columns=[c for c in G.columns if c in X.columns])], axis=1)
+            failures += more
+        if hasattr(self, "feature_names_"):
+            X = X.reindex(columns=self.feature_names_)
+        else:
+            self.feature_names_ = list(X.columns)
+        spaces = rows["space"].astype(str).to_numpy() if "space" in rows.columns else np.zeros(len(rows)).astype(str)
+        Q = X.groupby(spaces).rank(pct=True).fillna(0.5)  # a constant or missing feature carries no order
+        Q[X.isna()] = np.nan
+        return Q.to_numpy(dtype=float), failures
+
+    def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:
+        from sklearn.linear_model import RidgeCV
+
+        from onnxnet.surrogate.hybrid import rank_per_space
+
+        X, self.fit_failures_ = self._features(rows)
+        ok = np.isfinite(X).all(axis=1)
+        target = rank_per_space(y[ok], np.asarray(spaces)[ok])
+        self.model_ = RidgeCV(alphas=list(self.alphas)).fit(X[ok], target)
+        self.coef_ = dict(zip(self.feature_names_, self.model_.coef_.round(4).tolist()))
+
+    def predict(self, rows: Any) -> np.ndarray:
+        from onnxnet.errors import ProtocolError
+
+        if not getattr(self, "is_fitted_", False):
+            raise ProtocolError("rank-linear: call fit(rows, y) before predict")
+        X, self.failures_ = self._features(rows)
+        out = np.full(len(rows), np.nan)
+        ok = np.isfinite(X).all(axis=1)
+        if ok.any():
+            out[ok] = self.model_.predict(X[ok])
+        return out
