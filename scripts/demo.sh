@@ -6,6 +6,8 @@
 #   4. baselines on the paper's protocols (#params, FLOPs, GBM on ONNX graph features)
 #   5. train a small language-model surrogate on NB201 (model selection on NB201 validation only)
 #   6. score held-out NB201 networks it never saw, as .onnx files, next to their real accuracies
+#   7. fit onnxnet's best in-space predictor (trees on ONNX graph features + zero-cost proxies computed from the
+#      ONNX graphs, blended with the language model by training-space validation) and score the same files
 # Everything goes to runs/demo/ (git-ignored). Rerunning resumes the builds and reuses finished steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,14 +22,14 @@ EPOCHS=${EPOCHS:-4}
 mkdir -p "$OUT"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "1/6 build ONNX-Bench subset: $N201 NB201 + $N101 NB101 (108-epoch labels) -> $OUT/bench"
+step "1/7 build ONNX-Bench subset: $N201 NB201 + $N101 NB101 (108-epoch labels) -> $OUT/bench"
 "$BIN" bench build --space nb201 --labelled-only --limit "$N201" --jobs "$JOBS" --out "$OUT/bench"
 "$BIN" bench build --space nb101 --require-label cifar10_val_108ep --limit "$N101" --jobs "$JOBS" --out "$OUT/bench"
 
-step "2/6 what the benchmark holds"
+step "2/7 what the benchmark holds"
 "$BIN" bench info "$OUT/bench"
 
-step "3/6 one network as canonical, lossless text (compact encoding)"
+step "3/7 one network as canonical, lossless text (compact encoding)"
 "$BIN" bench export "$OUT/bench" "$OUT/onnx" --labelled-only
 files=("$OUT"/onnx/nb201/*.onnx)
 first=${files[0]}
@@ -36,17 +38,17 @@ echo "$first"
 sed -n '1,40p' "$OUT/example.txt"
 "$BIN" inspect "$first"
 
-step "4/6 baselines: in-space NB201 (train on 32/128 nets) and zero-shot NB101 -> NB201"
+step "4/7 baselines: in-space NB201 (train on 32/128 nets) and zero-shot NB101 -> NB201"
 "$BIN" evaluate in-space --store "$OUT/bench" --space nb201 --sizes 32,128 --predictor params,flops,gbm \
   --seeds 3 --out "$OUT/results/in-space"
 "$BIN" evaluate zero-shot --store "$OUT/bench" --train nb101 --test nb201 --predictor params,flops,gbm \
   --seeds 3 --out "$OUT/results/zero-shot"
 
-step "5/6 train a small language-model surrogate (ModernBERT-tiny from scratch, learned BPE, hinge loss)"
+step "5/7 train a small language-model surrogate (ModernBERT-tiny from scratch, learned BPE, hinge loss)"
 "$BIN" train --bench "$OUT/bench" --spaces nb201 --backbone modernbert-tiny --epochs "$EPOCHS" \
   --out "$OUT/surrogate" --zero-shot nb101
 
-step "6/6 score held-out NB201 networks (test split: never trained or selected on) with their real accuracies"
+step "6/7 score held-out NB201 networks (test split: never trained or selected on) with their real accuracies"
 "$PY" - "$OUT" <<'PYEOF'
 import sys, pathlib, shutil
 from onnxnet.bench.store import BenchStore
@@ -66,4 +68,9 @@ print(f"{n} held-out NB201 networks copied to {dest}")
 PYEOF
 "$BIN" predict "$OUT"/unseen/*.onnx --surrogate "$OUT/surrogate"
 
-step "done: benchmark in $OUT/bench, results in $OUT/results, surrogate in $OUT/surrogate"
+step "7/7 onnxnet-hybrid: trees on graph features + ONNX zero-cost proxies, fitted on NB201's train/val split"
+"$BIN" fit --bench "$OUT/bench" --spaces nb201 --predictor onnxnet-hybrid --param lm=None --param proxies=True \
+  --param jobs="$JOBS" --out "$OUT/hybrid"
+"$BIN" predict "$OUT"/unseen/*.onnx --surrogate "$OUT/hybrid"
+
+step "done: benchmark in $OUT/bench, results in $OUT/results, surrogates in $OUT/surrogate and $OUT/hybrid"

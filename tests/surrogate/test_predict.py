@@ -216,3 +216,12 @@ def test_cli_fit_hybrid_then_predict_files(nets, tmp_path, capsys):
     assert main(["fit", "--bench", str(store.path), "--spaces", "toy0", "--out", str(out), "--predictor",
                  "params"]) == 2
     assert "cannot be saved" in capsys.readouterr().err
+
+
+def test_hybrid_module_imports_first_in_a_fresh_process():
+    import subprocess
+    import sys
+
+    code = "from onnxnet.surrogate.hybrid import HybridPredictor; from onnxnet.predictors import get_predictor; " \
+           "assert type(get_predictor('onnxnet-hybrid')) is HybridPredictor"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).returncode == 0

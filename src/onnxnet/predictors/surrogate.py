@@ -80,10 +80,5 @@ class SurrogatePredictor(Predictor):
         return self.surrogate_.predict(rows)
 
 
-def _register_hybrid() -> None:
-    from onnxnet.surrogate.hybrid import HybridPredictor
-
-    PREDICTORS.register("onnxnet-hybrid")(HybridPredictor)
-
-
-_register_hybrid()
+import onnxnet.surrogate.hybrid  # noqa: E402,F401  (registers ``onnxnet-hybrid``; a plain import so either
+#                                   module may be imported first without a circular-import error)

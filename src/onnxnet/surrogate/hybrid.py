@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from onnxnet.errors import ProtocolError
-from onnxnet.predictors.base import Predictor
+from onnxnet.predictors.base import PREDICTORS, Predictor
 
 
 def rank_per_space(values: np.ndarray, spaces: np.ndarray) -> np.ndarray:
@@ -61,6 +61,7 @@ def _booster(model: Any) -> Any:
     return getattr(model, "booster_", model)
 
 
+@PREDICTORS.register("onnxnet-hybrid")
 class HybridPredictor(Predictor):
     """LM surrogate + LightGBM ensemble on graph features, blended by a weight chosen on training-space validation.
 
@@ -73,6 +74,7 @@ class HybridPredictor(Predictor):
     the trees' features; ``graph_features=False`` drops the static graph features (keeps #params and FLOPs).
     ``feature_norm="rank"`` replaces each feature by its quantile within its space among the rows fitted or
     scored together (no labels used), so spaces of different scale line up: the setting for unseen spaces.
+    ``jobs``: processes for computing proxies not yet in the cache.
     """
 
     required_columns = ("onnx",)
@@ -83,7 +85,7 @@ class HybridPredictor(Predictor):
                  n_trees: int = 5, max_rounds: int = 500, val_fraction: float = 0.2, encoding: str = "compact", seed: int = 0,
                  lm_backbone_overrides: dict[str, Any] | None = None, cache_dir: str | None = None,
                  progress: bool = False, proxies: Sequence[str] | str | bool = (), graph_features: bool = True,
-                 feature_norm: str = "none") -> None:
+                 feature_norm: str = "none", jobs: int = 1) -> None:
         self.lm = lm
         self.lm_epochs = lm_epochs
         self.lm_loss = lm_loss
@@ -103,6 +105,7 @@ class HybridPredictor(Predictor):
         self.proxies = proxies
         self.graph_features = graph_features
         self.feature_norm = feature_norm
+        self.jobs = jobs
 
     # ------------------------------------------------------------------ members
     def _texts(self, rows: Any) -> list[str]:
@@ -140,7 +143,7 @@ class HybridPredictor(Predictor):
         if self.proxies:
             from onnxnet.predictors.onnx_proxies import proxy_frame
 
-            P, _ = proxy_frame(rows, self.proxies, cache_dir=self.cache_dir, progress=self.progress)
+            P, _ = proxy_frame(rows, self.proxies, cache_dir=self.cache_dir, progress=self.progress, jobs=self.jobs)
             X = pd.concat([X, P], axis=1)
         if self.feature_norm == "rank":
             space = rows["space"].astype(str).to_numpy() if "space" in rows.columns else np.zeros(len(rows))
@@ -278,6 +281,7 @@ class HybridPredictor(Predictor):
         if hasattr(self, "lm_model_"):
             self.lm_model_.save_pretrained(out / "lm")
         params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()}
+        params["cache_dir"] = None  # a path on this machine; the folder must work anywhere
         state = {"format": "onnxnet-hybrid", "version": 1, "params": params, "feature_names": self.feature_names_,
                  "lm_weight": self.lm_weight_, "n_trees": len(self.trees_), "val_scores": self.val_scores_,
                  "has_pca": hasattr(self, "pca_"), "has_lm": hasattr(self, "lm_model_")}
