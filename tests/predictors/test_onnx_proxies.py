@@ -88,3 +88,18 @@ def test_proxy_vote_ranks_within_space(onnx_rows, tmp_path):
     assert scores[1] > scores[0]
     single = get_predictor("onnx-nwot", cache_dir=str(tmp_path)).predict(onnx_rows)
     assert single[1] > single[0]
+
+
+def test_rank_linear_learns_the_sign_of_a_proxy_and_ignores_space_scale(onnx_rows, tmp_path):
+    import onnx
+
+    # Two spaces of the same two networks, one with 10x the parameter counts: per-space quantiles line them up.
+    a = onnx_rows.assign(space="a")
+    b = onnx_rows.assign(space="b", id=["b-small", "b-wide"], n_params=[10, 20], flops=[10, 20])
+    rows = pd.concat([a, b], ignore_index=True)
+    pred = get_predictor("rank-linear", cache_dir=str(tmp_path), proxies=("nwot",))
+    pred.fit(rows, np.array([1.0, 2.0, 1.0, 2.0]), ["a", "a", "b", "b"])
+    scores = pred.predict(rows)
+    assert scores[1] > scores[0] and scores[3] > scores[2]
+    assert scores[1] == pytest.approx(scores[3]) and set(pred.coef_) == {"zc_nwot", "n_params", "flops"}
+    assert onnx.load_from_string(rows["onnx"][0]).graph.node  # rows are real ONNX graphs
