@@ -8,6 +8,7 @@ Tensor names inside chains, constant names and the shapes of unnamed tensors are
 from __future__ import annotations
 
 import re
+from typing import Iterator
 from dataclasses import dataclass, field
 
 import onnx
@@ -62,56 +63,46 @@ class _RepeatAst:
         return self.count * sum(item.n_tensors() for item in self.body)
 
 
-def split_top(s: str, sep: str) -> list[str]:
-    """Split ``s`` on ``sep`` outside brackets and JSON strings."""
-    out, depth, start, i, quote = [], 0, 0, 0, False
+def _structure(s: str, start: int = 0) -> Iterator[tuple[int, int, int]]:
+    """``(index, depth before, depth after)`` of every character of ``s`` from ``start`` that lies outside JSON
+    strings (bracket depth relative to ``start``). The ``>`` of a ``-->`` arrow is not a bracket."""
+    depth, quote, i = 0, False, start
     while i < len(s):
         c = s[i]
         if quote:
             if c == "\\":
                 i += 2
                 continue
-            if c == '"':
-                quote = False
-        elif depth == 0 and s.startswith(sep, i):
-            out.append(s[start:i])
-            i += len(sep)
-            start = i
-            continue
+            quote = c != '"'
         elif s.startswith("-->", i):
+            for k in range(3):
+                yield i + k, depth, depth
             i += 3
             continue
         elif c == '"':
             quote = True
-        elif c in "[(<{":
-            depth += 1
-        elif c in "])>}":
-            depth -= 1
+        else:
+            before, depth = depth, depth + (c in "[(<{") - (c in "])>}")
+            yield i, before, depth
         i += 1
+
+
+def split_top(s: str, sep: str) -> list[str]:
+    """Split ``s`` on ``sep`` outside brackets and JSON strings."""
+    out, start = [], 0
+    for i, depth, _ in _structure(s):
+        if i >= start and depth == 0 and s.startswith(sep, i):
+            out.append(s[start:i])
+            start = i + len(sep)
     out.append(s[start:])
     return out
 
 
 def _closing(s: str, i: int, where: str) -> int:
     """Index just past the bracket group that opens at ``s[i]``."""
-    depth, quote, j = 0, False, i
-    while j < len(s):
-        c = s[j]
-        if quote:
-            if c == "\\":
-                j += 2
-                continue
-            if c == '"':
-                quote = False
-        elif c == '"':
-            quote = True
-        elif c in "[(<{":
-            depth += 1
-        elif c in "])>}":
-            depth -= 1
-            if depth == 0:
-                return j + 1
-        j += 1
+    for j, _, depth in _structure(s, i):
+        if depth == 0:
+            return j + 1
     raise EncodingError(f"{where}: unbalanced bracket in {s!r}")
 
 
