@@ -116,6 +116,8 @@ def predict(
 
         s = HybridPredictor.load(surrogate)
         scores = s.predict(as_rows([str(m) for m in models], space=space or "user"))
+        for f in getattr(s, "failures_", []):
+            typer.echo(f"note: {f['id']}: {f['reason']} (scored without it)", err=True)
         over = 0
         space = None  # a hybrid ranks; it does not regress accuracies
     else:

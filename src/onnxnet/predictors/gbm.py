@@ -31,7 +31,6 @@ def rank_within(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return out
 
 
-@PREDICTORS.register("gbm")
 def fit_early_stopped(model: Any, X: Any, y: np.ndarray, X_val: Any, y_val: np.ndarray, rounds: int) -> Any:
     """``model.fit`` with early stopping on ``(X_val, y_val)``, for LightGBM before and after 4.6's API change."""
     import lightgbm as lgb
@@ -42,6 +41,7 @@ def fit_early_stopped(model: Any, X: Any, y: np.ndarray, X_val: Any, y_val: np.n
     return model.fit(X, y, eval_set=[(X_val, y_val)], callbacks=stop)
 
 
+@PREDICTORS.register("gbm")
 class GBMPredictor(Predictor):
     """Gradient-boosted trees (LightGBM) on GRAF-style ONNX features.
 

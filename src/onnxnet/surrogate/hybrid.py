@@ -133,7 +133,7 @@ class HybridPredictor(Predictor):
 
         from onnxnet.predictors.graph_features import features_frame
 
-        X, _ = features_frame(rows, kind="all", cache_dir=self.cache_dir)
+        X, self.failures_ = features_frame(rows, kind="all", cache_dir=self.cache_dir)
         X = X.copy()
         for c in ("n_params", "flops"):
             if c in X.columns:
@@ -143,7 +143,10 @@ class HybridPredictor(Predictor):
         if self.proxies:
             from onnxnet.predictors.onnx_proxies import proxy_frame
 
-            P, _ = proxy_frame(rows, self.proxies, cache_dir=self.cache_dir, progress=self.progress, jobs=self.jobs)
+            P, failed = proxy_frame(rows, self.proxies, cache_dir=self.cache_dir, progress=self.progress,
+                                    jobs=self.jobs)
+            # A network the torch executor cannot run keeps its graph features; the trees take NaN proxies.
+            self.failures_ = self.failures_ + [{**f, "reason": "proxies: " + f["reason"]} for f in failed]
             X = pd.concat([X, P], axis=1)
         if self.feature_norm == "rank":
             space = rows["space"].astype(str).to_numpy() if "space" in rows.columns else np.zeros(len(rows))
