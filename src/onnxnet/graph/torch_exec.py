@@ -277,8 +277,8 @@ def _batch_norm(channels: int, rank: int, affine: bool, stats: tuple[Any, Any] |
     cls = {0: nn.BatchNorm1d, 1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}.get(rank, nn.BatchNorm2d)
     bn = cls(channels, eps=eps, affine=affine, track_running_stats=stats is not None)
     if stats is not None:
-        bn.running_mean.copy_(torch.as_tensor(stats[0], dtype=torch.float32))
-        bn.running_var.copy_(torch.as_tensor(stats[1], dtype=torch.float32))
+        bn.running_mean.copy_(torch.from_numpy(np.array(stats[0], dtype=np.float32)))
+        bn.running_var.copy_(torch.from_numpy(np.array(stats[1], dtype=np.float32)))
         bn.eval()
     return bn
 
