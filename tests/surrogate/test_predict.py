@@ -225,3 +225,17 @@ def test_hybrid_module_imports_first_in_a_fresh_process():
     code = "from onnxnet.surrogate.hybrid import HybridPredictor; from onnxnet.predictors import get_predictor; " \
            "assert type(get_predictor('onnxnet-hybrid')) is HybridPredictor"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).returncode == 0
+
+
+def test_hybrid_auto_proxies_decides_on_validation_and_persists(nets, tmp_path):
+    from onnxnet.surrogate.hybrid import HybridPredictor
+
+    df, _ = nets
+    p = HybridPredictor(lm=None, n_trees=2, val_fraction=0.5, proxies="auto", cache_dir=str(tmp_path / "c"))
+    p.fit(df, df["accuracy"].to_numpy(), df["space"].tolist())
+    assert {"trees_proxies_False", "trees_proxies_True"} <= set(p.val_scores_)
+    assert (any(c.startswith("zc_") for c in p.feature_names_)) == bool(p.proxies_)
+    p.save(tmp_path / "h")
+    again = HybridPredictor.load(tmp_path / "h")
+    assert again.proxies_ == p.proxies_
+    np.testing.assert_allclose(again.predict(df), p.predict(df), rtol=1e-6)

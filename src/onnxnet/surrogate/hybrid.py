@@ -74,7 +74,8 @@ class HybridPredictor(Predictor):
     the trees' features; ``graph_features=False`` drops the static graph features (keeps #params and FLOPs).
     ``feature_norm="rank"`` replaces each feature by its quantile within its space among the rows fitted or
     scored together (no labels used), so spaces of different scale line up: the setting for unseen spaces.
-    ``jobs``: processes for computing proxies not yet in the cache.
+    ``proxies="auto"``: fit the trees with and without the proxies and keep what the validation part prefers
+    (``proxies_`` says which). ``jobs``: processes for computing proxies not yet in the cache.
     """
 
     required_columns = ("onnx",)
@@ -140,10 +141,11 @@ class HybridPredictor(Predictor):
                 X[c] = np.log1p(X[c].clip(lower=0))
         if not self.graph_features:
             X = X[[c for c in ("n_params", "flops") if c in X.columns]]
-        if self.proxies:
+        proxies = getattr(self, "proxies_", self.proxies)
+        if proxies:
             from onnxnet.predictors.onnx_proxies import proxy_frame
 
-            P, failed = proxy_frame(rows, self.proxies, cache_dir=self.cache_dir, progress=self.progress,
+            P, failed = proxy_frame(rows, True if proxies == "auto" else proxies, cache_dir=self.cache_dir, progress=self.progress,
                                     jobs=self.jobs)
             # A network the torch executor cannot run keeps its graph features; the trees take NaN proxies.
             self.failures_ = self.failures_ + [{**f, "reason": "proxies: " + f["reason"]} for f in failed]
@@ -223,15 +225,27 @@ class HybridPredictor(Predictor):
                 lm_val = self.lm_model_.predict_texts([texts[i] for i in np.flatnonzero(va)])
                 self.val_scores_["lm"] = _mean_kendall(lm_val, y[va], spaces[va])
 
-        # 2. Trees on graph features (+ LM components), per-space rank targets.
-        X = self._tree_features(rows, emb)
-        self.feature_names_ = list(X.columns)
+        # 2. Trees on graph features (+ proxies, + LM components), per-space rank targets. With
+        # proxies="auto" the trees are fitted with and without the proxies; the validation part decides.
+        self.__dict__.pop("proxies_", None)
+        self.__dict__.pop("feature_names_", None)
+        options = [False, True] if self.proxies == "auto" and va.any() else [self.proxies]
         target, _ = normalize_per_space(y, spaces, "rank")
         w = 0.0 if not use_lm else (float(self.lm_weight) if self.lm_weight != "auto" else None)
         if va.any():
             target_tr, _ = normalize_per_space(y[tr], spaces[tr], "rank")
             target_va, _ = normalize_per_space(y[va], spaces[va], "rank")
-            trees = self._fit_trees(X[tr], target_tr, val=(X[va], target_va))
+            best_trees = None
+            for option in options:
+                self.proxies_ = option
+                X = self._tree_features(rows, emb)
+                trees = self._fit_trees(X[tr], target_tr, val=(X[va], target_va))
+                val_score = _mean_kendall(self._tree_predict(trees, X[va]), y[va], spaces[va])
+                if len(options) > 1:
+                    self.val_scores_[f"trees_proxies_{bool(option)}"] = val_score
+                if best_trees is None or val_score > best_trees[0] + 1e-12:
+                    best_trees = (val_score, option, X, trees, self.rounds_)
+            _, self.proxies_, X, trees, self.rounds_ = best_trees
             tree_val = self._tree_predict(trees, X[va])
             self.val_scores_["trees"] = _mean_kendall(tree_val, y[va], spaces[va])
             if w is None:
@@ -244,8 +258,12 @@ class HybridPredictor(Predictor):
                     if score > best[0] + 1e-12:
                         best = (score, float(cand))
                 w = best[1]
-        elif w is None:
-            w = 0.5
+        else:
+            self.proxies_ = True if self.proxies == "auto" else self.proxies
+            X = self._tree_features(rows, emb)
+            if w is None:
+                w = 0.5
+        self.feature_names_ = list(X.columns)
         self.lm_weight_ = float(w)
         # 3. Refit the trees on every training row; the LM keeps its validation-selected epoch.
         self.trees_ = self._fit_trees(X, target, rounds=getattr(self, "rounds_", None))
@@ -287,6 +305,7 @@ class HybridPredictor(Predictor):
         params["cache_dir"] = None  # a path on this machine; the folder must work anywhere
         state = {"format": "onnxnet-hybrid", "version": 1, "params": params, "feature_names": self.feature_names_,
                  "lm_weight": self.lm_weight_, "n_trees": len(self.trees_), "val_scores": self.val_scores_,
+                 "proxies_used": self.proxies_,
                  "has_pca": hasattr(self, "pca_"), "has_lm": hasattr(self, "lm_model_")}
         write_json(out / "hybrid.json", state)
         return out
@@ -310,6 +329,7 @@ class HybridPredictor(Predictor):
             self = cls(**state["params"])
             self.feature_names_ = list(state["feature_names"])
             self.lm_weight_ = float(state["lm_weight"])
+            self.proxies_ = state.get("proxies_used", self.proxies)
             self.val_scores_ = dict(state.get("val_scores", {}))
             self.trees_ = [lgb.Booster(model_str=(folder / f"trees_{k}.txt").read_text())
                            for k in range(int(state["n_trees"]))]
