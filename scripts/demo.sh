@@ -6,8 +6,8 @@
 #   4. baselines on the paper's protocols (#params, FLOPs, GBM on ONNX graph features)
 #   5. train a small language-model surrogate on NB201 (model selection on NB201 validation only)
 #   6. score held-out NB201 networks it never saw, as .onnx files, next to their real accuracies
-#   7. fit onnxnet's best in-space predictor (trees on ONNX graph features + zero-cost proxies computed from the
-#      ONNX graphs, blended with the language model by training-space validation) and score the same files
+#   7. fit onnxnet-hybrid (trees on ONNX graph features, plus zero-cost proxies computed from the
+#      ONNX graphs where its training-space validation says they help) and score the same files
 # Everything goes to runs/demo/ (git-ignored). Rerunning resumes the builds and reuses finished steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,7 +69,7 @@ PYEOF
 "$BIN" predict "$OUT"/unseen/*.onnx --surrogate "$OUT/surrogate"
 
 step "7/7 onnxnet-hybrid: trees on graph features + ONNX zero-cost proxies, fitted on NB201's train/val split"
-"$BIN" fit --bench "$OUT/bench" --spaces nb201 --predictor onnxnet-hybrid --param lm=None --param proxies=True \
+"$BIN" fit --bench "$OUT/bench" --spaces nb201 --predictor onnxnet-hybrid --param lm=None --param proxies=auto \
   --param jobs="$JOBS" --out "$OUT/hybrid"
 "$BIN" predict "$OUT"/unseen/*.onnx --surrogate "$OUT/hybrid"
 
