@@ -19,18 +19,6 @@ from onnxnet.errors import ProtocolError
 from onnxnet.predictors.base import PREDICTORS, Predictor
 
 
-def rank_within(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Each value's rank in its group, scaled to [0, 1] (ties share their mean rank)."""
-    from scipy.stats import rankdata
-
-    out = np.empty(len(values), dtype=float)
-    for g in np.unique(groups):
-        m = groups == g
-        r = rankdata(values[m])
-        out[m] = (r - 1) / max(len(r) - 1, 1)
-    return out
-
-
 def fit_early_stopped(model: Any, X: Any, y: np.ndarray, X_val: Any, y_val: np.ndarray, rounds: int) -> Any:
     """``model.fit`` with early stopping on ``(X_val, y_val)``, for LightGBM before and after 4.6's API change."""
     import lightgbm as lgb
@@ -119,6 +107,8 @@ class GBMPredictor(Predictor):
             raise ProtocolError(f"gbm: features failed for all {len(rows)} training rows; first: {failures[:1]}")
         self.fit_failures_ = failures
         X, y, spaces = X[ok], y[ok], spaces[ok]
+        from onnxnet.surrogate.targets import rank_within
+
         target = rank_within(y, spaces) if self.target == "rank" else y
         self.feature_names_ = list(X.columns)
         params = dict(n_estimators=self.n_estimators, learning_rate=self.learning_rate, num_leaves=self.num_leaves,

@@ -33,7 +33,7 @@ class ProxyVotePredictor(Predictor):
     def predict(self, rows: Any) -> np.ndarray:
         from onnxnet.errors import ProtocolError
         from onnxnet.predictors.onnx_proxies import proxy_frame
-        from onnxnet.surrogate.hybrid import rank_per_space
+        from onnxnet.surrogate.targets import rank_within
 
         feats = [self.features] if isinstance(self.features, str) else list(self.features)
         static = [f for f in feats if f in ("n_params", "flops")]
@@ -49,7 +49,7 @@ class ProxyVotePredictor(Predictor):
         ok = frame.notna().all(axis=1).to_numpy()
         out = np.full(len(rows), np.nan)
         if ok.any():
-            ranks = [rank_per_space(frame[c].to_numpy()[ok], spaces[ok]) for c in frame.columns]
+            ranks = [rank_within(frame[c].to_numpy()[ok], spaces[ok]) for c in frame.columns]
             out[ok] = np.mean(ranks, axis=0)
         return out
 

@@ -63,11 +63,11 @@ class RankLinearPredictor(Predictor):
     def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:
         from sklearn.linear_model import RidgeCV
 
-        from onnxnet.surrogate.hybrid import rank_per_space
+        from onnxnet.surrogate.targets import rank_within
 
         X, self.fit_failures_ = self._features(rows)
         ok = np.isfinite(X).all(axis=1)
-        target = rank_per_space(y[ok], np.asarray(spaces)[ok])
+        target = rank_within(y[ok], np.asarray(spaces)[ok])
         self.model_ = RidgeCV(alphas=list(self.alphas)).fit(X[ok], target)
         self.coef_ = dict(zip(self.feature_names_, self.model_.coef_.round(4).tolist()))
 

@@ -16,17 +16,7 @@ import numpy as np
 
 from onnxnet.errors import ProtocolError
 from onnxnet.predictors.base import PREDICTORS, Predictor
-
-
-def rank_per_space(values: np.ndarray, spaces: np.ndarray) -> np.ndarray:
-    """Fractional rank of each value within its space (scale-free, so members can be averaged)."""
-    from scipy.stats import rankdata
-
-    out = np.empty(len(values), dtype=float)
-    for s in np.unique(spaces):
-        m = spaces == s
-        out[m] = (rankdata(values[m]) - 1.0) / max(int(m.sum()) - 1, 1)
-    return out
+from onnxnet.surrogate.targets import rank_within
 
 
 def _mean_kendall(pred: np.ndarray, y: np.ndarray, spaces: np.ndarray) -> float:
@@ -252,7 +242,7 @@ class HybridPredictor(Predictor):
                 assert lm_val is not None
                 best = (-np.inf, 0.0)
                 for cand in self.weights:
-                    blend = (1 - cand) * rank_per_space(tree_val, spaces[va]) + cand * rank_per_space(lm_val, spaces[va])
+                    blend = (1 - cand) * rank_within(tree_val, spaces[va]) + cand * rank_within(lm_val, spaces[va])
                     score = _mean_kendall(blend, y[va], spaces[va])
                     self.val_scores_[f"blend_{cand:g}"] = score
                     if score > best[0] + 1e-12:
@@ -280,7 +270,7 @@ class HybridPredictor(Predictor):
         if texts is None or self.lm_weight_ == 0.0:
             return tree
         lm = self.lm_model_.predict_texts(texts)
-        return (1 - self.lm_weight_) * rank_per_space(tree, spaces) + self.lm_weight_ * rank_per_space(lm, spaces)
+        return (1 - self.lm_weight_) * rank_within(tree, spaces) + self.lm_weight_ * rank_within(lm, spaces)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Any) -> Any:

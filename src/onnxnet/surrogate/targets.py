@@ -26,6 +26,18 @@ class SpaceStats:
         return {"mean": self.mean, "std": self.std, "count": self.count}
 
 
+def rank_within(values: Sequence[float], groups: Sequence[str]) -> np.ndarray:
+    """Each value's fractional rank in [0, 1] within its group (ties share their mean rank): scale-free, so
+    values of different spaces, or of different predictors, can be compared and averaged."""
+    v = np.asarray(values, dtype=float)
+    g = np.asarray(list(groups), dtype=object)
+    out = np.empty(len(v), dtype=float)
+    for s in np.unique(g):
+        m = g == s
+        out[m] = (rankdata(v[m]) - 1.0) / max(int(m.sum()) - 1, 1)
+    return out
+
+
 def normalize_per_space(
     y: Sequence[float], spaces: Sequence[str], method: str = "rank"
 ) -> tuple[np.ndarray, SpaceStats]:
@@ -46,17 +58,15 @@ def normalize_per_space(
             f"{len(bad)} of {len(y_arr)} training targets are NaN or infinite (first at row {int(bad[0])}); "
             "drop unlabelled networks before training"
         )
-    out = np.empty_like(y_arr)
+    out = rank_within(y_arr, sp) if method == "rank" else np.empty_like(y_arr)
     stats = SpaceStats()
     for s in np.unique(sp):
         m = sp == s
         v = y_arr[m]
         mu, sd = float(v.mean()), float(v.std())
         stats.mean[str(s)], stats.std[str(s)], stats.count[str(s)] = mu, sd, int(m.sum())
-        if method == "rank":
-            out[m] = (rankdata(v) - 1.0) / max(len(v) - 1, 1)
-        elif method == "zscore":
+        if method == "zscore":
             out[m] = (v - mu) / (sd if sd > 0 else 1.0)
-        else:
+        elif method == "none":
             out[m] = v
     return out, stats
