@@ -310,16 +310,15 @@ def _compute_chunk(kind: str, chunk: list[tuple[str, Any]]) -> list[tuple[str, d
 
 
 def _flush(disk: Path, new: dict[str, dict[str, float]]) -> None:
-    """Merge ``new`` into the Parquet cache at ``disk`` (atomic replace; existing keys win)."""
+    """Merge ``new`` into the Parquet cache at ``disk`` (written atomically; existing keys win)."""
     import pandas as pd
 
-    disk.parent.mkdir(parents=True, exist_ok=True)
+    from onnxnet.bench.atomic import write_with
+
     old = pd.read_parquet(disk) if disk.is_file() else None
     add = pd.DataFrame.from_dict(new, orient="index")
     both = add if old is None else pd.concat([old, add[~add.index.isin(old.index)]])
-    tmp = disk.with_suffix(".tmp")
-    both.to_parquet(tmp)
-    os.replace(tmp, disk)
+    write_with(disk, both.to_parquet)
 
 
 def features_frame(

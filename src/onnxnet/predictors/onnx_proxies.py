@@ -20,18 +20,6 @@ PROXY_SET: tuple[str, ...] = ("nwot", "meco", "swap", "synflow")
 #: Bump when a proxy's definition, the executor's initialisation or the batch changes (keys disk caches).
 PROXIES_VERSION = 1
 
-_BATCHES: dict[tuple[int, int, str | None], tuple[Any, Any]] = {}
-
-
-def _batch(batch_size: int, seed: int, data: str | None) -> tuple[Any, Any]:
-    key = (batch_size, seed, data)
-    if key not in _BATCHES:
-        from onnxnet.bench.cifar10 import load_batch
-
-        _BATCHES[key] = load_batch(batch_size, split="train", seed=seed, path=data)
-    return _BATCHES[key]
-
-
 def onnx_proxy_features(model: Any, names: Sequence[str] = PROXY_SET, *, batch_size: int = 64, seed: int = 0,
                         data: str | None = None) -> dict[str, float]:
     """``{"zc_<name>": score}`` for one ONNX model (ModelProto, path or bytes), computed on one torch thread.
@@ -41,13 +29,11 @@ def onnx_proxy_features(model: Any, names: Sequence[str] = PROXY_SET, *, batch_s
     import torch
 
     from onnxnet.graph.torch_exec import to_torch
-    from onnxnet.predictors.proxies import NON_FINITE_SCORE, compute_proxy
+    from onnxnet.predictors.proxies import NON_FINITE_SCORE, compute_proxy, proxy_batch, torch_threads
     from onnxnet.predictors.proxies._relu import RELU_STATISTICS, relu_scores
 
-    x, y = _batch(batch_size, seed, data)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    x, y = proxy_batch(batch_size, seed, data)
+    with torch_threads(1):
         torch.manual_seed(seed)
         net = to_torch(model, seed=seed).float().train()
         forward = [n for n in names if n in RELU_STATISTICS]
@@ -65,8 +51,6 @@ def onnx_proxy_features(model: Any, names: Sequence[str] = PROXY_SET, *, batch_s
                 value = math.log(value)
             out[f"zc_{name}"] = value
         return out
-    finally:
-        torch.set_num_threads(before)
 
 
 def proxy_frame(rows: Any, names: Sequence[str] | str | bool = True, cache_dir: str | None = None,

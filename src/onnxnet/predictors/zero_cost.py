@@ -17,16 +17,6 @@ from onnxnet.errors import ProtocolError
 from onnxnet.predictors.base import PREDICTORS, Predictor
 
 _SCORE_CACHE: dict[tuple[Any, ...], float] = {}
-_BATCH_CACHE: dict[tuple[Any, ...], tuple[Any, Any]] = {}
-
-
-def _batch(batch_size: int, seed: int, data: str | None) -> tuple[Any, Any]:
-    key = (batch_size, seed, data)
-    if key not in _BATCH_CACHE:
-        from onnxnet.bench.cifar10 import load_batch
-
-        _BATCH_CACHE[key] = load_batch(batch_size, split="train", seed=seed, path=data)
-    return _BATCH_CACHE[key]
 
 
 class ZeroCostPredictor(Predictor):
@@ -52,23 +42,17 @@ class ZeroCostPredictor(Predictor):
     def predict(self, rows: Any) -> np.ndarray:
         """Proxy score per row (NaN + a ``failures_`` entry for rows that fail).
 
-        Runs with ``threads`` torch threads (default 1: these small networks gain nothing from more, and on a
-        busy machine two spinning OpenMP threads made synflow 15x slower); the previous setting is restored.
+        Runs with ``threads`` torch threads (default 1, see ``proxies.torch_threads``).
         """
-        import torch
+        from onnxnet.predictors.proxies import torch_threads
 
-        before = torch.get_num_threads()
-        if self.threads:
-            torch.set_num_threads(int(self.threads))
-        try:
+        with torch_threads(self.threads):
             return self._predict(rows)
-        finally:
-            torch.set_num_threads(before)
 
     def _predict(self, rows: Any) -> np.ndarray:
         import torch
 
-        from onnxnet.predictors.proxies import PROXIES, compute_proxy
+        from onnxnet.predictors.proxies import PROXIES, compute_proxy, proxy_batch
         from onnxnet.spaces import get_space
 
         PROXIES.get(self.proxy)  # fail fast on an unknown proxy name
@@ -93,7 +77,7 @@ class ZeroCostPredictor(Predictor):
                 continue
             try:
                 space = get_space(space_name)
-                x, y = _batch(self.batch_size, self.seed, data)
+                x, y = proxy_batch(self.batch_size, self.seed, data)
                 torch.manual_seed(self.seed)
                 net = space.build(space.parse(arch))
                 out[i] = _SCORE_CACHE[key] = compute_proxy(self.proxy, net, x, y, copy_net=False)

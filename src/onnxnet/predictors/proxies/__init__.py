@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Callable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 from onnxnet.registry import Registry
 
@@ -42,6 +43,35 @@ def compute_proxies(names: Sequence[str], net: Any, inputs: Any, targets: Any) -
 
 def proxy_names() -> list[str]:
     return PROXIES.names()
+
+
+_BATCHES: dict[tuple[int, int, str | None], tuple[Any, Any]] = {}
+
+
+def proxy_batch(batch_size: int, seed: int, data: str | None = None) -> tuple[Any, Any]:
+    """The seeded batch of CIFAR-10 training images (and labels) proxies are computed on, loaded once."""
+    key = (batch_size, seed, data)
+    if key not in _BATCHES:
+        from onnxnet.bench.cifar10 import load_batch
+
+        _BATCHES[key] = load_batch(batch_size, split="train", seed=seed, path=data)
+    return _BATCHES[key]
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run with ``n`` torch threads (``None``/0: leave as is), restoring the previous setting. Proxies of these
+    small networks gain nothing from more threads, and on a busy machine spinning OpenMP threads made synflow
+    15x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 import importlib as _importlib  # noqa: E402
