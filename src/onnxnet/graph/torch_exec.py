@@ -31,8 +31,9 @@ class UnsupportedOpError(OnnxNetError):
     """The graph uses an op the torch executor cannot run."""
 
 
-#: Builders ``(node, attrs, consts) -> nn.Module`` by ONNX op type; a module's ``forward(*inputs)`` returns a
-#: tensor or a tuple of tensors (one per node output). ``consts`` maps input names to their numpy value when
+#: Builders ``(node, attrs, consts) -> nn.Module`` by ONNX op type (Conv, Gemm and BatchNormalization with
+#: initializer weights are built by ``to_torch`` itself, as real torch layers); a module's ``forward(*inputs)``
+#: returns a tensor or a tuple of tensors (one per node output). ``consts`` maps input names to their numpy value when
 #: the input is a non-weight initializer (shapes, axes, pads...).
 TORCH_OPS: Registry[Callable[..., Any]] = Registry("torch-executable ONNX op")
 
@@ -59,10 +60,15 @@ def _register_simple(names: str, make: Callable[[dict[str, Any], dict[str, Any]]
         TORCH_OPS.register(name)(lambda node, attrs, consts, _m=make: _module(_m(attrs, consts)))
 
 
-def _pads(attrs: dict[str, Any], rank: int) -> tuple[list[int], bool]:
+def _pads(attrs: dict[str, Any], rank: int) -> tuple[list[int], list[int]]:
+    """ONNX ``pads`` as (begin, end) per spatial axis."""
     pads = list(attrs.get("pads", [0] * (2 * rank)))
-    begin, end = pads[:rank], pads[rank:]
-    return begin, begin == end
+    return pads[:rank], pads[rank:]
+
+
+def _torch_pad(begin: list[int], end: list[int]) -> list[int]:
+    """The ``F.pad`` argument for ONNX (begin, end) pads: last axis first, (left, right) per axis."""
+    return [p for i in reversed(range(len(begin))) for p in (begin[i], end[i])]
 
 
 def _pool(kind: str) -> Callable[..., Any]:
@@ -71,7 +77,7 @@ def _pool(kind: str) -> Callable[..., Any]:
 
         k = list(attrs["kernel_shape"])
         rank = len(k)
-        begin, symmetric = _pads(attrs, rank)
+        begin, end = _pads(attrs, rank)
         stride = list(attrs.get("strides", [1] * rank))
         ceil = bool(attrs.get("ceil_mode", 0))
         include_pad = bool(attrs.get("count_include_pad", 0))
@@ -80,10 +86,8 @@ def _pool(kind: str) -> Callable[..., Any]:
 
         def run(x: Any) -> Any:
             pad = begin
-            if not symmetric:
-                pads = list(attrs["pads"])
-                x = F.pad(x, [pads[1], pads[3], pads[0], pads[2]],
-                          value=float("-inf") if kind == "MaxPool" else 0.0)
+            if begin != end:
+                x = F.pad(x, _torch_pad(begin, end), value=float("-inf") if kind == "MaxPool" else 0.0)
                 pad = [0, 0]
             if kind == "MaxPool":
                 return F.max_pool2d(x, k, stride, pad, ceil_mode=ceil)
@@ -103,23 +107,6 @@ def _relu(node: Any, attrs: dict[str, Any], consts: dict[str, Any]) -> Any:
     import torch.nn as nn
 
     return nn.ReLU()
-
-
-@TORCH_OPS.register("Gemm")
-def _gemm(node: Any, attrs: dict[str, Any], consts: dict[str, Any]) -> Any:
-    import torch.nn as nn
-
-    alpha, beta = float(attrs.get("alpha", 1.0)), float(attrs.get("beta", 1.0))
-    ta, tb = int(attrs.get("transA", 0)), int(attrs.get("transB", 0))
-
-    class Gemm(nn.Module):
-        def forward(self, a: Any, b: Any, c: Any = None) -> Any:
-            a = a.t() if ta else a
-            b = b.t() if tb else b
-            y = alpha * (a @ b)
-            return y if c is None else y + beta * c
-
-    return Gemm()
 
 
 def _axes(attrs: dict[str, Any], consts: dict[str, Any], node: Any, position: int) -> list[int] | None:
@@ -227,7 +214,7 @@ _FLOAT_TYPES = (1, 10, 11, 16)  # float, float16, double, bfloat16
 
 
 def _weight_layer(node: Any, attrs: dict[str, Any], weight: Any, bias: Any, trainable: bool) -> Any:
-    """A real ``nn.ConvNd`` / ``nn.Linear`` for a Conv / Gemm whose weights are initializers (``None``: cannot).
+    """A real ``nn.ConvNd`` / ``nn.Linear`` for a Conv / Gemm whose weights are initializers.
 
     Real layer types matter: proxies such as synflow and snip sum over ``nn.Conv2d`` / ``nn.Linear`` weights.
     """
@@ -236,7 +223,8 @@ def _weight_layer(node: Any, attrs: dict[str, Any], weight: Any, bias: Any, trai
 
     if node.op_type == "Gemm":
         if float(attrs.get("alpha", 1.0)) != 1.0 or float(attrs.get("beta", 1.0)) != 1.0 or attrs.get("transA", 0):
-            return None
+            raise UnsupportedOpError(f"Gemm node {node.name or node.output[0]!r}: alpha/beta other than 1 or "
+                                     "transA=1 is not supported (a linear layer is expected)")
         w = weight if attrs.get("transB", 0) else weight.t()
         layer = nn.Linear(w.shape[1], w.shape[0], bias=bias is not None)
     else:
@@ -248,14 +236,13 @@ def _weight_layer(node: Any, attrs: dict[str, Any], weight: Any, bias: Any, trai
         if cls is None:
             raise UnsupportedOpError(f"Conv node {node.name or node.output[0]!r}: {rank}-d convolution is not "
                                      "supported")
-        pads = list(attrs.get("pads", [0] * (2 * rank)))
-        begin, end = pads[:rank], pads[rank:]
+        begin, end = _pads(attrs, rank)
         groups = int(attrs.get("group", 1))
 
         class Conv(cls):  # type: ignore[misc, valid-type]
             def forward(self, x: Any) -> Any:
                 if begin != end:
-                    x = F.pad(x, [p for i in reversed(range(rank)) for p in (begin[i], end[i])])
+                    x = F.pad(x, _torch_pad(begin, end))
                 return super().forward(x)
 
         layer = Conv(weight.shape[1] * groups, weight.shape[0], tuple(weight.shape[2:]),
@@ -356,10 +343,9 @@ def to_torch(model: Any, *, normalize: str = "conv", weights: str = "init", seed
                 bias = (torch.from_numpy(np.array(barr, dtype=np.float32)) if weights == "file" and barr is not None
                         else torch.zeros(dims_of(ins[2])))
             layer = _weight_layer(node, attrs, weight, bias, trainable)
-            if layer is not None:
-                ins = ins[:1]
-                if node.op_type == "Conv" and normalize == "conv":
-                    layer = torch.nn.Sequential(layer, _batch_norm(dims[0], len(dims) - 2, affine=False))
+            ins = ins[:1]
+            if node.op_type == "Conv" and normalize == "conv":
+                layer = torch.nn.Sequential(layer, _batch_norm(dims[0], len(dims) - 2, affine=False))
         elif node.op_type == "BatchNormalization":
             if not all(n in raw for n in ins[1:5]):
                 raise UnsupportedOpError(f"BatchNormalization node {label!r}: computed scale/bias/statistics are "
@@ -421,14 +407,13 @@ def _module_class() -> type:
     class OnnxModule(nn.Module):
         """An ONNX graph executed node by node with torch modules (see ``onnxnet.graph.torch_exec``).
 
-        ``nodes[i]`` runs graph node ``i``; ``node_types[i]`` is its ONNX op type (proxies hook on these).
+        ``nodes[i]`` runs graph node ``i`` (Constant nodes and weight aliases are folded into the tensors).
         """
 
         def __init__(self, graph: Any, nodes: list[Any], layers: list[Any], wiring: list[list[str]],
                      tensors: dict[str, tuple[Any, bool]], inits: set[str]) -> None:
             super().__init__()
             self.nodes = nn.ModuleList(layers)
-            self.node_types = [n.op_type for n in nodes]
             self.tensors = nn.ParameterDict()
             self._keys: dict[str, str] = {}
             for i, (name, (value, trainable)) in enumerate(tensors.items()):
