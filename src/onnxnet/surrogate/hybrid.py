@@ -119,7 +119,8 @@ class HybridPredictor(Predictor):
             return train_surrogate(texts, y, [str(s) for s in spaces], out, cfg, val=val, resume=False,
                                    progress=self.progress)
 
-    def _tree_features(self, rows: Any, emb: np.ndarray | None) -> Any:
+    def _tree_features(self, rows: Any, emb: np.ndarray | None, proxies: Sequence[str] | bool) -> Any:
+        """The trees' feature frame: graph features, the ONNX ``proxies`` (if any), LM components (if fitted)."""
         import pandas as pd
 
         from onnxnet.predictors.graph_features import features_frame
@@ -131,12 +132,10 @@ class HybridPredictor(Predictor):
                 X[c] = np.log1p(X[c].clip(lower=0))
         if not self.graph_features:
             X = X[[c for c in ("n_params", "flops") if c in X.columns]]
-        proxies = getattr(self, "proxies_", self.proxies)
         if proxies:
             from onnxnet.predictors.onnx_proxies import proxy_frame
 
-            P, failed = proxy_frame(rows, True if proxies == "auto" else proxies, cache_dir=self.cache_dir, progress=self.progress,
-                                    jobs=self.jobs)
+            P, failed = proxy_frame(rows, proxies, cache_dir=self.cache_dir, progress=self.progress, jobs=self.jobs)
             # A network the torch executor cannot run keeps its graph features; the trees take NaN proxies.
             self.failures_ = self.failures_ + [{**f, "reason": "proxies: " + f["reason"]} for f in failed]
             X = pd.concat([X, P], axis=1)
@@ -149,8 +148,6 @@ class HybridPredictor(Predictor):
             Z = self.pca_.transform(emb)
             X = pd.concat([X, pd.DataFrame(Z, index=X.index, columns=[f"lm_pc{i}" for i in range(Z.shape[1])])],
                           axis=1)
-        if hasattr(self, "feature_names_"):
-            X = X.reindex(columns=self.feature_names_)
         return X
 
     def _tree_params(self, n: int, k: int) -> dict[str, Any]:
@@ -217,8 +214,6 @@ class HybridPredictor(Predictor):
 
         # 2. Trees on graph features (+ proxies, + LM components), per-space rank targets. With
         # proxies="auto" the trees are fitted with and without the proxies; the validation part decides.
-        self.__dict__.pop("proxies_", None)
-        self.__dict__.pop("feature_names_", None)
         options = [False, True] if self.proxies == "auto" and va.any() else [self.proxies]
         target, _ = normalize_per_space(y, spaces, "rank")
         w = 0.0 if not use_lm else (float(self.lm_weight) if self.lm_weight != "auto" else None)
@@ -227,17 +222,15 @@ class HybridPredictor(Predictor):
             target_va, _ = normalize_per_space(y[va], spaces[va], "rank")
             best_trees = None
             for option in options:
-                self.proxies_ = option
-                X = self._tree_features(rows, emb)
+                X = self._tree_features(rows, emb, option)
                 trees = self._fit_trees(X[tr], target_tr, val=(X[va], target_va))
-                val_score = _mean_kendall(self._tree_predict(trees, X[va]), y[va], spaces[va])
+                pred_va = self._tree_predict(trees, X[va])
+                val_score = _mean_kendall(pred_va, y[va], spaces[va])
                 if len(options) > 1:
                     self.val_scores_[f"trees_proxies_{bool(option)}"] = val_score
                 if best_trees is None or val_score > best_trees[0] + 1e-12:
-                    best_trees = (val_score, option, X, trees, self.rounds_)
-            _, self.proxies_, X, trees, self.rounds_ = best_trees
-            tree_val = self._tree_predict(trees, X[va])
-            self.val_scores_["trees"] = _mean_kendall(tree_val, y[va], spaces[va])
+                    best_trees = (val_score, option, X, pred_va, self.rounds_)
+            self.val_scores_["trees"], self.proxies_, X, tree_val, self.rounds_ = best_trees
             if w is None:
                 assert lm_val is not None
                 best = (-np.inf, 0.0)
@@ -250,7 +243,7 @@ class HybridPredictor(Predictor):
                 w = best[1]
         else:
             self.proxies_ = True if self.proxies == "auto" else self.proxies
-            X = self._tree_features(rows, emb)
+            X = self._tree_features(rows, emb, self.proxies_)
             if w is None:
                 w = 0.5
         self.feature_names_ = list(X.columns)
@@ -266,7 +259,8 @@ class HybridPredictor(Predictor):
                                                                                                       dtype=object)
         texts = self._texts(rows) if hasattr(self, "lm_model_") else None
         emb = self.lm_model_.embed_texts(texts) if texts is not None and self.lm_features > 0 else None
-        tree = self._tree_predict(self.trees_, self._tree_features(rows, emb))
+        X = self._tree_features(rows, emb, self.proxies_).reindex(columns=self.feature_names_)
+        tree = self._tree_predict(self.trees_, X)
         if texts is None or self.lm_weight_ == 0.0:
             return tree
         lm = self.lm_model_.predict_texts(texts)
