@@ -202,11 +202,18 @@ def _topological(nodes: set[int], preds: dict[int, list[int]]) -> list[int]:
 
 
 def _all_zero(tensor: Any) -> bool:
-    """Whether a tensor holds values and all are zero (weight-free stores keep constant tensors' values)."""
+    """Whether a tensor holds values and all are zero (weight-free stores keep constant tensors' values).
+
+    Weights (rank >= 2) go through ``onnxnet.graph.ir.zero_filled``, the rule the encodings and ``graph_hash``
+    use, which rejects a real weight from its first values instead of converting all of it.
+    """
     from onnx import numpy_helper
 
     from onnxnet.bench.weights import is_empty
+    from onnxnet.graph.ir import zero_filled
 
+    if len(tensor.dims) >= 2 and math.prod(tensor.dims) > 1:
+        return zero_filled(tensor)
     if tensor.data_location == 1 or is_empty(tensor):
         return False
     try:
