@@ -15,20 +15,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from onnxnet.errors import ProtocolError
+from onnxnet.evaluate.metrics import mean_kendall
 from onnxnet.predictors.base import PREDICTORS, Predictor
 from onnxnet.surrogate.targets import rank_within
-
-
-def _mean_kendall(pred: np.ndarray, y: np.ndarray, spaces: np.ndarray) -> float:
-    from scipy.stats import kendalltau
-
-    taus = []
-    for s in np.unique(spaces):
-        m = spaces == s
-        if m.sum() >= 2:
-            t = kendalltau(pred[m], y[m]).statistic
-            taus.append(0.0 if np.isnan(t) else float(t))
-    return float(np.mean(taus)) if taus else float("nan")
 
 
 def _val_mask(rows: Any, spaces: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -66,6 +55,8 @@ class HybridPredictor(Predictor):
     scored together (no labels used), so spaces of different scale line up: the setting for unseen spaces.
     ``proxies="auto"``: fit the trees with and without the proxies and keep what the validation part prefers
     (``proxies_`` says which). ``jobs``: processes for computing proxies not yet in the cache.
+    ``trees``: ``"gbdt"`` (gradient boosting, rounds chosen on validation) or ``"rf"`` (a LightGBM random forest of
+    extremely randomised trees, ``max_rounds`` trees, nothing early-stopped: less variance on a few hundred rows).
     """
 
     required_columns = ("onnx",)
@@ -76,7 +67,7 @@ class HybridPredictor(Predictor):
                  n_trees: int = 5, max_rounds: int = 500, val_fraction: float = 0.2, encoding: str = "compact", seed: int = 0,
                  lm_backbone_overrides: dict[str, Any] | None = None, cache_dir: str | None = None,
                  progress: bool = False, proxies: Sequence[str] | str | bool = (), graph_features: bool = True,
-                 feature_norm: str = "none", jobs: int = 1) -> None:
+                 feature_norm: str = "none", jobs: int = 1, trees: str = "gbdt") -> None:
         self.lm = lm
         self.lm_epochs = lm_epochs
         self.lm_loss = lm_loss
@@ -97,6 +88,7 @@ class HybridPredictor(Predictor):
         self.graph_features = graph_features
         self.feature_norm = feature_norm
         self.jobs = jobs
+        self.trees = trees
 
     # ------------------------------------------------------------------ members
     def _texts(self, rows: Any) -> list[str]:
@@ -151,9 +143,15 @@ class HybridPredictor(Predictor):
         return X
 
     def _tree_params(self, n: int, k: int) -> dict[str, Any]:
-        return dict(n_estimators=self.max_rounds, learning_rate=0.05, num_leaves=15,
-                    min_child_samples=max(3, min(10, n // 20)), subsample=0.8, subsample_freq=1,
-                    colsample_bytree=0.8, reg_lambda=1.0, random_state=self.seed * 1000 + k, n_jobs=1, verbose=-1)
+        common = dict(n_estimators=self.max_rounds, random_state=self.seed * 1000 + k, n_jobs=1, verbose=-1,
+                      subsample_freq=1)
+        if self.trees == "rf":
+            return dict(common, boosting_type="rf", extra_trees=True, num_leaves=31, min_child_samples=3,
+                        subsample=0.7, colsample_bytree=0.5)
+        if self.trees != "gbdt":
+            raise ProtocolError(f"onnxnet-hybrid: trees must be 'gbdt' or 'rf', got {self.trees!r}")
+        return dict(common, learning_rate=0.05, num_leaves=15, min_child_samples=max(3, min(10, n // 20)),
+                    subsample=0.8, colsample_bytree=0.8, reg_lambda=1.0)
 
     def _fit_trees(self, X: Any, target: np.ndarray, rounds: list[int] | None = None,
                    val: tuple[Any, np.ndarray] | None = None) -> list[Any]:
@@ -171,11 +169,13 @@ class HybridPredictor(Predictor):
             if rounds is not None:
                 params["n_estimators"] = int(rounds[k])
             m = lgb.LGBMRegressor(**params)
-            if val is not None:
+            if val is not None and self.trees == "gbdt":
                 fit_early_stopped(m, X, target, val[0], val[1], 50)
                 self.rounds_.append(int(m.best_iteration_ or self.max_rounds))
             else:
                 m.fit(X, target)
+                if val is not None:
+                    self.rounds_.append(int(params["n_estimators"]))
             models.append(m)
         return models
 
@@ -210,7 +210,7 @@ class HybridPredictor(Predictor):
                 self.pca_.fit(emb[tr])
             if va.any():
                 lm_val = self.lm_model_.predict_texts([texts[i] for i in np.flatnonzero(va)])
-                self.val_scores_["lm"] = _mean_kendall(lm_val, y[va], spaces[va])
+                self.val_scores_["lm"] = mean_kendall(lm_val, y[va], spaces[va])
 
         # 2. Trees on graph features (+ proxies, + LM components), per-space rank targets. With
         # proxies="auto" the trees are fitted with and without the proxies; the validation part decides.
@@ -225,7 +225,7 @@ class HybridPredictor(Predictor):
                 X = self._tree_features(rows, emb, option)
                 trees = self._fit_trees(X[tr], target_tr, val=(X[va], target_va))
                 pred_va = self._tree_predict(trees, X[va])
-                val_score = _mean_kendall(pred_va, y[va], spaces[va])
+                val_score = mean_kendall(pred_va, y[va], spaces[va])
                 if len(options) > 1:
                     self.val_scores_[f"trees_proxies_{bool(option)}"] = val_score
                 if best_trees is None or val_score > best_trees[0] + 1e-12:
@@ -236,7 +236,7 @@ class HybridPredictor(Predictor):
                 best = (-np.inf, 0.0)
                 for cand in self.weights:
                     blend = (1 - cand) * rank_within(tree_val, spaces[va]) + cand * rank_within(lm_val, spaces[va])
-                    score = _mean_kendall(blend, y[va], spaces[va])
+                    score = mean_kendall(blend, y[va], spaces[va])
                     self.val_scores_[f"blend_{cand:g}"] = score
                     if score > best[0] + 1e-12:
                         best = (score, float(cand))

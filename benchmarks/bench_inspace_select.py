@@ -1,0 +1,94 @@
+"""Choose the in-space predictor on development spaces, never on NB201 (the space the target is quoted on).
+
+For each candidate this runs the in-space protocol (``n`` training networks, tested on every other unique graph,
+``--seeds`` seeds) on the development spaces NB101 (the 301 cells with 108-epoch labels) and NB301 (500
+networks), and prints mean +- std Kendall per space and their mean. The rule, fixed in this file before any
+candidate below was run on NB201: **the candidate with the best mean Kendall over the development spaces is the
+one reported for NB201**; within 0.005 the cheaper one (earlier in ``CANDIDATES``) wins. Features and proxies
+must be in the cache (``benchmarks/bench_onnx_proxies.py``).
+
+    .venv/bin/python benchmarks/bench_inspace_select.py --store runs/bench-v3 --store runs/bench \
+        --cache results/cache --extra-cache results/cache-nb301 [--n 128] [--seeds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+
+_TREES_GP = ("onnxnet-hybrid", {"lm": None, "proxies": True})
+_TREES_G = ("onnxnet-hybrid", {"lm": None})
+_RIDGE_G = ("rank-linear", {"graph_features": True})
+_FOREST_GP = ("onnxnet-hybrid", {"lm": None, "proxies": True, "trees": "rf", "max_rounds": 300})
+
+#: Candidates in order of cost (cheapest first); each is (registered name, parameters).
+CANDIDATES: dict[str, tuple[str, dict]] = {
+    "trees: graph features": _TREES_G,
+    "trees: graph + proxies": _TREES_GP,
+    "trees: proxies='auto'": ("onnxnet-hybrid", {"lm": None, "proxies": "auto"}),
+    "forest: graph + proxies": _FOREST_GP,
+    "rank-linear: proxies + graph": _RIDGE_G,
+    "stack: trees g+p, rank-linear": ("stack", {"members": (_TREES_GP, _RIDGE_G)}),
+    "stack: trees g+p, rank-linear, meco": ("stack", {"members": (_TREES_GP, _RIDGE_G, "onnx-meco")}),
+    "stack: forest g+p, rank-linear": ("stack", {"members": (_FOREST_GP, _RIDGE_G)}),
+    "stack: trees g+p, forest g+p, rank-linear": ("stack", {"members": (_TREES_GP, _FOREST_GP, _RIDGE_G)}),
+    "stack: trees g, trees g+p, rank-linear, 4 proxies, params": (
+        "stack", {"members": (_TREES_G, _TREES_GP, _RIDGE_G, "onnx-meco", "onnx-nwot", "onnx-swap",
+                              "onnx-synflow", "params")}),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--store", action="append", required=True)
+    ap.add_argument("--cache", default="results/cache")
+    ap.add_argument("--extra-cache", action="append", default=[], help="more feature caches to read (memory only)")
+    ap.add_argument("--spaces", default="nb101,nb301")
+    ap.add_argument("--n", type=int, default=128)
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--only", default=None, help="candidate names separated by ';'")
+    ap.add_argument("--csv", default=None, help="also write the per-seed scores here")
+    args = ap.parse_args()
+
+    from onnxnet.bench.store import BenchStore
+    from onnxnet.evaluate.protocols import in_space
+    from onnxnet.evaluate.splits import labelled
+    from onnxnet.predictors.graph_features import features_frame
+
+    spaces = args.spaces.split(",")
+    cols = ["id", "space", "arch", "graph_hash", "onnx", "n_params", "flops", "split", "accuracy"]
+    frames = [BenchStore(s).read(spaces=spaces, columns=cols) for s in args.store]
+    rows = pd.concat(frames, ignore_index=True).drop_duplicates("id").drop_duplicates("graph_hash")
+    rows = labelled(rows, "accuracy").reset_index(drop=True)
+    for extra in args.extra_cache:  # fill the in-memory caches from other caches
+        features_frame(rows, kind="proxies", cache_dir=extra, compute=False)
+    have = features_frame(rows, kind="proxies", cache_dir=args.cache, compute=False)[0].notna().all(axis=1)
+    rows = rows[have.to_numpy()].reset_index(drop=True)
+    print("networks with proxies: " + ", ".join(f"{s} {int((rows['space'] == s).sum())}" for s in spaces))
+    print(f"in-space, n = {args.n}, {args.seeds} seeds; Kendall mean ± std over seeds\n")
+    print("| candidate | " + " | ".join(spaces) + " | mean | s |")
+    print("|---|" + "---|" * (len(spaces) + 2))
+    names = args.only.split(";") if args.only else list(CANDIDATES)
+    per_seed = []
+    for name in names:
+        pred_name, params = CANDIDATES[name]
+        t0 = time.perf_counter()
+        means, cells = [], []
+        for space in spaces:
+            res = in_space(rows, pred_name, space, train_sizes=[args.n], seeds=args.seeds,
+                           params={**params, "cache_dir": args.cache})
+            k = res.scores["kendall"].to_numpy()
+            per_seed.append(res.scores.assign(candidate=name))
+            means.append(float(np.mean(k)))
+            cells.append(f"{np.mean(k):.3f} ± {np.std(k):.3f}")
+        print(f"| {name} | " + " | ".join(cells) + f" | {np.mean(means):.3f} | {time.perf_counter() - t0:.0f} |",
+              flush=True)
+    if args.csv:
+        pd.concat(per_seed, ignore_index=True).to_csv(args.csv, index=False)
+
+
+if __name__ == "__main__":
+    main()

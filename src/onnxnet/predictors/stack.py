@@ -1,0 +1,130 @@
+"""``stack``: a weighted rank ensemble of registered predictors, the weights learnt out of fold.
+
+Each member predictor is fitted K times on K-1 folds of the training rows and scores the fold it did not see;
+those out-of-fold scores, turned into per-space ranks (fold by fold, so members whose scale drifts between
+fits still line up), are regressed onto the per-space rank of the accuracy with non-negative least squares.
+Every training row is validation data once, so with 128 networks the weights rest on 128 held-out scores
+rather than on a 20 % split of 26. The members are then refitted on all rows; ``predict`` is the weighted mean
+of their per-space ranks. Training-free members (``onnx-meco``, ``params``...) are scored directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from onnxnet.errors import ProtocolError
+from onnxnet.predictors.base import PREDICTORS, Predictor
+
+#: A member: a registered predictor name, or ``(name, constructor parameters)``.
+Member = str | tuple[str, dict[str, Any]]
+
+#: The default members, chosen on the development spaces NB101 and NB301 (``benchmarks/bench_inspace_select.py``):
+#: LightGBM trees on graph features + ONNX proxies, and the ridge on per-space feature ranks.
+DEFAULT_MEMBERS: tuple[Member, ...] = (
+    ("onnxnet-hybrid", {"lm": None, "proxies": True}),
+    ("rank-linear", {"graph_features": True}),
+)
+
+
+def _spec(member: Member) -> tuple[str, dict[str, Any]]:
+    if isinstance(member, str):
+        return member, {}
+    if isinstance(member, (tuple, list)) and len(member) == 2 and isinstance(member[0], str) \
+            and isinstance(member[1], dict):
+        return member[0], dict(member[1])
+    raise ProtocolError(f"stack: a member is a predictor name or (name, params); got {member!r}")
+
+
+@PREDICTORS.register("stack")
+class StackPredictor(Predictor):
+    """Rank ensemble of ``members`` with non-negative weights fitted on ``folds``-fold out-of-fold scores.
+
+    ``cache_dir`` and ``jobs`` are passed to every member that takes them, ``seed`` to every member that takes
+    one (and fixes the folds). ``min_rows``: with fewer training rows the members are weighted equally.
+    """
+
+    def __init__(self, members: Sequence[Member] = DEFAULT_MEMBERS, folds: int = 5, seed: int = 0,
+                 cache_dir: str | None = None, jobs: int = 1, min_rows: int = 20) -> None:
+        self.members = members
+        self.folds = folds
+        self.seed = seed
+        self.cache_dir = cache_dir
+        self.jobs = jobs
+        self.min_rows = min_rows
+
+    def _make(self, member: Member) -> Predictor:
+        import inspect
+
+        from onnxnet.predictors import get_predictor
+
+        name, params = _spec(member)
+        accepted = inspect.signature(PREDICTORS.get(name).__init__).parameters
+        shared = {"cache_dir": self.cache_dir, "jobs": self.jobs, "seed": self.seed}
+        return get_predictor(name, **{**{k: v for k, v in shared.items() if k in accepted}, **params})
+
+    @staticmethod
+    def _ranks(pred: np.ndarray, spaces: np.ndarray) -> np.ndarray:
+        """Per-space rank of ``pred``; a network a member could not score sits at the middle (0.5)."""
+        from onnxnet.surrogate.targets import rank_within
+
+        out = np.full(len(pred), 0.5)
+        ok = np.isfinite(pred)
+        if ok.any():
+            out[ok] = rank_within(pred[ok], spaces[ok])
+        return out
+
+    def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:
+        from scipy.optimize import nnls
+
+        from onnxnet.evaluate.metrics import mean_kendall
+
+        from onnxnet.surrogate.targets import rank_within
+
+        if not self.members:
+            raise ProtocolError("stack: give at least one member predictor")
+        rows = rows.reset_index(drop=True)
+        self.member_names_ = [_spec(m)[0] for m in self.members]
+        n = len(rows)
+        k = int(min(self.folds, n))
+        if n >= self.min_rows and k >= 2:
+            fold = np.random.default_rng(self.seed).permutation(n) % k
+            oof = np.zeros((n, len(self.members)))
+            for j, member in enumerate(self.members):
+                for f in range(k):
+                    tr, te = fold != f, fold == f
+                    model = self._make(member)
+                    model.fit(rows[tr], y[tr], spaces[tr])
+                    oof[te, j] = self._ranks(np.asarray(model.predict(rows[te]), dtype=float), spaces[te])
+            target = rank_within(y, spaces)
+            w, _ = nnls(oof, target)
+            self.oof_kendall_ = {name: mean_kendall(oof[:, j], y, spaces)
+                                 for j, name in enumerate(self.member_names_)}
+        else:
+            w = np.ones(len(self.members))
+        if not np.any(w > 0):  # no member orders the held-out folds: fall back to equal weights
+            w = np.ones(len(self.members))
+        self.weights_ = w / w.sum()
+        self.models_ = []
+        for member, wj in zip(self.members, self.weights_):
+            model = self._make(member)
+            if wj > 0:
+                model.fit(rows, y, spaces)
+            self.models_.append(model if wj > 0 else None)
+
+    def predict(self, rows: Any) -> np.ndarray:
+        if not getattr(self, "is_fitted_", False):
+            raise ProtocolError("stack: call fit(rows, y) before predict")
+        rows = rows.reset_index(drop=True)
+        spaces = rows["space"].astype(str).to_numpy(object) if "space" in rows.columns \
+            else np.array(["?"] * len(rows), dtype=object)
+        out = np.zeros(len(rows))
+        self.failures_ = []
+        for model, wj in zip(self.models_, self.weights_):
+            if model is None:
+                continue
+            out += wj * self._ranks(np.asarray(model.predict(rows), dtype=float), spaces)
+            self.failures_ += list(getattr(model, "failures_", []))
+        return out
+
