@@ -31,6 +31,19 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "trees: proxies='auto'": ("onnxnet-hybrid", {"lm": None, "proxies": "auto"}),
     "forest: graph + proxies": _FOREST_GP,
     "rank-linear: proxies + graph": _RIDGE_G,
+    # Exploration (published NASLib proxies from the store's label columns, on the development spaces only): is
+    # implementing backward-pass proxies from the ONNX graph worth it? Not candidates for NB201 (no such labels
+    # for user files).
+    "explore: trees g+p + 11 published proxies": ("onnxnet-hybrid", {"lm": None, "proxies": True, "extra_features": (
+        "label:zc_epe_nas", "label:zc_fisher", "label:zc_grad_norm", "label:zc_grasp", "label:zc_jacov",
+        "label:zc_l2_norm", "label:zc_plain", "label:zc_snip", "label:zc_synflow", "label:zc_flops",
+        "label:zc_params")}),
+    "explore: trees g+p + jacov, snip, grad_norm, fisher": ("onnxnet-hybrid", {"lm": None, "proxies": True,
+        "extra_features": ("label:zc_jacov", "label:zc_snip", "label:zc_grad_norm", "label:zc_fisher")}),
+    "explore: trees g+p + jacov": ("onnxnet-hybrid", {"lm": None, "proxies": True,
+                                                      "extra_features": ("label:zc_jacov",)}),
+    "explore: trees g+p + epe_nas": ("onnxnet-hybrid", {"lm": None, "proxies": True,
+                                                        "extra_features": ("label:zc_epe_nas",)}),
     "stack: trees g+p, rank-linear": ("stack", {"members": (_TREES_GP, _RIDGE_G)}),
     "stack: trees g+p, rank-linear, meco": ("stack", {"members": (_TREES_GP, _RIDGE_G, "onnx-meco")}),
     "stack: forest g+p, rank-linear": ("stack", {"members": (_FOREST_GP, _RIDGE_G)}),
@@ -59,8 +72,7 @@ def main() -> None:
     from onnxnet.predictors.graph_features import features_frame
 
     spaces = args.spaces.split(",")
-    cols = ["id", "space", "arch", "graph_hash", "onnx", "n_params", "flops", "split", "accuracy"]
-    frames = [BenchStore(s).read(spaces=spaces, columns=cols) for s in args.store]
+    frames = [BenchStore(s).read(spaces=spaces) for s in args.store]
     rows = pd.concat(frames, ignore_index=True).drop_duplicates("id").drop_duplicates("graph_hash")
     rows = labelled(rows, "accuracy").reset_index(drop=True)
     for extra in args.extra_cache:  # fill the in-memory caches from other caches

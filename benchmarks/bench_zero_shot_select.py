@@ -36,6 +36,11 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "trees: graph + proxies, rank-normalised": ("onnxnet-hybrid", dict(lm=None, feature_norm="rank", proxies=True)),
     "trees: proxies + params/flops, rank-normalised": ("onnxnet-hybrid", dict(lm=None, feature_norm="rank",
                                                                                proxies=True, graph_features=False)),
+    # Added in session 3 (the rule above unchanged), before either was run on NB201:
+    "stack (default: trees g+p, rank-linear g)": ("stack", {}),
+    "stack: trees g+p rank-normalised, rank-linear g": (
+        "stack", dict(members=(("onnxnet-hybrid", dict(lm=None, proxies=True, feature_norm="rank")),
+                               ("rank-linear", dict(graph_features=True))))),
 }
 
 
@@ -45,7 +50,7 @@ def main() -> None:
     ap.add_argument("--cache", default="results/cache")
     ap.add_argument("--extra-cache", action="append", default=[], help="more proxy caches to read (memory only)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--only", default=None, help="comma-separated candidate names")
+    ap.add_argument("--only", default=None, help="candidate names separated by ';'")
     args = ap.parse_args()
 
     from onnxnet.bench.store import BenchStore
@@ -70,7 +75,7 @@ def main() -> None:
     print("| candidate | NB101 5-fold CV kendall | NB101 CV spearman | NB101->NB301 kendall | NB101->NB301 spearman "
           "| s |")
     print("|---|---|---|---|---|---|")
-    names = args.only.split(",") if args.only else list(CANDIDATES)
+    names = args.only.split(";") if args.only else list(CANDIDATES)
     for name in names:
         pred_name, params = CANDIDATES[name]
         t0 = time.perf_counter()

@@ -77,3 +77,36 @@ def test_unsupported_op_names_the_node():
         to_torch(_conv_graph(np.ones((3, 2, 1, 1), np.float32), op="NonMaxSuppression"))
     with pytest.raises(UnsupportedOpError, match="custom domain 'com.acme'"):
         to_torch(_conv_graph(np.ones((3, 2, 1, 1), np.float32), domain="com.acme"))
+
+
+def _pad_graph(pads: list[int], mode: str, value: float | None) -> onnx.ModelProto:
+    inits = [numpy_helper.from_array(np.asarray(pads, np.int64), "pads")]
+    inputs = ["x", "pads"]
+    if value is not None:
+        inits.append(numpy_helper.from_array(np.asarray(value, np.float32), "value"))
+        inputs.append("value")
+    node = helper.make_node("Pad", inputs, ["y"], name="the_pad", mode=mode)
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("pads,mode,value", [([0, 0, 1, 0, 0, 0, 0, 1], "constant", 0.0),
+                                             ([0, 0, 0, 2, 0, 0, 1, 0], "constant", -3.5),
+                                             ([0, 0, 1, 1, 0, 0, 1, 1], "reflect", None),
+                                             ([0, 0, 2, 0, 0, 0, 0, 2], "edge", None)])
+def test_pad_matches_onnxruntime(pads, mode, value):
+    model = _pad_graph(pads, mode, value)
+    x = np.random.default_rng(0).standard_normal((1, 2, 3, 4)).astype(np.float32)
+    ref = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+    out = to_torch(model, normalize="none", weights="file")(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(out, ref)
+
+
+def test_pad_with_computed_pads_is_a_clear_error():
+    node = helper.make_node("Pad", ["x", "p"], ["y"], name="the_pad")
+    shape = helper.make_node("Shape", ["x"], ["p"], name="shape")
+    g = helper.make_graph([shape, node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    with pytest.raises(UnsupportedOpError, match="the_pad|shape"):
+        to_torch(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]))

@@ -103,3 +103,15 @@ def test_rank_linear_learns_the_sign_of_a_proxy_and_ignores_space_scale(onnx_row
     assert scores[1] > scores[0] and scores[3] > scores[2]
     assert scores[1] == pytest.approx(scores[3]) and set(pred.coef_) == {"zc_nwot", "n_params", "flops"}
     assert onnx.load_from_string(rows["onnx"][0]).graph.node  # rows are real ONNX graphs
+
+
+def test_proxies_follow_the_declared_input_size():
+    from onnxnet.graph.torch_exec import UnsupportedOpError
+    from onnxnet.predictors.onnx_proxies import proxy_input_size
+
+    big = load_model(export_torch(cnn(4).eval(), (1, 3, 224, 160)))
+    assert proxy_input_size(big) == (64, 46) and proxy_input_size(big, max_side=512) == (224, 160)
+    assert all(math.isfinite(v) for v in onnx_proxy_features(big, ("nwot", "meco")).values())
+    gray = load_model(export_torch(nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU()).eval(), (1, 1, 16, 16)))
+    with pytest.raises(UnsupportedOpError, match=r"3-channel image input.*\[1, 1, 16, 16\]"):
+        onnx_proxy_features(gray)

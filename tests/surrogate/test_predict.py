@@ -214,7 +214,7 @@ def test_cli_fit_hybrid_then_predict_files(nets, tmp_path, capsys):
     preds = json.loads(capsys.readouterr().out)["predictions"]
     assert {p["model"] for p in preds} == {df["path"].iloc[0], df["path"].iloc[3]}
     assert main(["fit", "--bench", str(store.path), "--spaces", "toy0", "--out", str(out), "--predictor",
-                 "params"]) == 2
+                 "gbm"]) == 2
     assert "cannot be saved" in capsys.readouterr().err
 
 

@@ -95,7 +95,7 @@ def train(
 @app.command()
 def predict(
     models: list[Path] = typer.Argument(..., help="ONNX files to score."),
-    surrogate: Path = typer.Option(..., "--surrogate", help="A trained surrogate folder (from 'onnxnet train')."),
+    surrogate: Path = typer.Option(..., "--surrogate", help="A trained surrogate folder ('onnxnet train') or a fitted predictor folder ('onnxnet fit')."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     space: Optional[str] = typer.Option(None, "--space",
                                         help="Also give accuracies on this training space's scale (MSE/zscore surrogates)."),
@@ -108,18 +108,19 @@ def predict(
     Files that carry an accuracy in their metadata (ONNX-Bench layout, 'onnxnet bench export') get it shown beside
     the score, with the rank correlation over them.
     """
+    from onnxnet.predictors.base import PREDICTOR_FILE
     from onnxnet.surrogate.surrogate import Surrogate
 
-    if (surrogate / "hybrid.json").is_file():  # a saved onnxnet-hybrid (`onnxnet fit`)
-        from onnxnet.surrogate.hybrid import HybridPredictor
+    if (surrogate / "hybrid.json").is_file() or (surrogate / PREDICTOR_FILE).is_file():  # from `onnxnet fit`
+        from onnxnet.predictors import load_predictor
         from onnxnet.surrogate.inputs import as_rows
 
-        s = HybridPredictor.load(surrogate)
+        s = load_predictor(surrogate)
         scores = s.predict(as_rows([str(m) for m in models], space=space or "user"))
         for f in getattr(s, "failures_", []):
             typer.echo(f"note: {f['id']}: {f['reason']} (scored without it)", err=True)
         over = 0
-        space = None  # a hybrid ranks; it does not regress accuracies
+        space = None  # a fitted predictor ranks; it does not regress accuracies
     else:
         s = Surrogate.from_pretrained(surrogate)
         scores = s.predict([str(m) for m in models], batch_size=batch_size)
@@ -171,7 +172,7 @@ def fit(
     spaces: str = typer.Option(..., "--spaces", help="Training search spaces, comma-separated, e.g. nb101."),
     out: Path = typer.Option(..., "--out", help="Output folder for the fitted predictor."),
     predictor: str = typer.Option("onnxnet-hybrid", "--predictor", help="A registered predictor that can save "
-                                  "itself (onnxnet-hybrid)."),
+                                  "itself: onnxnet-hybrid, stack, rank-linear, or any training-free one."),
     param: Optional[list[str]] = typer.Option(None, "--param", help="Hyperparameter KEY=VALUE (repeatable), "
                                               "e.g. --param proxies=True --param lm=None."),
     label: str = typer.Option("accuracy", "--label", help="Target column(s) in priority order (see evaluate)."),
@@ -191,9 +192,9 @@ def fit(
     params = _params([predictor], param)[predictor]
     params.setdefault("cache_dir", str(FEATURE_CACHE))
     est = get_predictor(predictor, **params)
-    if not hasattr(est, "save"):
-        raise ProtocolError(f"predictor {predictor!r} cannot be saved; use onnxnet-hybrid (or `onnxnet train` for "
-                            "the language model alone)")
+    if not est.can_save():
+        raise ProtocolError(f"predictor {predictor!r} cannot be saved; use onnxnet-hybrid, stack or rank-linear "
+                            "(or `onnxnet train` for the language model alone)")
     rows = labelled(_rows(bench, [predictor], names, label), _split_spaces(label))
     if rows.empty:
         raise ProtocolError(f"no labelled rows of {names} in {[str(b) for b in bench]}")

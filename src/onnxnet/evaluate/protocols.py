@@ -84,11 +84,10 @@ def _name_of(spec: PredictorSpec) -> str:
     """The registered name of a predictor spec (a class name for unregistered predictors)."""
     if isinstance(spec, str):
         return spec
-    from onnxnet.predictors import PREDICTORS
+    from onnxnet.predictors.base import Predictor, registered_name
 
-    for name in PREDICTORS.names():
-        if PREDICTORS.get(name) is type(spec):
-            return name
+    if isinstance(spec, Predictor):
+        return registered_name(type(spec))
     return getattr(spec, "name", None) or getattr(spec, "__name__", None) or type(spec).__name__
 
 

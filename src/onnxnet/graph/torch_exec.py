@@ -148,6 +148,43 @@ def _slice(node: Any, attrs: dict[str, Any], consts: dict[str, Any]) -> Any:
     return _module(run)
 
 
+@TORCH_OPS.register("Pad")
+def _pad(node: Any, attrs: dict[str, Any], consts: dict[str, Any]) -> Any:
+    import torch.nn.functional as F
+
+    def const(i: int) -> list[float] | None:
+        name = node.input[i] if len(node.input) > i else ""
+        if not name:
+            return None
+        if name not in consts:
+            raise UnsupportedOpError(f"Pad node {node.name!r}: a computed pads/value input {name!r} is not "
+                                     "supported (simplify the graph first so it is a constant)")
+        return np.asarray(consts[name]).reshape(-1).tolist()
+
+    pads = const(1) if len(node.input) > 1 else list(attrs.get("pads", []))
+    value = const(2) if len(node.input) > 2 else [attrs.get("value", 0.0)]
+    mode = attrs.get("mode", b"constant")
+    mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+    modes = {"constant": "constant", "reflect": "reflect", "edge": "replicate"}
+    if mode not in modes or (len(node.input) > 3 and node.input[3]):
+        raise UnsupportedOpError(f"Pad node {node.name!r}: mode {mode!r}{' with axes' if len(node.input) > 3 else ''}"
+                                 " is not supported (constant, reflect and edge over all axes are)")
+    rank = len(pads or []) // 2
+    begin, end = [int(p) for p in pads[:rank]], [int(p) for p in pads[rank:]]
+    fill = float(value[0]) if value else 0.0
+
+    def run(x: Any, *_: Any) -> Any:
+        # F.pad takes the trailing axes only: drop the leading all-zero ones (batch, channels).
+        lead = next((i for i in range(rank) if begin[i] or end[i]), rank)
+        widths = _torch_pad(begin[lead:], end[lead:])
+        if not widths:
+            return x
+        return F.pad(x, widths, mode=modes[mode], value=fill) if mode == "constant" \
+            else F.pad(x, widths, mode=modes[mode])
+
+    return _module(run)
+
+
 @TORCH_OPS.register("Reshape")
 def _reshape(node: Any, attrs: dict[str, Any], consts: dict[str, Any]) -> Any:
     if node.input[1] not in consts:

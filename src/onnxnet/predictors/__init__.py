@@ -1,8 +1,8 @@
 """Predictors: the fit/predict/score contract and the registered baselines."""
 
-from onnxnet.predictors.base import PREDICTORS, Predictor, get_predictor
+from onnxnet.predictors.base import PREDICTORS, Predictor, get_predictor, load_predictor
 
-__all__ = ["PREDICTORS", "Predictor", "get_predictor"]
+__all__ = ["PREDICTORS", "Predictor", "get_predictor", "load_predictor"]
 
 import importlib as _importlib
 import pkgutil as _pkgutil

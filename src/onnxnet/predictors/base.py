@@ -10,6 +10,7 @@ scikit-learn style: hyperparameters are constructor arguments, ``fit`` learns st
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -19,6 +20,16 @@ from onnxnet.registry import Registry
 
 #: All predictors by name, e.g. ``PREDICTORS.get("params")``.
 PREDICTORS: Registry[type["Predictor"]] = Registry("predictor")
+#: The file a saved predictor folder is recognised by (``onnxnet-hybrid`` folders have ``hybrid.json``).
+PREDICTOR_FILE = "predictor.json"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
 
 
 class Predictor:
@@ -66,6 +77,40 @@ class Predictor:
         """One score per row; higher means a better (more accurate) network."""
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ persistence
+    def saved_params(self) -> dict[str, Any]:
+        """Constructor arguments as JSON values; ``cache_dir`` dropped (a path on this machine)."""
+        return {k: _jsonable(v) for k, v in self.get_params().items() if k != "cache_dir"}
+
+    def save(self, path: str | Path) -> Path:
+        """Write the predictor to folder ``path`` (``PREDICTOR_FILE``: its registered name and parameters, plus
+        ``_save_state``'s files); ``load_predictor(path)`` restores it. Predictors that learn save their state by
+        overriding ``_save_state`` / ``_load_state``; the others need nothing more."""
+        from onnxnet.bench.atomic import write_json
+
+        if self.needs_training and not getattr(self, "is_fitted_", False):
+            raise ProtocolError(f"{registered_name(type(self))}: fit before save")
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        state = self._save_state(out) if self.needs_training else {}
+        write_json(out / PREDICTOR_FILE, {"format": "onnxnet-predictor", "version": 1,
+                                          "name": registered_name(type(self)), "params": self.saved_params(),
+                                          "state": state})
+        return out
+
+    def can_save(self) -> bool:
+        """Whether ``save`` works for this predictor (checked before a long fit, not after)."""
+        cls = type(self)
+        return not self.needs_training or cls._save_state is not Predictor._save_state or cls.save is not Predictor.save
+
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        """Learned state as JSON (bigger files go into ``folder``). Predictors that learn override this."""
+        raise ProtocolError(f"predictor {registered_name(type(self))!r} cannot be saved yet; use onnxnet-hybrid, "
+                            "stack or rank-linear")
+
+    def _load_state(self, folder: Path, state: dict[str, Any]) -> None:
+        """Restore what ``_save_state`` wrote."""
+
     def score(self, rows: Any, y: Sequence[float], spaces: Sequence[str] | None = None) -> float:
         """Kendall tau between ``predict(rows)`` and ``y``, averaged over spaces when ``spaces`` is given."""
         from scipy.stats import kendalltau
@@ -84,3 +129,40 @@ def get_predictor(name: str, **params: Any) -> Predictor:
     import onnxnet.predictors  # noqa: F401  (registers the built-ins)
 
     return PREDICTORS.get(name)(**params)
+
+
+def registered_name(cls: type) -> str:
+    """The name ``cls`` is registered under (its class name if it is not registered)."""
+    import onnxnet.predictors  # noqa: F401  (registers the built-ins)
+
+    for name in PREDICTORS.names():
+        if PREDICTORS.get(name) is cls:
+            return name
+    return cls.__name__
+
+
+def load_predictor(path: str | Path) -> Predictor:
+    """A fitted predictor from a folder written by its ``save`` (``onnxnet fit``); a missing or damaged folder is
+    a ``SurrogateError`` naming it."""
+    import json
+
+    from onnxnet.errors import SurrogateError
+
+    folder = Path(path)
+    if (folder / "hybrid.json").is_file():
+        from onnxnet.surrogate.hybrid import HybridPredictor
+
+        return HybridPredictor.load(folder)
+    meta = folder / PREDICTOR_FILE
+    try:
+        saved = json.loads(meta.read_text())
+        if saved.get("format") != "onnxnet-predictor":
+            raise ValueError(f"format is {saved.get('format')!r}")
+        pred = get_predictor(saved["name"], **saved["params"])
+        if pred.needs_training:
+            pred._load_state(folder, saved["state"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise SurrogateError(f"{folder} is not a readable saved predictor ({type(e).__name__}: {e}); save one with "
+                             "`onnxnet fit` or Predictor.save") from None
+    pred.is_fitted_ = True
+    return pred

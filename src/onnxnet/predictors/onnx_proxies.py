@@ -20,19 +20,46 @@ PROXY_SET: tuple[str, ...] = ("nwot", "meco", "swap", "synflow")
 #: Bump when a proxy's definition, the executor's initialisation or the batch changes (keys disk caches).
 PROXIES_VERSION = 1
 
+#: Largest image side the proxies run at: a model declared for bigger images (224 x 224 ImageNet nets,
+#: TransNAS-Bench's 256 x 256) gets the CIFAR-10 batch resized to at most this, keeping the aspect ratio. Proxies
+#: are cheap rankings of untrained nets; their cost grows with the pixels, and 64 px keeps several pooling stages.
+MAX_SIDE = 64
+
+
+def proxy_input_size(model: Any, max_side: int = MAX_SIDE) -> tuple[int, int]:
+    """(H, W) the proxies feed ``model``: its declared image size, scaled down to ``max_side`` at most; 32 x 32
+    when the graph leaves the size open. A graph whose first input is not a 3-channel NCHW image is an error."""
+    from onnxnet.graph.torch_exec import UnsupportedOpError
+
+    init = {t.name for t in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in init]
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in inputs[0].type.tensor_type.shape.dim] \
+        if inputs else []
+    if len(dims) != 4 or dims[1] not in (3, None):
+        raise UnsupportedOpError(f"zero-cost proxies need a 3-channel image input (N, 3, H, W); this graph's input "
+                                 f"{inputs[0].name if inputs else '?'!r} has shape {dims}")
+    h, w = dims[2] or 32, dims[3] or 32
+    scale = min(1.0, max_side / max(h, w))
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
 def onnx_proxy_features(model: Any, names: Sequence[str] = PROXY_SET, *, batch_size: int = 64, seed: int = 0,
-                        data: str | None = None) -> dict[str, float]:
-    """``{"zc_<name>": score}`` for one ONNX model (ModelProto, path or bytes), computed on one torch thread.
-
-    Input shapes other than 3x32x32 images are not supported yet (the batch is CIFAR-10).
-    """
+                        data: str | None = None, max_side: int = MAX_SIDE) -> dict[str, float]:
+    """``{"zc_<name>": score}`` for one ONNX model (ModelProto, path or bytes), computed on one torch thread, on
+    CIFAR-10 training images resized to the model's input size (``proxy_input_size``)."""
     import torch
+    import torch.nn.functional as F
 
+    from onnxnet.graph.load import load_model
     from onnxnet.graph.torch_exec import to_torch
     from onnxnet.predictors.proxies import NON_FINITE_SCORE, compute_proxy, proxy_batch, torch_threads
     from onnxnet.predictors.proxies._relu import RELU_STATISTICS, relu_scores
 
+    model = model if hasattr(model, "graph") else load_model(model)
     x, y = proxy_batch(batch_size, seed, data)
+    size = proxy_input_size(model, max_side)
+    if size != tuple(x.shape[-2:]):
+        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
     with torch_threads(1):
         torch.manual_seed(seed)
         net = to_torch(model, seed=seed).float().train()

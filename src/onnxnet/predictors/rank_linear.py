@@ -68,8 +68,22 @@ class RankLinearPredictor(Predictor):
         X, self.fit_failures_ = self._features(rows)
         ok = np.isfinite(X).all(axis=1)
         target = rank_within(y[ok], np.asarray(spaces)[ok])
-        self.model_ = RidgeCV(alphas=list(self.alphas)).fit(X[ok], target)
-        self.coef_ = dict(zip(self.feature_names_, self.model_.coef_.round(4).tolist()))
+        model = RidgeCV(alphas=list(self.alphas)).fit(X[ok], target)
+        self.weights_, self.intercept_ = np.asarray(model.coef_, dtype=float), float(model.intercept_)
+        self.alpha_ = float(model.alpha_)
+        self.coef_ = dict(zip(self.feature_names_, self.weights_.round(4).tolist()))
+
+    def _save_state(self, folder: Any) -> dict[str, Any]:
+        return {"feature_names": self.feature_names_, "weights": self.weights_.tolist(),
+                "intercept": self.intercept_, "alpha": self.alpha_}
+
+    def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
+        self.feature_names_ = list(state["feature_names"])
+        self.weights_ = np.asarray(state["weights"], dtype=float)
+        if self.weights_.shape != (len(self.feature_names_),):
+            raise ValueError(f"{len(self.weights_)} weights for {len(self.feature_names_)} features")
+        self.intercept_, self.alpha_ = float(state["intercept"]), float(state["alpha"])
+        self.coef_ = dict(zip(self.feature_names_, self.weights_.round(4).tolist()))
 
     def predict(self, rows: Any) -> np.ndarray:
         from onnxnet.errors import ProtocolError
@@ -80,5 +94,5 @@ class RankLinearPredictor(Predictor):
         out = np.full(len(rows), np.nan)
         ok = np.isfinite(X).all(axis=1)
         if ok.any():
-            out[ok] = self.model_.predict(X[ok])
+            out[ok] = X[ok] @ self.weights_ + self.intercept_
         return out

@@ -98,7 +98,8 @@ class StackPredictor(Predictor):
                     model.fit(rows[tr], y[tr], spaces[tr])
                     oof[te, j] = self._ranks(np.asarray(model.predict(rows[te]), dtype=float), spaces[te])
             target = rank_within(y, spaces)
-            w, _ = nnls(oof, target)
+            # Centred, so the fit has a free intercept: a reversed member cannot buy weight by shifting the mean.
+            w, _ = nnls(oof - oof.mean(axis=0), target - target.mean())
             self.oof_kendall_ = {name: mean_kendall(oof[:, j], y, spaces)
                                  for j, name in enumerate(self.member_names_)}
         else:
@@ -112,6 +113,25 @@ class StackPredictor(Predictor):
             if wj > 0:
                 model.fit(rows, y, spaces)
             self.models_.append(model if wj > 0 else None)
+
+    def _save_state(self, folder: Any) -> dict[str, Any]:
+        for j, model in enumerate(self.models_):
+            if model is not None:
+                model.save(folder / f"member_{j}")
+        return {"weights": self.weights_.tolist(), "member_names": self.member_names_,
+                "oof_kendall": getattr(self, "oof_kendall_", None)}
+
+    def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
+        from onnxnet.predictors.base import load_predictor
+
+        self.weights_ = np.asarray(state["weights"], dtype=float)
+        self.member_names_ = list(state["member_names"])
+        if len(self.weights_) != len(self.members):
+            raise ValueError(f"{len(self.weights_)} weights for {len(self.members)} members")
+        if state.get("oof_kendall") is not None:
+            self.oof_kendall_ = dict(state["oof_kendall"])
+        self.models_ = [load_predictor(folder / f"member_{j}") if w > 0 else None
+                        for j, w in enumerate(self.weights_)]
 
     def predict(self, rows: Any) -> np.ndarray:
         if not getattr(self, "is_fitted_", False):

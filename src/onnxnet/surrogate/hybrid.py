@@ -9,6 +9,7 @@ weight is chosen on a validation split of the *training* rows only, then members
 
 from __future__ import annotations
 
+import re
 import tempfile
 from typing import Any, Sequence
 
@@ -57,6 +58,8 @@ class HybridPredictor(Predictor):
     (``proxies_`` says which). ``jobs``: processes for computing proxies not yet in the cache.
     ``trees``: ``"gbdt"`` (gradient boosting, rounds chosen on validation) or ``"rf"`` (a LightGBM random forest of
     extremely randomised trees, ``max_rounds`` trees, nothing early-stopped: less variance on a few hundred rows).
+    ``extra_features``: store columns to add to the trees' features as they are (e.g. published proxies
+    ``label:zc_jacov``); a row without a value gets NaN.
     """
 
     required_columns = ("onnx",)
@@ -67,7 +70,8 @@ class HybridPredictor(Predictor):
                  n_trees: int = 5, max_rounds: int = 500, val_fraction: float = 0.2, encoding: str = "compact", seed: int = 0,
                  lm_backbone_overrides: dict[str, Any] | None = None, cache_dir: str | None = None,
                  progress: bool = False, proxies: Sequence[str] | str | bool = (), graph_features: bool = True,
-                 feature_norm: str = "none", jobs: int = 1, trees: str = "gbdt") -> None:
+                 feature_norm: str = "none", jobs: int = 1, trees: str = "gbdt",
+                 extra_features: Sequence[str] = ()) -> None:
         self.lm = lm
         self.lm_epochs = lm_epochs
         self.lm_loss = lm_loss
@@ -89,6 +93,7 @@ class HybridPredictor(Predictor):
         self.feature_norm = feature_norm
         self.jobs = jobs
         self.trees = trees
+        self.extra_features = extra_features
 
     # ------------------------------------------------------------------ members
     def _texts(self, rows: Any) -> list[str]:
@@ -131,6 +136,15 @@ class HybridPredictor(Predictor):
             # A network the torch executor cannot run keeps its graph features; the trees take NaN proxies.
             self.failures_ = self.failures_ + [{**f, "reason": "proxies: " + f["reason"]} for f in failed]
             X = pd.concat([X, P], axis=1)
+        if self.extra_features:
+            missing = [c for c in self.extra_features if c not in rows.columns]
+            if missing:
+                raise ProtocolError(f"onnxnet-hybrid: extra_features {missing} are not columns of the rows; "
+                                    f"the rows have {sorted(rows.columns)}")
+            extra = rows[list(self.extra_features)].astype(float).set_axis(X.index)
+            # LightGBM refuses JSON characters (``label:`` has one) in feature names.
+            extra.columns = ["extra_" + re.sub(r"[^0-9A-Za-z_]", "_", c) for c in extra.columns]
+            X = pd.concat([X, extra], axis=1)
         if self.feature_norm == "rank":
             space = rows["space"].astype(str).to_numpy() if "space" in rows.columns else np.zeros(len(rows))
             X = X.groupby(space).rank(pct=True)

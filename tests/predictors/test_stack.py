@@ -1,0 +1,140 @@
+"""The ``stack`` rank ensemble: out-of-fold weights, per-space ranks, and saving / reloading fitted predictors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn as nn
+
+from onnxnet.errors import SurrogateError
+from onnxnet.predictors import get_predictor, load_predictor
+
+
+def _column_rows(n: int = 60, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Two spaces of very different accuracy scales; one column tracks accuracy, one is noise, one is reversed."""
+    rng = np.random.default_rng(seed)
+    y = np.concatenate([rng.uniform(0, 1, n // 2), 90 + rng.uniform(0, 5, n // 2)])
+    rows = pd.DataFrame({"id": [f"r{i}" for i in range(n)], "space": ["a"] * (n // 2) + ["b"] * (n // 2),
+                         "good": y + rng.normal(0, 0.05, n), "noise": rng.normal(size=n), "anti": -y})
+    return rows, y
+
+
+MEMBERS = (("column", {"column": "good"}), ("column", {"column": "noise"}), ("column", {"column": "anti"}))
+
+
+def test_weights_come_from_out_of_fold_ranks_and_ignore_scale():
+    rows, y = _column_rows()
+    stack = get_predictor("stack", members=MEMBERS, folds=4).fit(rows, y)
+    w = dict(zip(["good", "noise", "anti"], stack.weights_))
+    assert w["good"] > 0.8 and w["anti"] == 0.0 and stack.weights_.sum() == pytest.approx(1.0)
+    assert stack.oof_kendall_["column"] is not None
+    scores = stack.predict(rows)
+    for s in ("a", "b"):  # ranked within each space, so space b's larger accuracies do not dominate
+        m = (rows["space"] == s).to_numpy()
+        assert scores[m].max() <= 1.0 and np.corrcoef(scores[m], y[m])[0, 1] > 0.9
+    assert stack.score(rows, y, rows["space"]) > 0.8
+
+
+def test_a_member_that_cannot_score_a_row_puts_it_mid_rank():
+    rows, y = _column_rows(20)
+    stack = get_predictor("stack", members=(("column", {"column": "good"}),)).fit(rows, y)
+    rows.loc[0, "good"] = np.nan
+    scores = stack.predict(rows)
+    assert scores[0] == pytest.approx(0.5) and np.isfinite(scores).all()
+
+
+def test_bad_members_get_clear_errors():
+    rows, y = _column_rows(20)
+    with pytest.raises(ValueError, match="member is a predictor name"):
+        get_predictor("stack", members=(("column",),)).fit(rows, y)
+    with pytest.raises(ValueError, match="at least one member"):
+        get_predictor("stack", members=()).fit(rows, y)
+
+
+def _cnn(width: int, depth: int) -> nn.Module:
+    torch.manual_seed(width * 10 + depth)
+    layers: list[nn.Module] = [nn.Conv2d(3, width, 3, padding=1), nn.ReLU()]
+    for _ in range(depth - 1):
+        layers += [nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, 10)).eval()
+
+
+@pytest.fixture(scope="module")
+def onnx_nets(tmp_path_factory):
+    """12 small CNNs as ONNX files and store rows in two spaces; accuracy grows with width and depth."""
+    import onnx
+
+    from onnxnet.graph import graph_hash, load_model
+
+    d = tmp_path_factory.mktemp("stack-nets")
+    rows = []
+    for i, (w, depth) in enumerate((w, dep) for w in (2, 4, 8) for dep in (1, 2, 3, 4)):
+        model = load_model(_cnn(w, depth), (1, 3, 32, 32))
+        path = d / f"net{i}.onnx"
+        onnx.save(model, str(path))
+        n_params = sum(int(np.prod(t.dims)) for t in model.graph.initializer)
+        rows.append({"id": f"s{i % 2}/{i}", "space": f"s{i % 2}", "arch": f"w{w}d{depth}", "split": "train",
+                     "graph_hash": graph_hash(model), "onnx": model.SerializeToString(), "path": str(path),
+                     "n_params": n_params, "flops": n_params * 1024, "accuracy": 60.0 + 3 * depth + w})
+    return pd.DataFrame(rows)
+
+
+ONNX_MEMBERS = (("onnxnet-hybrid", {"lm": None, "proxies": ("nwot",), "n_trees": 2, "trees": "rf",
+                                    "max_rounds": 20, "val_fraction": 0.0}),
+                ("rank-linear", {"proxies": ("nwot",)}), "params")
+
+
+def test_stack_of_onnx_predictors_saves_and_reloads_in_a_fresh_process(onnx_nets, tmp_path):
+    cache = str(tmp_path / "cache")
+    stack = get_predictor("stack", members=ONNX_MEMBERS, folds=3, cache_dir=cache)
+    stack.fit(onnx_nets, onnx_nets["accuracy"].to_numpy())
+    before = stack.predict(onnx_nets)
+    assert np.isfinite(before).all() and stack.score(onnx_nets, onnx_nets["accuracy"], onnx_nets["space"]) > 0.5
+    folder = stack.save(tmp_path / "stack")
+    saved = json.loads((folder / "predictor.json").read_text())
+    assert saved["name"] == "stack" and "cache_dir" not in saved["params"]
+    np.testing.assert_allclose(load_predictor(folder).predict(onnx_nets), before, rtol=1e-9)
+
+    onnx_nets[["id", "space", "graph_hash", "onnx", "n_params", "flops"]].to_parquet(tmp_path / "rows.parquet")
+    code = ("import sys, json, pandas as pd; from onnxnet.predictors import load_predictor; "
+            "p = load_predictor(sys.argv[1]); print(json.dumps(p.predict(pd.read_parquet(sys.argv[2])).tolist()))")
+    out = subprocess.run([sys.executable, "-c", code, str(folder), str(tmp_path / "rows.parquet")],
+                         capture_output=True, text=True, check=True).stdout
+    np.testing.assert_allclose(json.loads(out), before, rtol=1e-9)
+
+
+def test_damaged_or_unsavable_predictor_folders_are_clear_errors(onnx_nets, tmp_path):
+    rl = get_predictor("rank-linear", proxies=("nwot",), cache_dir=str(tmp_path))
+    folder = rl.fit(onnx_nets, onnx_nets["accuracy"].to_numpy()).save(tmp_path / "rl")
+    state = json.loads((folder / "predictor.json").read_text())
+    state["state"]["weights"] = state["state"]["weights"][:-1]
+    (folder / "predictor.json").write_text(json.dumps(state))
+    with pytest.raises(SurrogateError, match="not a readable saved predictor.*weights"):
+        load_predictor(folder)
+    with pytest.raises(SurrogateError, match="not a readable"):
+        load_predictor(tmp_path / "nowhere")
+    assert not get_predictor("gbm").can_save() and get_predictor("params").can_save()
+    with pytest.raises(ValueError, match="fit before save"):
+        get_predictor("stack").save(tmp_path / "unfitted")
+
+
+def test_cli_fit_stack_then_predict_files(onnx_nets, tmp_path, capsys):
+    from onnxnet.bench.store import BenchStore
+    from onnxnet.cli.main import main
+
+    store = BenchStore.create(tmp_path / "store")
+    for space, part in onnx_nets.drop(columns=["path"]).groupby("space"):
+        store.write_part(f"{space}-0", part)
+    members = repr(ONNX_MEMBERS[1:])
+    rc = main(["fit", "--bench", str(store.path), "--spaces", "s0,s1", "--out", str(tmp_path / "st"),
+               "--predictor", "stack", "--param", f"members={members}", "--param", "folds=3",
+               "--param", f"cache_dir='{tmp_path}'"])
+    assert rc == 0 and "saved stack" in capsys.readouterr().out
+    files = onnx_nets["path"].iloc[[0, 11]].tolist()
+    assert main(["predict", *files, "--surrogate", str(tmp_path / "st"), "--json"]) == 0
+    preds = json.loads(capsys.readouterr().out)["predictions"]
+    assert preds[0]["model"] == files[1]  # the widest, deepest net ranks first
