@@ -53,6 +53,16 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
                               "onnx-synflow", "params")}),
 }
 
+#: Tree settings searched on the development spaces only (``--grid``): the best mean Kendall there is then run,
+#: alone and as the stack's tree member, against the defaults above; the same rule picks what goes to NB201.
+GRID = [{"num_leaves": nl, "learning_rate": lr, "min_child_samples": mcs, "colsample_bytree": cs}
+        for nl in (4, 7, 15) for lr in (0.03, 0.1) for mcs in (3, 8) for cs in (0.5, 0.8)]
+
+
+def _grid_candidates() -> dict[str, tuple[str, dict]]:
+    return {"grid: " + ", ".join(f"{k}={v}" for k, v in g.items()): ("onnxnet-hybrid", {**_TREES_GP[1], "tree_params": g})
+            for g in GRID}
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -64,6 +74,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--only", default=None, help="candidate names separated by ';'")
     ap.add_argument("--csv", default=None, help="also write the per-seed scores here")
+    ap.add_argument("--grid", action="store_true", help="run the tree-settings grid instead of the candidates")
     args = ap.parse_args()
 
     from onnxnet.bench.store import BenchStore
@@ -83,10 +94,11 @@ def main() -> None:
     print(f"in-space, n = {args.n}, {args.seeds} seeds; Kendall mean ± std over seeds\n")
     print("| candidate | " + " | ".join(spaces) + " | mean | s |")
     print("|---|" + "---|" * (len(spaces) + 2))
-    names = args.only.split(";") if args.only else list(CANDIDATES)
+    candidates = _grid_candidates() if args.grid else CANDIDATES
+    names = args.only.split(";") if args.only else list(candidates)
     per_seed = []
     for name in names:
-        pred_name, params = CANDIDATES[name]
+        pred_name, params = candidates[name]
         t0 = time.perf_counter()
         means, cells = [], []
         for space in spaces:

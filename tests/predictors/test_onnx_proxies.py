@@ -102,6 +102,7 @@ def test_rank_linear_learns_the_sign_of_a_proxy_and_ignores_space_scale(onnx_row
     scores = pred.predict(rows)
     assert scores[1] > scores[0] and scores[3] > scores[2]
     assert scores[1] == pytest.approx(scores[3]) and set(pred.coef_) == {"zc_nwot", "n_params", "flops"}
+    assert pred.predict(rows.iloc[[3]])[0] == pytest.approx(scores[3])  # alone or in a batch: the same score
     assert onnx.load_from_string(rows["onnx"][0]).graph.node  # rows are real ONNX graphs
 
 

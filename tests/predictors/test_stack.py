@@ -94,6 +94,13 @@ def test_stack_of_onnx_predictors_saves_and_reloads_in_a_fresh_process(onnx_nets
     stack.fit(onnx_nets, onnx_nets["accuracy"].to_numpy())
     before = stack.predict(onnx_nets)
     assert np.isfinite(before).all() and stack.score(onnx_nets, onnx_nets["accuracy"], onnx_nets["space"]) > 0.5
+    # A network of a space seen in training gets the same score alone as in a batch (placed among the training
+    # networks); networks of an unseen space are ranked among each other.
+    for i in (0, 5, 11):
+        assert stack.predict(onnx_nets.iloc[[i]])[0] == pytest.approx(before[i])
+    unseen = onnx_nets.assign(space="new")
+    assert stack.predict(unseen.iloc[[0]])[0] == pytest.approx(0.5)
+    assert stack.score(unseen, unseen["accuracy"]) > 0.5
     folder = stack.save(tmp_path / "stack")
     saved = json.loads((folder / "predictor.json").read_text())
     assert saved["name"] == "stack" and "cache_dir" not in saved["params"]

@@ -204,7 +204,10 @@ def fit(
     est.fit(train, train["_y"].to_numpy(), train["_group"].tolist())
     est.save(out)
     for name, value in sorted(getattr(est, "val_scores_", {}).items()):
-        print(f"validation (training spaces) {name}: Kendall {value:.3f}")
+        if name.endswith(" weight"):
+            print(f"{name}: {value:.3f}")
+        else:
+            print(f"validation (training spaces) {name}: Kendall {value:.3f}")
     for group, part in test.groupby("_group"):
         pred = est.predict(part)
         y = part["_y"].to_numpy()

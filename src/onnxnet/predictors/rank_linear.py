@@ -1,9 +1,11 @@
 """``rank-linear``: a ridge regression from per-space feature ranks to per-space accuracy ranks.
 
 Every feature (ONNX proxies of ``onnxnet.predictors.onnx_proxies``, #params, FLOPs, optionally the GRAF-style
-graph features) is replaced by its quantile within its space among the rows fitted or scored together, and the
-target by its quantile within its group, so the model learns *which ordering signals agree with accuracy*, with
-no notion of a space's scale: what a model trained on one space can carry to an unseen one. Few parameters
+graph features) is replaced by its quantile within its space, and the target by its quantile within its group,
+so the model learns *which ordering signals agree with accuracy*, with no notion of a space's scale: what a model
+trained on one space can carry to an unseen one. A network of a space seen in training is placed among that
+space's training networks (so its score does not depend on what it is scored with); networks of an unseen space
+are ranked among each other (``onnxnet.surrogate.targets.SpaceQuantiles``). Few parameters
 (one weight per feature, ridge-penalised, penalty chosen by leave-one-out on the training rows) make it far less
 able than trees to fit one space's quirks.
 """
@@ -16,6 +18,7 @@ import numpy as np
 
 from onnxnet.predictors.base import PREDICTORS, Predictor
 from onnxnet.predictors.onnx_proxies import PROXY_SET
+from onnxnet.surrogate.targets import SpaceQuantiles
 
 
 @PREDICTORS.register("rank-linear")
@@ -34,7 +37,7 @@ class RankLinearPredictor(Predictor):
         self.cache_dir = cache_dir
         self.jobs = jobs
 
-    def _features(self, rows: Any) -> tuple[np.ndarray, list[dict[str, str]]]:
+    def _features(self, rows: Any, fit: bool = False) -> tuple[np.ndarray, list[dict[str, str]]]:
         import pandas as pd
 
         from onnxnet.errors import ProtocolError
@@ -51,21 +54,22 @@ class RankLinearPredictor(Predictor):
             G, more = features_frame(rows, kind="all", cache_dir=self.cache_dir)
             X = pd.concat([X, G.drop(columns=[c for c in G.columns if c in X.columns])], axis=1)
             failures += more
-        if hasattr(self, "feature_names_"):
+        spaces = rows["space"].astype(str).to_numpy() if "space" in rows.columns else np.zeros(len(rows)).astype(str)
+        if not fit:
             X = X.reindex(columns=self.feature_names_)
         else:
             self.feature_names_ = list(X.columns)
-        spaces = rows["space"].astype(str).to_numpy() if "space" in rows.columns else np.zeros(len(rows)).astype(str)
-        Q = X.groupby(spaces).rank(pct=True).fillna(0.5)  # a constant or missing feature carries no order
-        Q[X.isna()] = np.nan
-        return Q.to_numpy(dtype=float), failures
+            self.quantiles_ = {c: SpaceQuantiles().fit(X[c].to_numpy(dtype=float), spaces) for c in X.columns}
+        Q = np.column_stack([self.quantiles_[c].transform(X[c].to_numpy(dtype=float), spaces)
+                             for c in self.feature_names_])
+        return Q, failures
 
     def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:
         from sklearn.linear_model import RidgeCV
 
         from onnxnet.surrogate.targets import rank_within
 
-        X, self.fit_failures_ = self._features(rows)
+        X, self.fit_failures_ = self._features(rows, fit=True)
         ok = np.isfinite(X).all(axis=1)
         target = rank_within(y[ok], np.asarray(spaces)[ok])
         model = RidgeCV(alphas=list(self.alphas)).fit(X[ok], target)
@@ -75,7 +79,8 @@ class RankLinearPredictor(Predictor):
 
     def _save_state(self, folder: Any) -> dict[str, Any]:
         return {"feature_names": self.feature_names_, "weights": self.weights_.tolist(),
-                "intercept": self.intercept_, "alpha": self.alpha_}
+                "intercept": self.intercept_, "alpha": self.alpha_,
+                "reference": {c: q.reference for c, q in self.quantiles_.items()}}
 
     def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
         self.feature_names_ = list(state["feature_names"])
@@ -83,6 +88,8 @@ class RankLinearPredictor(Predictor):
         if self.weights_.shape != (len(self.feature_names_),):
             raise ValueError(f"{len(self.weights_)} weights for {len(self.feature_names_)} features")
         self.intercept_, self.alpha_ = float(state["intercept"]), float(state["alpha"])
+        self.quantiles_ = {c: SpaceQuantiles(reference={s: list(v) for s, v in state["reference"][c].items()})
+                           for c in self.feature_names_}
         self.coef_ = dict(zip(self.feature_names_, self.weights_.round(4).tolist()))
 
     def predict(self, rows: Any) -> np.ndarray:

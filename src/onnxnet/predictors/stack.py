@@ -4,8 +4,11 @@ Each member predictor is fitted K times on K-1 folds of the training rows and sc
 those out-of-fold scores, turned into per-space ranks (fold by fold, so members whose scale drifts between
 fits still line up), are regressed onto the per-space rank of the accuracy with non-negative least squares.
 Every training row is validation data once, so with 128 networks the weights rest on 128 held-out scores
-rather than on a 20 % split of 26. The members are then refitted on all rows; ``predict`` is the weighted mean
-of their per-space ranks. Training-free members (``onnx-meco``, ``params``...) are scored directly.
+rather than on a 20 % split of 26. The members are then refitted on all rows. ``predict`` is the weighted mean
+of each member's score turned into a quantile: among the member's scores of the training networks of the same
+space (a space seen in training: the score of a network does not depend on what it is scored with), or among
+the networks scored together (an unseen space). Training-free members (``onnx-meco``, ``params``...) are
+scored directly.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 
 from onnxnet.errors import ProtocolError
 from onnxnet.predictors.base import PREDICTORS, Predictor
+from onnxnet.surrogate.targets import SpaceQuantiles
 
 #: A member: a registered predictor name, or ``(name, constructor parameters)``.
 Member = str | tuple[str, dict[str, Any]]
@@ -102,24 +106,39 @@ class StackPredictor(Predictor):
             w, _ = nnls(oof - oof.mean(axis=0), target - target.mean())
             self.oof_kendall_ = {name: mean_kendall(oof[:, j], y, spaces)
                                  for j, name in enumerate(self.member_names_)}
+            self.val_scores_ = {f"member {j} {name} (out of fold)": mean_kendall(oof[:, j], y, spaces)
+                                for j, name in enumerate(self.member_names_)}
         else:
             w = np.ones(len(self.members))
         if not np.any(w > 0):  # no member orders the held-out folds: fall back to equal weights
             w = np.ones(len(self.members))
         self.weights_ = w / w.sum()
-        self.models_ = []
+        self.val_scores_ = {**getattr(self, "val_scores_", {}),
+                            **{f"member {j} {name} weight": float(wj)
+                               for j, (name, wj) in enumerate(zip(self.member_names_, self.weights_))}}
+        self.models_, self.quantiles_ = [], []
+        row_spaces = self._row_spaces(rows)
         for member, wj in zip(self.members, self.weights_):
-            model = self._make(member)
-            if wj > 0:
+            model = self._make(member) if wj > 0 else None
+            quantiles = None
+            if model is not None:
                 model.fit(rows, y, spaces)
-            self.models_.append(model if wj > 0 else None)
+                quantiles = SpaceQuantiles().fit(np.asarray(model.predict(rows), dtype=float), row_spaces)
+            self.models_.append(model)
+            self.quantiles_.append(quantiles)
+
+    @staticmethod
+    def _row_spaces(rows: Any) -> np.ndarray:
+        return rows["space"].astype(str).to_numpy(object) if "space" in rows.columns \
+            else np.array(["?"] * len(rows), dtype=object)
 
     def _save_state(self, folder: Any) -> dict[str, Any]:
         for j, model in enumerate(self.models_):
             if model is not None:
                 model.save(folder / f"member_{j}")
         return {"weights": self.weights_.tolist(), "member_names": self.member_names_,
-                "oof_kendall": getattr(self, "oof_kendall_", None)}
+                "oof_kendall": getattr(self, "oof_kendall_", None),
+                "reference": [q.reference if q is not None else None for q in self.quantiles_]}
 
     def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
         from onnxnet.predictors.base import load_predictor
@@ -132,19 +151,22 @@ class StackPredictor(Predictor):
             self.oof_kendall_ = dict(state["oof_kendall"])
         self.models_ = [load_predictor(folder / f"member_{j}") if w > 0 else None
                         for j, w in enumerate(self.weights_)]
+        self.quantiles_ = [SpaceQuantiles(reference=dict(r)) if r is not None else None for r in state["reference"]]
+        if len(self.quantiles_) != len(self.models_):
+            raise ValueError(f"{len(self.quantiles_)} reference tables for {len(self.models_)} members")
 
     def predict(self, rows: Any) -> np.ndarray:
         if not getattr(self, "is_fitted_", False):
             raise ProtocolError("stack: call fit(rows, y) before predict")
         rows = rows.reset_index(drop=True)
-        spaces = rows["space"].astype(str).to_numpy(object) if "space" in rows.columns \
-            else np.array(["?"] * len(rows), dtype=object)
+        spaces = self._row_spaces(rows)
         out = np.zeros(len(rows))
         self.failures_ = []
-        for model, wj in zip(self.models_, self.weights_):
+        for model, quantiles, wj in zip(self.models_, self.quantiles_, self.weights_):
             if model is None:
                 continue
-            out += wj * self._ranks(np.asarray(model.predict(rows), dtype=float), spaces)
+            q = quantiles.transform(np.asarray(model.predict(rows), dtype=float), spaces)
+            out += wj * np.where(np.isfinite(q), q, 0.5)  # a row a member could not score sits mid-way
             self.failures_ += list(getattr(model, "failures_", []))
         return out
 

@@ -59,7 +59,8 @@ class HybridPredictor(Predictor):
     ``trees``: ``"gbdt"`` (gradient boosting, rounds chosen on validation) or ``"rf"`` (a LightGBM random forest of
     extremely randomised trees, ``max_rounds`` trees, nothing early-stopped: less variance on a few hundred rows).
     ``extra_features``: store columns to add to the trees' features as they are (e.g. published proxies
-    ``label:zc_jacov``); a row without a value gets NaN.
+    ``label:zc_jacov``); a row without a value gets NaN. ``tree_params``: LightGBM parameters that override the
+    defaults of ``trees`` (e.g. ``{"num_leaves": 7}``).
     """
 
     required_columns = ("onnx",)
@@ -71,7 +72,7 @@ class HybridPredictor(Predictor):
                  lm_backbone_overrides: dict[str, Any] | None = None, cache_dir: str | None = None,
                  progress: bool = False, proxies: Sequence[str] | str | bool = (), graph_features: bool = True,
                  feature_norm: str = "none", jobs: int = 1, trees: str = "gbdt",
-                 extra_features: Sequence[str] = ()) -> None:
+                 extra_features: Sequence[str] = (), tree_params: dict[str, Any] | None = None) -> None:
         self.lm = lm
         self.lm_epochs = lm_epochs
         self.lm_loss = lm_loss
@@ -94,6 +95,7 @@ class HybridPredictor(Predictor):
         self.jobs = jobs
         self.trees = trees
         self.extra_features = extra_features
+        self.tree_params = tree_params
 
     # ------------------------------------------------------------------ members
     def _texts(self, rows: Any) -> list[str]:
@@ -160,12 +162,14 @@ class HybridPredictor(Predictor):
         common = dict(n_estimators=self.max_rounds, random_state=self.seed * 1000 + k, n_jobs=1, verbose=-1,
                       subsample_freq=1)
         if self.trees == "rf":
-            return dict(common, boosting_type="rf", extra_trees=True, num_leaves=31, min_child_samples=3,
-                        subsample=0.7, colsample_bytree=0.5)
-        if self.trees != "gbdt":
+            params = dict(common, boosting_type="rf", extra_trees=True, num_leaves=31, min_child_samples=3,
+                          subsample=0.7, colsample_bytree=0.5)
+        elif self.trees == "gbdt":
+            params = dict(common, learning_rate=0.05, num_leaves=15, min_child_samples=max(3, min(10, n // 20)),
+                          subsample=0.8, colsample_bytree=0.8, reg_lambda=1.0)
+        else:
             raise ProtocolError(f"onnxnet-hybrid: trees must be 'gbdt' or 'rf', got {self.trees!r}")
-        return dict(common, learning_rate=0.05, num_leaves=15, min_child_samples=max(3, min(10, n // 20)),
-                    subsample=0.8, colsample_bytree=0.8, reg_lambda=1.0)
+        return {**params, **dict(self.tree_params or {})}
 
     def _fit_trees(self, X: Any, target: np.ndarray, rounds: list[int] | None = None,
                    val: tuple[Any, np.ndarray] | None = None) -> list[Any]:

@@ -70,3 +70,50 @@ def normalize_per_space(
         elif method == "none":
             out[m] = v
     return out, stats
+
+
+@dataclass
+class SpaceQuantiles:
+    """Per-space reference values, so a score or feature becomes its quantile among the *fitted* networks of its
+    space: the same network gets the same value whether it is scored alone or in a batch of 10,000.
+
+    ``transform`` maps a value of a space seen at ``fit`` to its mid-rank quantile in [0, 1] among that space's
+    reference values; rows of a space not seen at fit (zero-shot) have no reference, so they are ranked among
+    the rows transformed together (``rank_within``), which needs at least two of them (a lone row gets 0.5).
+    References are kept as at most ``points`` quantiles, so a saved predictor stays small.
+    """
+
+    points: int = 513
+    reference: dict[str, list[float]] = field(default_factory=dict)
+
+    def fit(self, values: Sequence[float], groups: Sequence[str]) -> "SpaceQuantiles":
+        v = np.asarray(values, dtype=float)
+        g = np.asarray(list(groups), dtype=object)
+        self.reference = {}
+        for s in np.unique(g):
+            ref = np.sort(v[(g == s) & np.isfinite(v)])
+            if len(ref) > self.points:
+                ref = np.quantile(ref, np.linspace(0.0, 1.0, self.points))
+            if len(ref):
+                self.reference[str(s)] = ref.tolist()
+        return self
+
+    def transform(self, values: Sequence[float], groups: Sequence[str]) -> np.ndarray:
+        v = np.asarray(values, dtype=float)
+        g = np.asarray([str(s) for s in groups], dtype=object)
+        out = np.full(len(v), np.nan)
+        ok = np.isfinite(v)
+        for s in np.unique(g):
+            m = (g == s) & ok
+            if not m.any():
+                continue
+            ref = self.reference.get(s)
+            if ref is None:
+                out[m] = rank_within(v[m], g[m]) if m.sum() > 1 else 0.5
+            else:
+                r = np.asarray(ref)
+                # Ties within a relative 1e-9: a value recomputed in another batch differs in the last bits.
+                eps = 1e-9 * max(1.0, float(np.abs(r).max()))
+                out[m] = (np.searchsorted(r, v[m] - eps, "left") + np.searchsorted(r, v[m] + eps, "right")) \
+                    / (2.0 * len(r))
+        return out
