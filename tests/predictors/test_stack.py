@@ -145,3 +145,11 @@ def test_cli_fit_stack_then_predict_files(onnx_nets, tmp_path, capsys):
     assert main(["predict", *files, "--surrogate", str(tmp_path / "st"), "--json"]) == 0
     preds = json.loads(capsys.readouterr().out)["predictions"]
     assert preds[0]["model"] == files[1]  # the widest, deepest net ranks first
+    # One file: with --space it is placed among that space's training networks, the same score as in a batch.
+    assert main(["predict", files[1], "--surrogate", str(tmp_path / "st"), "--json"]) == 0
+    assert "nothing to be ranked against; pass --space (one of s0, s1)" in capsys.readouterr().err
+    both = []
+    for batch in ([files[1]], files):
+        assert main(["predict", *batch, "--surrogate", str(tmp_path / "st"), "--space", "s1", "--json"]) == 0
+        both.append({p["model"]: p["score"] for p in json.loads(capsys.readouterr().out)["predictions"]})
+    assert both[0][files[1]] == pytest.approx(both[1][files[1]]) and both[0][files[1]] > 0.5

@@ -98,7 +98,8 @@ def predict(
     surrogate: Path = typer.Option(..., "--surrogate", help="A trained surrogate folder ('onnxnet train') or a fitted predictor folder ('onnxnet fit')."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     space: Optional[str] = typer.Option(None, "--space",
-                                        help="Also give accuracies on this training space's scale (MSE/zscore surrogates)."),
+                                        help="Also give accuracies on this training space's scale (MSE/zscore surrogates); "
+                                             "for a fitted predictor: score the files as networks of this space."),
     batch_size: int = typer.Option(32, "--batch-size"),
     metadata_key: str = typer.Option("accuracy", "--metadata-key",
                                      help="Show this ONNX metadata property as the known accuracy (ONNX-Bench files)."),
@@ -116,6 +117,15 @@ def predict(
         from onnxnet.surrogate.inputs import as_rows
 
         s = load_predictor(surrogate)
+        fitted_on = list(getattr(s, "fit_spaces_", None) or [])
+        if space is None and len(fitted_on) == 1:
+            space = fitted_on[0]
+            typer.echo(f"note: scoring the files as {space} networks, the space this predictor was fitted on "
+                       "(--space to change)", err=True)
+        elif space is None and len(models) == 1:
+            typer.echo(f"note: one network of a space this predictor was not fitted on has nothing to be ranked "
+                       f"against; pass --space (one of {', '.join(fitted_on) or 'its training spaces'}) or more "
+                       "files", err=True)
         scores = s.predict(as_rows([str(m) for m in models], space=space or "user"))
         for f in getattr(s, "failures_", []):
             typer.echo(f"note: {f['id']}: {f['reason']} (scored without it)", err=True)

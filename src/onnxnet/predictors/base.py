@@ -66,6 +66,8 @@ class Predictor:
                 raise ProtocolError(f"fit: {bad} of {len(y_arr)} targets are NaN or infinite; drop or fix them")
         if spaces is None:
             spaces = list(rows["space"]) if hasattr(rows, "columns") and "space" in rows.columns else ["?"] * len(y_arr)
+        if hasattr(rows, "columns") and "space" in rows.columns:
+            self.fit_spaces_ = sorted({str(s) for s in rows["space"]})
         self._fit(rows, y_arr, np.asarray(list(spaces), dtype=object))
         self.is_fitted_ = True
         return self
@@ -95,7 +97,7 @@ class Predictor:
         state = self._save_state(out) if self.needs_training else {}
         write_json(out / PREDICTOR_FILE, {"format": "onnxnet-predictor", "version": 1,
                                           "name": registered_name(type(self)), "params": self.saved_params(),
-                                          "state": state})
+                                          "fit_spaces": getattr(self, "fit_spaces_", None), "state": state})
         return out
 
     def can_save(self) -> bool:
@@ -161,6 +163,8 @@ def load_predictor(path: str | Path) -> Predictor:
         pred = get_predictor(saved["name"], **saved["params"])
         if pred.needs_training:
             pred._load_state(folder, saved["state"])
+        if saved.get("fit_spaces"):
+            pred.fit_spaces_ = list(saved["fit_spaces"])
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise SurrogateError(f"{folder} is not a readable saved predictor ({type(e).__name__}: {e}); save one with "
                              "`onnxnet fit` or Predictor.save") from None

@@ -307,7 +307,7 @@ class HybridPredictor(Predictor):
         params["cache_dir"] = None  # a path on this machine; the folder must work anywhere
         state = {"format": "onnxnet-hybrid", "version": 1, "params": params, "feature_names": self.feature_names_,
                  "lm_weight": self.lm_weight_, "n_trees": len(self.trees_), "val_scores": self.val_scores_,
-                 "proxies_used": self.proxies_,
+                 "proxies_used": self.proxies_, "fit_spaces": getattr(self, "fit_spaces_", None),
                  "has_pca": hasattr(self, "pca_"), "has_lm": hasattr(self, "lm_model_")}
         write_json(out / "hybrid.json", state)
         return out
@@ -332,6 +332,8 @@ class HybridPredictor(Predictor):
             self.feature_names_ = list(state["feature_names"])
             self.lm_weight_ = float(state["lm_weight"])
             self.proxies_ = state.get("proxies_used", self.proxies)
+            if state.get("fit_spaces"):
+                self.fit_spaces_ = list(state["fit_spaces"])
             self.val_scores_ = dict(state.get("val_scores", {}))
             self.trees_ = [lgb.Booster(model_str=(folder / f"trees_{k}.txt").read_text())
                            for k in range(int(state["n_trees"]))]
