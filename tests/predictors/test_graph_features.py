@@ -69,3 +69,23 @@ def test_static_predictors_use_graph_facts():
         got = get_predictor(name).fit(rows, [1, 2]).predict(rows)
         assert list(got) == [getattr(graph_facts(small), attr), getattr(graph_facts(big), attr)]
     assert get_predictor("params").predict(rows.assign(n_params=[7, 5])).tolist() == [7, 5]  # store column wins
+
+
+def test_parallel_features_equal_serial_ones_and_small_jobs_stay_in_process(monkeypatch):
+    import onnxnet.predictors.graph_features as gf
+
+    models = [block_model(i % 2 == 0, zero_branch=i % 3 == 0) for i in range(gf._MIN_PARALLEL)]
+    rows = pd.DataFrame({"id": [f"n{i}" for i in range(len(models))], "graph_hash": [f"p{i}" for i in range(len(models))],
+                         "onnx": [m.SerializeToString() for m in models]})
+    parallel, _ = features_frame(rows, kind="topology", jobs=2)
+    gf._MEM_CACHE.clear()
+    serial, _ = features_frame(rows, kind="topology")
+    pd.testing.assert_frame_equal(parallel, serial)
+
+    gf._MEM_CACHE.clear()
+    import concurrent.futures
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor",
+                        lambda *a, **k: pytest.fail("a pool was spawned for a few graphs"))
+    few, _ = features_frame(rows.iloc[:3], kind="topology", jobs=2)
+    pd.testing.assert_frame_equal(few, serial.iloc[:3])

@@ -328,6 +328,10 @@ def _flush(disk: Path, new: dict[str, dict[str, float]]) -> None:
     write_with(disk, both.to_parquet)
 
 
+#: Fewer graphs than this to compute are computed in-process whatever ``jobs`` says.
+_MIN_PARALLEL = 32
+
+
 def features_frame(
     rows: Any,
     kind: str = "all",
@@ -344,7 +348,8 @@ def features_frame(
     fails get NaN features and an entry ``{"id", "reason"}`` in the returned failure list. Results are cached in
     memory, and on disk under ``cache_dir`` (one Parquet file per kind and version, written atomically every
     ``flush_every`` new graphs, so a killed run resumes where it stopped); the key is the row's ``graph_hash``
-    (else a hash of its ONNX bytes). ``jobs`` > 1 computes in that many spawned processes. ``compute=False``
+    (else a hash of its ONNX bytes). ``jobs`` > 1 computes in that many spawned processes (from
+    ``_MIN_PARALLEL`` graphs to compute on). ``compute=False``
     only reads the caches: rows not in them get NaN and a failure saying so.
     """
     import pandas as pd
@@ -380,7 +385,9 @@ def features_frame(
     failed: dict[str, str] = {}
     if todo:
         items = list(todo.items())
-        size = 8 if jobs > 1 else 1
+        # Spawned workers each import torch (seconds): worth it for a store, not for a handful of user files.
+        parallel = jobs > 1 and len(items) >= _MIN_PARALLEL
+        size = 8 if parallel else 1
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
         bar = None
         if progress:
@@ -405,7 +412,7 @@ def features_frame(
                 pending = 0
 
         try:
-            if jobs > 1:
+            if parallel:
                 import multiprocessing as mp
                 from concurrent.futures import ProcessPoolExecutor
 
