@@ -83,7 +83,6 @@ class StackPredictor(Predictor):
         from scipy.optimize import nnls
 
         from onnxnet.evaluate.metrics import mean_kendall
-
         from onnxnet.surrogate.targets import rank_within
 
         if not self.members:
@@ -104,19 +103,18 @@ class StackPredictor(Predictor):
             target = rank_within(y, spaces)
             # Centred, so the fit has a free intercept: a reversed member cannot buy weight by shifting the mean.
             w, _ = nnls(oof - oof.mean(axis=0), target - target.mean())
-            self.oof_kendall_ = {name: mean_kendall(oof[:, j], y, spaces)
-                                 for j, name in enumerate(self.member_names_)}
-            self.val_scores_ = {f"member {j} {name} (out of fold)": mean_kendall(oof[:, j], y, spaces)
-                                for j, name in enumerate(self.member_names_)}
+            self.oof_kendall_ = [mean_kendall(oof[:, j], y, spaces) for j in range(len(self.members))]
         else:
             w = np.ones(len(self.members))
+            self.oof_kendall_ = None
         if not np.any(w > 0):  # no member orders the held-out folds: fall back to equal weights
             w = np.ones(len(self.members))
         self.weights_ = w / w.sum()
-        self.val_scores_ = {**getattr(self, "val_scores_", {}),
-                            **{f"member {j} {name} weight": float(wj)
-                               for j, (name, wj) in enumerate(zip(self.member_names_, self.weights_))}}
-        self.models_, self.quantiles_ = [], []
+        labels = [f"member {j} {name}" for j, name in enumerate(self.member_names_)]
+        self.val_scores_ = {f"{m} weight": float(wj) for m, wj in zip(labels, self.weights_)}
+        if self.oof_kendall_ is not None:
+            self.val_scores_.update({f"{m} (out of fold)": t for m, t in zip(labels, self.oof_kendall_)})
+        self.models_, self.quantiles_, self.fit_failures_ = [], [], []
         row_spaces = self._row_spaces(rows)
         for member, wj in zip(self.members, self.weights_):
             model = self._make(member) if wj > 0 else None
@@ -124,6 +122,7 @@ class StackPredictor(Predictor):
             if model is not None:
                 model.fit(rows, y, spaces)
                 quantiles = SpaceQuantiles().fit(np.asarray(model.predict(rows), dtype=float), row_spaces)
+                self.fit_failures_ = _merge(self.fit_failures_, getattr(model, "fit_failures_", []))
             self.models_.append(model)
             self.quantiles_.append(quantiles)
 
@@ -147,8 +146,7 @@ class StackPredictor(Predictor):
         self.member_names_ = list(state["member_names"])
         if len(self.weights_) != len(self.members):
             raise ValueError(f"{len(self.weights_)} weights for {len(self.members)} members")
-        if state.get("oof_kendall") is not None:
-            self.oof_kendall_ = dict(state["oof_kendall"])
+        self.oof_kendall_ = state.get("oof_kendall")
         self.models_ = [load_predictor(folder / f"member_{j}") if w > 0 else None
                         for j, w in enumerate(self.weights_)]
         self.quantiles_ = [SpaceQuantiles(reference=dict(r)) if r is not None else None for r in state["reference"]]
@@ -167,6 +165,12 @@ class StackPredictor(Predictor):
                 continue
             q = quantiles.transform(np.asarray(model.predict(rows), dtype=float), spaces)
             out += wj * np.where(np.isfinite(q), q, 0.5)  # a row a member could not score sits mid-way
-            self.failures_ += list(getattr(model, "failures_", []))
+            self.failures_ = _merge(self.failures_, getattr(model, "failures_", []))
         return out
+
+
+def _merge(failures: list[dict[str, str]], more: Any) -> list[dict[str, str]]:
+    """Failure records of several members, each (id, reason) once."""
+    seen = {(f.get("id"), f.get("reason")) for f in failures}
+    return failures + [f for f in list(more or []) if (f.get("id"), f.get("reason")) not in seen]
 
