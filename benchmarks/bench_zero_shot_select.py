@@ -51,7 +51,10 @@ def main() -> None:
     ap.add_argument("--extra-cache", action="append", default=[], help="more proxy caches to read (memory only)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", default=None, help="candidate names separated by ';'")
+    ap.add_argument("--also", default="", help="more validation spaces, comma-separated (e.g. transnas_micro): "
+                    "extra columns and their mean with NB301; an analysis, not the rule above")
     args = ap.parse_args()
+    also = [a for a in args.also.split(",") if a]
 
     from onnxnet.bench.store import BenchStore
     from onnxnet.evaluate.metrics import kendall_tau, spearman_rho
@@ -60,21 +63,27 @@ def main() -> None:
     from onnxnet.predictors.graph_features import features_frame
 
     cols = ["id", "space", "graph_hash", "onnx", "n_params", "flops", "split", "accuracy"]
-    frames = [BenchStore(s).read(spaces=["nb101", "nb301"], columns=cols) for s in args.store]
+    frames = [BenchStore(s).read(spaces=["nb101", "nb301", *also], columns=cols) for s in args.store]
     rows = pd.concat(frames, ignore_index=True).drop_duplicates("id").drop_duplicates("graph_hash")
     rows = labelled(rows, "accuracy").reset_index(drop=True)
     for extra in args.extra_cache:  # fill the in-memory cache from other proxy caches
         features_frame(rows, kind="proxies", cache_dir=extra, compute=False)
     nb101 = rows[rows["space"] == "nb101"].reset_index(drop=True)
-    nb301 = rows[rows["space"] == "nb301"].reset_index(drop=True)
-    have = features_frame(nb301, kind="proxies", cache_dir=args.cache, compute=False)[0].notna().all(axis=1)
-    have = have.to_numpy() if len(have) else np.zeros(len(nb301), dtype=bool)
-    nb301 = nb301[have].reset_index(drop=True)
-    print(f"NB101: {len(nb101)} cells (108-epoch labels); NB301 with proxies: {len(nb301)} networks")
+
+    def with_proxies(space: str) -> pd.DataFrame:
+        part = rows[rows["space"] == space].reset_index(drop=True)
+        have = features_frame(part, kind="proxies", cache_dir=args.cache, compute=False)[0].notna().all(axis=1)
+        return part[have.to_numpy() if len(have) else np.zeros(len(part), dtype=bool)].reset_index(drop=True)
+
+    nb301 = with_proxies("nb301")
+    extra = {a: with_proxies(a) for a in also}
+    print(f"NB101: {len(nb101)} cells (108-epoch labels); NB301 with proxies: {len(nb301)} networks" +
+          "".join(f"; {a} with proxies: {len(v)}" for a, v in extra.items()))
     folds = np.random.default_rng(args.seed).permutation(len(nb101)) % 5
     print("| candidate | NB101 5-fold CV kendall | NB101 CV spearman | NB101->NB301 kendall | NB101->NB301 spearman "
-          "| s |")
-    print("|---|---|---|---|---|---|")
+          "| s |" + "".join(f" NB101->{a} kendall |" for a in also) + (" mean of the validation spaces |" if also
+                                                                          else ""))
+    print("|---|---|---|---|---|---|" + "---|" * (len(also) + (1 if also else 0)))
     names = args.only.split(";") if args.only else list(CANDIDATES)
     for name in names:
         pred_name, params = CANDIDATES[name]
@@ -94,8 +103,10 @@ def main() -> None:
         coef = getattr(p, "coef_", None)
         if coef and len(coef) <= 8:
             name = f"{name} (weights {coef})"
+        taus = [kendall_tau(y, s)] + [kendall_tau(v["_y"].to_numpy(), p.predict(v)) for v in extra.values()]
         print(f"| {name} | {np.mean(cv_t):.3f} ± {np.std(cv_t):.3f} | {np.mean(cv_r):.3f} | "
-              f"{kendall_tau(y, s):.3f} | {spearman_rho(y, s):.3f} | {time.perf_counter() - t0:.0f} |", flush=True)
+              f"{taus[0]:.3f} | {spearman_rho(y, s):.3f} | {time.perf_counter() - t0:.0f} |" +
+              "".join(f" {t:.3f} |" for t in taus[1:]) + (f" {np.mean(taus):.3f} |" if also else ""), flush=True)
 
 
 if __name__ == "__main__":

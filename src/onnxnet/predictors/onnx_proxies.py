@@ -33,11 +33,13 @@ def proxy_input_size(model: Any, max_side: int = MAX_SIDE) -> tuple[int, int]:
 
     init = {t.name for t in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in init]
-    dims = [d.dim_value if d.HasField("dim_value") else None for d in inputs[0].type.tensor_type.shape.dim] \
-        if inputs else []
+    if not inputs:
+        raise UnsupportedOpError("zero-cost proxies need an image input, and this graph has no input (its output "
+                                 "does not depend on one, e.g. a cell of only 'none' edges)")
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in inputs[0].type.tensor_type.shape.dim]
     if len(dims) != 4 or dims[1] not in (3, None):
         raise UnsupportedOpError(f"zero-cost proxies need a 3-channel image input (N, 3, H, W); this graph's input "
-                                 f"{inputs[0].name if inputs else '?'!r} has shape {dims}")
+                                 f"{inputs[0].name!r} has shape {dims}")
     h, w = dims[2] or 32, dims[3] or 32
     scale = min(1.0, max_side / max(h, w))
     return max(1, round(h * scale)), max(1, round(w * scale))
