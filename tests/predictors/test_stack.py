@@ -163,6 +163,6 @@ def test_space_quantiles_place_values_among_the_fitted_ones():
     out = q.transform([0.0, 2.0, 2.0 + 1e-12, 1000.0, 7.0, 5.0, 9.0, 1.0], ["a"] * 4 + ["b", "new", "new", "lone"])
     assert out[0] == 0.0 and out[3] == 1.0
     assert out[1] == pytest.approx(0.3) and out[2] == out[1]  # a tie survives last-bit noise
-    assert out[4] == 0.5 and list(out[5:7]) == [0.0, 1.0] and out[7] == 0.5  # unseen: ranked among each other
+    assert out[4] == 0.5 and list(out[5:7]) == [0.25, 0.75] and out[7] == 0.5  # unseen: ranked among each other
     big = SpaceQuantiles(points=9).fit(np.arange(1000.0), ["a"] * 1000)
     assert len(big.reference["a"]) == 9 and big.transform([500.0], ["a"])[0] == pytest.approx(0.5, abs=0.07)

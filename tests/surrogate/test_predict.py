@@ -129,6 +129,8 @@ def test_hybrid_saves_and_reloads_identically(nets, tmp_path):
     p.save(tmp_path / "hybrid")
     again = HybridPredictor.load(tmp_path / "hybrid")
     np.testing.assert_allclose(again.predict(df), p.predict(df), rtol=1e-6)
+    # Rank-normalised features are placed among the training networks: one row scores as it does in the batch.
+    np.testing.assert_allclose(again.predict(df.iloc[[3]]), p.predict(df)[[3]], rtol=1e-6)
     (tmp_path / "hybrid" / "trees_1.txt").write_text("garbage")
     with pytest.raises(SurrogateError, match="trees_1|not a readable onnxnet-hybrid"):
         HybridPredictor.load(tmp_path / "hybrid")

@@ -21,6 +21,11 @@ from onnxnet.predictors.base import PREDICTORS, Predictor
 from onnxnet.surrogate.targets import rank_within
 
 
+def _row_spaces(rows: Any) -> np.ndarray:
+    return rows["space"].astype(str).to_numpy(object) if "space" in rows.columns \
+        else np.array(["?"] * len(rows), dtype=object)
+
+
 def _val_mask(rows: Any, spaces: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     """Per-space validation rows, grouped by graph hash so duplicate graphs never straddle the split."""
     keys = rows["graph_hash"].astype(str).to_numpy() if "graph_hash" in rows.columns else np.arange(len(rows)).astype(str)
@@ -118,8 +123,10 @@ class HybridPredictor(Predictor):
             return train_surrogate(texts, y, [str(s) for s in spaces], out, cfg, val=val, resume=False,
                                    progress=self.progress)
 
-    def _tree_features(self, rows: Any, emb: np.ndarray | None, proxies: Sequence[str] | bool) -> Any:
-        """The trees' feature frame: graph features, the ONNX ``proxies`` (if any), LM components (if fitted)."""
+    def _tree_features(self, rows: Any, emb: np.ndarray | None, proxies: Sequence[str] | bool,
+                       fit: bool = False) -> Any:
+        """The trees' feature frame: graph features, the ONNX ``proxies`` (if any), LM components (if fitted).
+        With ``feature_norm="rank"``, ``fit=True`` records each column's per-space reference values."""
         import pandas as pd
 
         from onnxnet.predictors.graph_features import features_frame
@@ -148,8 +155,14 @@ class HybridPredictor(Predictor):
             extra.columns = ["extra_" + re.sub(r"[^0-9A-Za-z_]", "_", c) for c in extra.columns]
             X = pd.concat([X, extra], axis=1)
         if self.feature_norm == "rank":
-            space = rows["space"].astype(str).to_numpy() if "space" in rows.columns else np.zeros(len(rows))
-            X = X.groupby(space).rank(pct=True)
+            from onnxnet.surrogate.targets import SpaceQuantiles
+
+            space = rows["space"].astype(str).to_numpy() if "space" in rows.columns else np.zeros(len(rows)).astype(str)
+            if fit:
+                self.feature_quantiles_ = {**getattr(self, "feature_quantiles_", {}),
+                                           **{c: SpaceQuantiles().fit(X[c].to_numpy(float), space) for c in X.columns}}
+            X = pd.DataFrame({c: self.feature_quantiles_[c].transform(X[c].to_numpy(float), space) for c in X.columns},
+                             index=X.index)
         elif self.feature_norm != "none":
             raise ProtocolError(f"onnxnet-hybrid: feature_norm must be 'none' or 'rank', got {self.feature_norm!r}")
         if emb is not None and self.lm_features > 0 and hasattr(self, "pca_"):
@@ -207,6 +220,7 @@ class HybridPredictor(Predictor):
 
         rows = rows.reset_index(drop=True)
         spaces = np.asarray([str(s) for s in spaces], dtype=object)
+        self.feature_quantiles_: dict[str, Any] = {}
         use_lm = bool(self.lm)
         texts = self._texts(rows) if use_lm else None
         is_val = _val_mask(rows, spaces, self.val_fraction, self.seed)
@@ -240,7 +254,7 @@ class HybridPredictor(Predictor):
             target_va, _ = normalize_per_space(y[va], spaces[va], "rank")
             best_trees = None
             for option in options:
-                X = self._tree_features(rows, emb, option)
+                X = self._tree_features(rows, emb, option, fit=True)
                 trees = self._fit_trees(X[tr], target_tr, val=(X[va], target_va))
                 pred_va = self._tree_predict(trees, X[va])
                 val_score = mean_kendall(pred_va, y[va], spaces[va])
@@ -261,20 +275,29 @@ class HybridPredictor(Predictor):
                 w = best[1]
         else:
             self.proxies_ = True if self.proxies == "auto" else self.proxies
-            X = self._tree_features(rows, emb, self.proxies_)
+            X = self._tree_features(rows, emb, self.proxies_, fit=True)
             if w is None:
                 w = 0.5
         self.feature_names_ = list(X.columns)
         self.lm_weight_ = float(w)
         # 3. Refit the trees on every training row; the LM keeps its validation-selected epoch.
         self.trees_ = self._fit_trees(X, target, rounds=getattr(self, "rounds_", None))
+        # 4. A blend puts each member's score among its scores of the training networks of the same space, so a
+        # network scores the same alone or in a batch (unseen spaces: ranked among the rows scored together).
+        self.blend_quantiles_ = None
+        if use_lm and self.lm_weight_ > 0:
+            from onnxnet.surrogate.targets import SpaceQuantiles
+
+            row_spaces = _row_spaces(rows)
+            assert texts is not None
+            self.blend_quantiles_ = (SpaceQuantiles().fit(self._tree_predict(self.trees_, X), row_spaces),
+                                     SpaceQuantiles().fit(self.lm_model_.predict_texts(texts), row_spaces))
 
     def predict(self, rows: Any) -> np.ndarray:
         if not getattr(self, "is_fitted_", False):
             raise ProtocolError("onnxnet-hybrid: call fit(rows, y) before predict")
         rows = rows.reset_index(drop=True)
-        spaces = rows["space"].astype(str).to_numpy(object) if "space" in rows.columns else np.array(["?"] * len(rows),
-                                                                                                      dtype=object)
+        spaces = _row_spaces(rows)
         texts = self._texts(rows) if hasattr(self, "lm_model_") else None
         emb = self.lm_model_.embed_texts(texts) if texts is not None and self.lm_features > 0 else None
         X = self._tree_features(rows, emb, self.proxies_).reindex(columns=self.feature_names_)
@@ -282,7 +305,8 @@ class HybridPredictor(Predictor):
         if texts is None or self.lm_weight_ == 0.0:
             return tree
         lm = self.lm_model_.predict_texts(texts)
-        return (1 - self.lm_weight_) * rank_within(tree, spaces) + self.lm_weight_ * rank_within(lm, spaces)
+        q_tree, q_lm = self.blend_quantiles_
+        return (1 - self.lm_weight_) * q_tree.transform(tree, spaces) + self.lm_weight_ * q_lm.transform(lm, spaces)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Any) -> Any:
@@ -308,6 +332,9 @@ class HybridPredictor(Predictor):
         state = {"format": "onnxnet-hybrid", "version": 1, "params": params, "feature_names": self.feature_names_,
                  "lm_weight": self.lm_weight_, "n_trees": len(self.trees_), "val_scores": self.val_scores_,
                  "proxies_used": self.proxies_, "fit_spaces": getattr(self, "fit_spaces_", None),
+                 "feature_reference": {c: q.reference for c, q in getattr(self, "feature_quantiles_", {}).items()},
+                 "blend_reference": [q.reference for q in self.blend_quantiles_] if getattr(
+                     self, "blend_quantiles_", None) else None,
                  "has_pca": hasattr(self, "pca_"), "has_lm": hasattr(self, "lm_model_")}
         write_json(out / "hybrid.json", state)
         return out
@@ -334,6 +361,19 @@ class HybridPredictor(Predictor):
             self.proxies_ = state.get("proxies_used", self.proxies)
             if state.get("fit_spaces"):
                 self.fit_spaces_ = list(state["fit_spaces"])
+            from onnxnet.surrogate.targets import SpaceQuantiles
+
+            self.feature_quantiles_ = {c: SpaceQuantiles(reference=dict(r))
+                                       for c, r in state.get("feature_reference", {}).items()}
+            blend = state.get("blend_reference")
+            self.blend_quantiles_ = tuple(SpaceQuantiles(reference=dict(r)) for r in blend) if blend else None
+            if self.lm_weight_ > 0 and state.get("has_lm") and self.blend_quantiles_ is None:
+                raise ValueError("the LM blend's per-space references are missing (a folder saved before they "
+                                 "were kept: refit it)")
+            if self.feature_norm == "rank" and not set(self.feature_names_) <= set(self.feature_quantiles_) | {
+                    c for c in self.feature_names_ if c.startswith("lm_pc")}:
+                raise ValueError("feature_norm='rank' but the per-space feature references are missing "
+                                 "(a folder saved before they were kept: refit it)")
             self.val_scores_ = dict(state.get("val_scores", {}))
             self.trees_ = [lgb.Booster(model_str=(folder / f"trees_{k}.txt").read_text())
                            for k in range(int(state["n_trees"]))]

@@ -79,7 +79,7 @@ class SpaceQuantiles:
 
     ``transform`` maps a value of a space seen at ``fit`` to its mid-rank quantile in [0, 1] among that space's
     reference values; rows of a space not seen at fit (zero-shot) have no reference, so they are ranked among
-    the rows transformed together (``rank_within``), which needs at least two of them (a lone row gets 0.5).
+    the rows transformed together (mid-rank quantiles), which needs at least two of them (a lone row gets 0.5).
     References are kept as at most ``points`` quantiles, so a saved predictor stays small.
     """
 
@@ -108,12 +108,13 @@ class SpaceQuantiles:
             if not m.any():
                 continue
             ref = self.reference.get(s)
-            if ref is None:
-                out[m] = rank_within(v[m], g[m]) if m.sum() > 1 else 0.5
+            if ref is None:  # the mid-rank quantile among these rows, on the same scale as a reference's
+                out[m] = (rankdata(v[m]) - 0.5) / m.sum()
             else:
                 r = np.asarray(ref)
-                # Ties within a relative 1e-9: a value recomputed in another batch differs in the last bits.
-                eps = 1e-9 * max(1.0, float(np.abs(r).max()))
+                # Ties within a relative 1e-6: a value recomputed in another batch differs in the last bits (a
+                # float32 language model's score by ~1e-7 between a padded batch and a single text).
+                eps = 1e-6 * max(1.0, float(np.abs(r).max()))
                 out[m] = (np.searchsorted(r, v[m] - eps, "left") + np.searchsorted(r, v[m] + eps, "right")) \
                     / (2.0 * len(r))
         return out
