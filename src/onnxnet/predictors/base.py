@@ -133,6 +133,13 @@ def get_predictor(name: str, **params: Any) -> Predictor:
     return PREDICTORS.get(name)(**params)
 
 
+def row_spaces(rows: Any) -> np.ndarray:
+    """The search space of each row as strings (``"?"`` for every row when the rows carry no ``space`` column)."""
+    if hasattr(rows, "columns") and "space" in rows.columns:
+        return rows["space"].astype(str).to_numpy(object)
+    return np.array(["?"] * len(rows), dtype=object)
+
+
 def registered_name(cls: type) -> str:
     """The name ``cls`` is registered under (its class name if it is not registered)."""
     import onnxnet.predictors  # noqa: F401  (registers the built-ins)

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from onnxnet.predictors.base import PREDICTORS, Predictor
+from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
 from onnxnet.predictors.onnx_proxies import PROXY_SET
 
 
@@ -45,7 +45,7 @@ class ProxyVotePredictor(Predictor):
                                             jobs=self.jobs)
         for c in static:
             frame[c] = rows[c].to_numpy(dtype=float)
-        spaces = rows["space"].astype(str).to_numpy() if "space" in rows.columns else np.zeros(len(rows)).astype(str)
+        spaces = row_spaces(rows)
         ok = frame.notna().all(axis=1).to_numpy()
         out = np.full(len(rows), np.nan)
         if ok.any():

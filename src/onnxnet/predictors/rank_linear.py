@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from onnxnet.predictors.base import PREDICTORS, Predictor
+from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
 from onnxnet.predictors.onnx_proxies import PROXY_SET
 from onnxnet.surrogate.targets import SpaceQuantiles
 
@@ -54,7 +54,7 @@ class RankLinearPredictor(Predictor):
             G, more = features_frame(rows, kind="all", cache_dir=self.cache_dir)
             X = pd.concat([X, G.drop(columns=[c for c in G.columns if c in X.columns])], axis=1)
             failures += more
-        spaces = rows["space"].astype(str).to_numpy() if "space" in rows.columns else np.zeros(len(rows)).astype(str)
+        spaces = row_spaces(rows)
         if not fit:
             X = X.reindex(columns=self.feature_names_)
         else:

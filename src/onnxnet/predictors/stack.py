@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from onnxnet.errors import ProtocolError
-from onnxnet.predictors.base import PREDICTORS, Predictor
+from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
 from onnxnet.surrogate.targets import SpaceQuantiles
 
 #: A member: a registered predictor name, or ``(name, constructor parameters)``.
@@ -115,21 +115,16 @@ class StackPredictor(Predictor):
         if self.oof_kendall_ is not None:
             self.val_scores_.update({f"{m} (out of fold)": t for m, t in zip(labels, self.oof_kendall_)})
         self.models_, self.quantiles_, self.fit_failures_ = [], [], []
-        row_spaces = self._row_spaces(rows)
+        spaces_of_rows = row_spaces(rows)
         for member, wj in zip(self.members, self.weights_):
             model = self._make(member) if wj > 0 else None
             quantiles = None
             if model is not None:
                 model.fit(rows, y, spaces)
-                quantiles = SpaceQuantiles().fit(np.asarray(model.predict(rows), dtype=float), row_spaces)
+                quantiles = SpaceQuantiles().fit(np.asarray(model.predict(rows), dtype=float), spaces_of_rows)
                 self.fit_failures_ = _merge(self.fit_failures_, getattr(model, "fit_failures_", []))
             self.models_.append(model)
             self.quantiles_.append(quantiles)
-
-    @staticmethod
-    def _row_spaces(rows: Any) -> np.ndarray:
-        return rows["space"].astype(str).to_numpy(object) if "space" in rows.columns \
-            else np.array(["?"] * len(rows), dtype=object)
 
     def _save_state(self, folder: Any) -> dict[str, Any]:
         for j, model in enumerate(self.models_):
@@ -157,7 +152,7 @@ class StackPredictor(Predictor):
         if not getattr(self, "is_fitted_", False):
             raise ProtocolError("stack: call fit(rows, y) before predict")
         rows = rows.reset_index(drop=True)
-        spaces = self._row_spaces(rows)
+        spaces = row_spaces(rows)
         out = np.zeros(len(rows))
         self.failures_ = []
         for model, quantiles, wj in zip(self.models_, self.quantiles_, self.weights_):

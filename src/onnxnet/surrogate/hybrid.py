@@ -17,13 +17,8 @@ import numpy as np
 
 from onnxnet.errors import ProtocolError
 from onnxnet.evaluate.metrics import mean_kendall
-from onnxnet.predictors.base import PREDICTORS, Predictor
+from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
 from onnxnet.surrogate.targets import rank_within
-
-
-def _row_spaces(rows: Any) -> np.ndarray:
-    return rows["space"].astype(str).to_numpy(object) if "space" in rows.columns \
-        else np.array(["?"] * len(rows), dtype=object)
 
 
 def _val_mask(rows: Any, spaces: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -157,7 +152,7 @@ class HybridPredictor(Predictor):
         if self.feature_norm == "rank":
             from onnxnet.surrogate.targets import SpaceQuantiles
 
-            space = rows["space"].astype(str).to_numpy() if "space" in rows.columns else np.zeros(len(rows)).astype(str)
+            space = row_spaces(rows)
             if fit:
                 self.feature_quantiles_ = {**getattr(self, "feature_quantiles_", {}),
                                            **{c: SpaceQuantiles().fit(X[c].to_numpy(float), space) for c in X.columns}}
@@ -288,16 +283,16 @@ class HybridPredictor(Predictor):
         if use_lm and self.lm_weight_ > 0:
             from onnxnet.surrogate.targets import SpaceQuantiles
 
-            row_spaces = _row_spaces(rows)
+            spaces_of_rows = row_spaces(rows)
             assert texts is not None
-            self.blend_quantiles_ = (SpaceQuantiles().fit(self._tree_predict(self.trees_, X), row_spaces),
-                                     SpaceQuantiles().fit(self.lm_model_.predict_texts(texts), row_spaces))
+            self.blend_quantiles_ = (SpaceQuantiles().fit(self._tree_predict(self.trees_, X), spaces_of_rows),
+                                     SpaceQuantiles().fit(self.lm_model_.predict_texts(texts), spaces_of_rows))
 
     def predict(self, rows: Any) -> np.ndarray:
         if not getattr(self, "is_fitted_", False):
             raise ProtocolError("onnxnet-hybrid: call fit(rows, y) before predict")
         rows = rows.reset_index(drop=True)
-        spaces = _row_spaces(rows)
+        spaces = row_spaces(rows)
         texts = self._texts(rows) if hasattr(self, "lm_model_") else None
         emb = self.lm_model_.embed_texts(texts) if texts is not None and self.lm_features > 0 else None
         X = self._tree_features(rows, emb, self.proxies_).reindex(columns=self.feature_names_)
