@@ -143,8 +143,10 @@ def test_cli_fit_stack_then_predict_files(onnx_nets, tmp_path, capsys):
     assert rc == 0 and "saved stack" in capsys.readouterr().out
     files = onnx_nets["path"].iloc[[0, 11]].tolist()
     assert main(["predict", *files, "--surrogate", str(tmp_path / "st"), "--json"]) == 0
-    preds = json.loads(capsys.readouterr().out)["predictions"]
+    captured = capsys.readouterr()
+    preds = json.loads(captured.out)["predictions"]
     assert preds[0]["model"] == files[1]  # the widest, deepest net ranks first
+    assert "not fitted on (s0, s1)" in captured.err and "among each other" in captured.err
     # One file: with --space it is placed among that space's training networks, the same score as in a batch.
     assert main(["predict", files[1], "--surrogate", str(tmp_path / "st"), "--json"]) == 0
     assert "nothing to be ranked against; pass --space (one of s0, s1)" in capsys.readouterr().err

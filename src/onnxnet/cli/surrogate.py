@@ -126,6 +126,10 @@ def predict(
             typer.echo(f"note: one network of a space this predictor was not fitted on has nothing to be ranked "
                        f"against; pass --space (one of {', '.join(fitted_on) or 'its training spaces'}) or more "
                        "files", err=True)
+        elif fitted_on and (space or "user") not in fitted_on:
+            typer.echo(f"note: scoring as a space this predictor was not fitted on ({', '.join(fitted_on)}): the "
+                       "scores rank the files among each other (zero-shot; see docs/results.md for how well that "
+                       "transfers)", err=True)
         scores = s.predict(as_rows([str(m) for m in models], space=space or "user"))
         for f in getattr(s, "failures_", []):
             typer.echo(f"note: {f['id']}: {f['reason']} (scored without it)", err=True)
