@@ -78,11 +78,11 @@ def test_parallel_features_equal_serial_ones_and_small_jobs_stay_in_process(monk
     rows = pd.DataFrame({"id": [f"n{i}" for i in range(len(models))], "graph_hash": [f"p{i}" for i in range(len(models))],
                          "onnx": [m.SerializeToString() for m in models]})
     parallel, _ = features_frame(rows, kind="topology", jobs=2)
-    gf._MEM_CACHE.clear()
+    gf.clear_memory_cache()
     serial, _ = features_frame(rows, kind="topology")
     pd.testing.assert_frame_equal(parallel, serial)
 
-    gf._MEM_CACHE.clear()
+    gf.clear_memory_cache()
     import concurrent.futures
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor",

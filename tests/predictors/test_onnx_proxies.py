@@ -76,7 +76,7 @@ def test_proxy_cache_resumes_and_bad_rows_are_reported(onnx_rows, tmp_path, monk
 
     import onnxnet.predictors.graph_features as gf
 
-    gf._MEM_CACHE.clear()
+    gf.clear_memory_cache()
     monkeypatch.setattr(gf, "_compute_chunk", lambda *a: pytest.fail("cached graphs were recomputed"))
     again, _ = features_frame(onnx_rows, kind="proxies", cache_dir=tmp_path)
     pd.testing.assert_frame_equal(again, frame.iloc[:2])

@@ -279,6 +279,14 @@ def graph_features(model: Any) -> dict[str, float]:
 # --- many rows, with caching ---------------------------------------------------------------------------------
 
 _MEM_CACHE: dict[tuple[str, str], dict[str, float]] = {}
+#: Disk caches already merged into ``_MEM_CACHE``, with the (mtime, size) they had then.
+_DISK_READ: dict[Path, tuple[int, int]] = {}
+
+
+def clear_memory_cache() -> None:
+    """Forget the features held in memory (the next ``features_frame`` reads the disk caches again)."""
+    _MEM_CACHE.clear()
+    _DISK_READ.clear()
 
 
 def _row_key(row: dict[str, Any]) -> str:
@@ -360,9 +368,12 @@ def features_frame(
     tag = kinds[kind][1]
     disk: Path | None = Path(cache_dir) / f"graph_features_{tag}.parquet" if cache_dir is not None else None
     if disk is not None and disk.is_file():
-        cached = pd.read_parquet(disk)
-        for key, rec in zip(cached.index, cached.to_dict("records")):
-            _MEM_CACHE.setdefault((tag, str(key)), rec)
+        stamp = (disk.stat().st_mtime_ns, disk.stat().st_size)
+        if _DISK_READ.get(disk.resolve()) != stamp:  # a file already read, unchanged, adds nothing
+            cached = pd.read_parquet(disk)
+            for key, rec in zip(cached.index, cached.to_dict("records")):
+                _MEM_CACHE.setdefault((tag, str(key)), rec)
+            _DISK_READ[disk.resolve()] = stamp
     cols = [c for c in ("id", "graph_hash", "onnx", "onnx_path") if c in rows.columns]
     records = rows[cols].to_dict("records")
     keys = [_row_key(r) for r in records]
