@@ -109,10 +109,10 @@ def predict(
     Files that carry an accuracy in their metadata (ONNX-Bench layout, 'onnxnet bench export') get it shown beside
     the score, with the rank correlation over them.
     """
-    from onnxnet.predictors.base import PREDICTOR_FILE
+    from onnxnet.predictors.base import is_predictor_folder
     from onnxnet.surrogate.surrogate import Surrogate
 
-    if (surrogate / "hybrid.json").is_file() or (surrogate / PREDICTOR_FILE).is_file():  # from `onnxnet fit`
+    if is_predictor_folder(surrogate):  # from `onnxnet fit`
         from onnxnet.predictors import load_predictor
         from onnxnet.surrogate.inputs import as_rows
 

@@ -64,10 +64,10 @@ class Predictor:
             if not np.all(np.isfinite(y_arr)):
                 bad = int((~np.isfinite(y_arr)).sum())
                 raise ProtocolError(f"fit: {bad} of {len(y_arr)} targets are NaN or infinite; drop or fix them")
-        if spaces is None:
-            spaces = list(rows["space"]) if hasattr(rows, "columns") and "space" in rows.columns else ["?"] * len(y_arr)
         if hasattr(rows, "columns") and "space" in rows.columns:
-            self.fit_spaces_ = sorted({str(s) for s in rows["space"]})
+            self.fit_spaces_ = sorted(set(row_spaces(rows)))
+        if spaces is None:
+            spaces = row_spaces(rows) if hasattr(rows, "columns") else ["?"] * len(y_arr)
         self._fit(rows, y_arr, np.asarray(list(spaces), dtype=object))
         self.is_fitted_ = True
         return self
@@ -148,6 +148,12 @@ def registered_name(cls: type) -> str:
         if PREDICTORS.get(name) is cls:
             return name
     return cls.__name__
+
+
+def is_predictor_folder(path: str | Path) -> bool:
+    """Whether ``path`` holds a predictor saved by ``save`` / ``onnxnet fit`` (what ``load_predictor`` reads)."""
+    folder = Path(path)
+    return (folder / PREDICTOR_FILE).is_file() or (folder / "hybrid.json").is_file()
 
 
 def load_predictor(path: str | Path) -> Predictor:

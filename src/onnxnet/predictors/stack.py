@@ -19,7 +19,7 @@ import numpy as np
 
 from onnxnet.errors import ProtocolError
 from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
-from onnxnet.surrogate.targets import SpaceQuantiles
+from onnxnet.surrogate.targets import SpaceQuantiles, rank_within
 
 #: A member: a registered predictor name, or ``(name, constructor parameters)``.
 Member = str | tuple[str, dict[str, Any]]
@@ -71,8 +71,6 @@ class StackPredictor(Predictor):
     @staticmethod
     def _ranks(pred: np.ndarray, spaces: np.ndarray) -> np.ndarray:
         """Per-space rank of ``pred``; a network a member could not score sits at the middle (0.5)."""
-        from onnxnet.surrogate.targets import rank_within
-
         out = np.full(len(pred), 0.5)
         ok = np.isfinite(pred)
         if ok.any():
@@ -83,7 +81,6 @@ class StackPredictor(Predictor):
         from scipy.optimize import nnls
 
         from onnxnet.evaluate.metrics import mean_kendall
-        from onnxnet.surrogate.targets import rank_within
 
         if not self.members:
             raise ProtocolError("stack: give at least one member predictor")

@@ -18,7 +18,7 @@ import numpy as np
 from onnxnet.errors import ProtocolError
 from onnxnet.evaluate.metrics import mean_kendall
 from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
-from onnxnet.surrogate.targets import rank_within
+from onnxnet.surrogate.targets import SpaceQuantiles, rank_within
 
 
 def _val_mask(rows: Any, spaces: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -52,8 +52,9 @@ class HybridPredictor(Predictor):
     then are refitted on all training rows with their chosen number of rounds. ``proxies``: zero-cost proxies
     computed from each ONNX graph (``onnxnet.predictors.onnx_proxies``; ``True``: all of ``PROXY_SET``) added to
     the trees' features; ``graph_features=False`` drops the static graph features (keeps #params and FLOPs).
-    ``feature_norm="rank"`` replaces each feature by its quantile within its space among the rows fitted or
-    scored together (no labels used), so spaces of different scale line up: the setting for unseen spaces.
+    ``feature_norm="rank"`` replaces each feature by its quantile within its space (no labels used): among the
+    fitted networks of a seen space, among the rows scored together for an unseen one (``SpaceQuantiles``), so
+    spaces of different scale line up: the setting for unseen spaces.
     ``proxies="auto"``: fit the trees with and without the proxies and keep what the validation part prefers
     (``proxies_`` says which). ``jobs``: processes for computing proxies not yet in the cache.
     ``trees``: ``"gbdt"`` (gradient boosting, rounds chosen on validation) or ``"rf"`` (a LightGBM random forest of
@@ -150,12 +151,10 @@ class HybridPredictor(Predictor):
             extra.columns = ["extra_" + re.sub(r"[^0-9A-Za-z_]", "_", c) for c in extra.columns]
             X = pd.concat([X, extra], axis=1)
         if self.feature_norm == "rank":
-            from onnxnet.surrogate.targets import SpaceQuantiles
-
             space = row_spaces(rows)
-            if fit:
-                self.feature_quantiles_ = {**getattr(self, "feature_quantiles_", {}),
-                                           **{c: SpaceQuantiles().fit(X[c].to_numpy(float), space) for c in X.columns}}
+            if fit:  # both proxy options of proxies="auto" add their columns
+                self.feature_quantiles_.update({c: SpaceQuantiles().fit(X[c].to_numpy(float), space)
+                                                for c in X.columns})
             X = pd.DataFrame({c: self.feature_quantiles_[c].transform(X[c].to_numpy(float), space) for c in X.columns},
                              index=X.index)
         elif self.feature_norm != "none":
@@ -281,8 +280,6 @@ class HybridPredictor(Predictor):
         # network scores the same alone or in a batch (unseen spaces: ranked among the rows scored together).
         self.blend_quantiles_ = None
         if use_lm and self.lm_weight_ > 0:
-            from onnxnet.surrogate.targets import SpaceQuantiles
-
             spaces_of_rows = row_spaces(rows)
             assert texts is not None
             self.blend_quantiles_ = (SpaceQuantiles().fit(self._tree_predict(self.trees_, X), spaces_of_rows),
@@ -322,9 +319,8 @@ class HybridPredictor(Predictor):
             np.savez(out / "pca.npz", mean=self.pca_.mean_, components=self.pca_.components_)
         if hasattr(self, "lm_model_"):
             self.lm_model_.save_pretrained(out / "lm")
-        params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()}
-        params["cache_dir"] = None  # a path on this machine; the folder must work anywhere
-        state = {"format": "onnxnet-hybrid", "version": 1, "params": params, "feature_names": self.feature_names_,
+        state = {"format": "onnxnet-hybrid", "version": 1, "params": self.saved_params(),
+                 "feature_names": self.feature_names_,
                  "lm_weight": self.lm_weight_, "n_trees": len(self.trees_), "val_scores": self.val_scores_,
                  "proxies_used": self.proxies_, "fit_spaces": getattr(self, "fit_spaces_", None),
                  "feature_reference": {c: q.reference for c, q in getattr(self, "feature_quantiles_", {}).items()},
@@ -356,8 +352,6 @@ class HybridPredictor(Predictor):
             self.proxies_ = state.get("proxies_used", self.proxies)
             if state.get("fit_spaces"):
                 self.fit_spaces_ = list(state["fit_spaces"])
-            from onnxnet.surrogate.targets import SpaceQuantiles
-
             self.feature_quantiles_ = {c: SpaceQuantiles(reference=dict(r))
                                        for c, r in state.get("feature_reference", {}).items()}
             blend = state.get("blend_reference")
