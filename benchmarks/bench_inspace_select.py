@@ -7,8 +7,13 @@ candidate below was run on NB201: **the candidate with the best mean Kendall ove
 one reported for NB201**; within 0.005 the cheaper one (earlier in ``CANDIDATES``) wins. Features and proxies
 must be in the cache (``benchmarks/bench_onnx_proxies.py``).
 
+Session 4 added ``wl-ridge`` and the ``pairwise`` comparator (and a ``--grid pairwise`` of its settings) under the
+same rule, fixed here before either was run on NB201. Dev result (5 seeds, n = 128): pairwise 0.704 (NB101 0.773,
+NB301 0.634) > stack(pairwise, rank-linear) 0.702 > stack(trees g+p, rank-linear) 0.681 > wl-ridge 0.511; no
+grid setting beat the pairwise defaults (0.690-0.703). So ``pairwise`` with its defaults goes to NB201.
+
     .venv/bin/python benchmarks/bench_inspace_select.py --store runs/bench-v3 --store runs/bench \
-        --cache results/cache --extra-cache results/cache-nb301 [--n 128] [--seeds 5]
+        --cache results/cache --extra-cache results/cache-nb301 [--n 128] [--seeds 5] [--grid trees|pairwise]
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import pandas as pd
 _TREES_GP = ("onnxnet-hybrid", {"lm": None, "proxies": True})
 _TREES_G = ("onnxnet-hybrid", {"lm": None})
 _RIDGE_G = ("rank-linear", {"graph_features": True})
+_PAIRWISE = ("pairwise", {})
 _FOREST_GP = ("onnxnet-hybrid", {"lm": None, "proxies": True, "trees": "rf", "max_rounds": 300})
 
 #: Candidates in order of cost (cheapest first); each is (registered name, parameters).
@@ -51,17 +57,34 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "stack: trees g, trees g+p, rank-linear, 4 proxies, params": (
         "stack", {"members": (_TREES_G, _TREES_GP, _RIDGE_G, "onnx-meco", "onnx-nwot", "onnx-swap",
                               "onnx-synflow", "params")}),
+    # Session 4: Weisfeiler-Lehman pattern features (onnxnet.predictors.wl_features), alone and as a member.
+    "wl-ridge": ("wl-ridge", {}),
+    "stack: trees g+p, rank-linear, wl-ridge": ("stack", {"members": (_TREES_GP, _RIDGE_G, ("wl-ridge", {}))}),
+    # Session 4: a comparator on within-space pairs (onnxnet.predictors.pairwise), alone and as a member.
+    "pairwise: graph + proxies": _PAIRWISE,
+    "pairwise: margin 0.1": ("pairwise", {"margin": 0.1}),
+    "stack: pairwise, rank-linear": ("stack", {"members": (_PAIRWISE, _RIDGE_G)}),
+    "stack: pairwise, trees g+p, rank-linear": ("stack", {"members": (_PAIRWISE, _TREES_GP, _RIDGE_G)}),
 }
 
-#: Tree settings searched on the development spaces only (``--grid``): the best mean Kendall there is then run,
+#: Tree settings searched on the development spaces only (``--grid trees``): the best mean Kendall there is then run,
 #: alone and as the stack's tree member, against the defaults above; the same rule picks what goes to NB201.
 GRID = [{"num_leaves": nl, "learning_rate": lr, "min_child_samples": mcs, "colsample_bytree": cs}
         for nl in (4, 7, 15) for lr in (0.03, 0.1) for mcs in (3, 8) for cs in (0.5, 0.8)]
 
 
-def _grid_candidates() -> dict[str, tuple[str, dict]]:
-    return {"grid: " + ", ".join(f"{k}={v}" for k, v in g.items()): ("onnxnet-hybrid", {**_TREES_GP[1], "tree_params": g})
-            for g in GRID}
+#: Comparator settings searched on the development spaces only (``--grid pairwise``), same rule.
+PAIRWISE_GRID = [{"n_estimators": ne, "learning_rate": lr, "num_leaves": nl, "min_child_samples": mcs}
+                 for ne, lr in ((150, 0.05), (300, 0.05), (600, 0.025)) for nl in (7, 31) for mcs in (20, 60)]
+
+
+def _grid_candidates(which: str) -> dict[str, tuple[str, dict]]:
+    def label(g: dict) -> str:
+        return f"grid {which}: " + ", ".join(f"{k}={v}" for k, v in g.items())
+
+    if which == "pairwise":
+        return {label(g): ("pairwise", g) for g in PAIRWISE_GRID}
+    return {label(g): ("onnxnet-hybrid", {**_TREES_GP[1], "tree_params": g}) for g in GRID}
 
 
 def main() -> None:
@@ -74,7 +97,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--only", default=None, help="candidate names separated by ';'")
     ap.add_argument("--csv", default=None, help="also write the per-seed scores here")
-    ap.add_argument("--grid", action="store_true", help="run the tree-settings grid instead of the candidates")
+    ap.add_argument("--grid", choices=("trees", "pairwise"), default=None,
+                    help="run a settings grid (hybrid trees or the pairwise comparator) instead of the candidates")
     args = ap.parse_args()
 
     from onnxnet.bench.store import BenchStore
@@ -94,7 +118,7 @@ def main() -> None:
     print(f"in-space, n = {args.n}, {args.seeds} seeds; Kendall mean ± std over seeds\n")
     print("| candidate | " + " | ".join(spaces) + " | mean | s |")
     print("|---|" + "---|" * (len(spaces) + 2))
-    candidates = _grid_candidates() if args.grid else CANDIDATES
+    candidates = _grid_candidates(args.grid) if args.grid else CANDIDATES
     names = args.only.split(";") if args.only else list(candidates)
     per_seed = []
     for name in names:

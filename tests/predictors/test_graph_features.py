@@ -1,34 +1,10 @@
 import numpy as np
-import onnx
 import pandas as pd
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
 from onnxnet.predictors import get_predictor
 from onnxnet.predictors.graph_features import features_frame, topology_features
-
-
-def _conv(name, x, out, k, c=2):
-    w = numpy_helper.from_array(np.ones((c, c, k, k), np.float32), f"{name}_w")
-    return helper.make_node("Conv", [x, w.name], [out], kernel_shape=[k, k], pads=[k // 2] * 4, name=name), w
-
-
-def block_model(skip: bool, zero_branch: bool = False) -> onnx.ModelProto:
-    """x -> conv3x3 -> relu -> conv1x1 -> (+ x if skip) -> y; optionally + 0 * x (a 'none' edge)."""
-    n1, w1 = _conv("c1", "x", "a", 3)
-    n2, w2 = _conv("c2", "b", "c", 1)
-    nodes, inits = [n1, helper.make_node("Relu", ["a"], ["b"]), n2], [w1, w2]
-    last = "c"
-    if skip:
-        nodes.append(helper.make_node("Add", ["c", "x"], ["d"]))
-        last = "d"
-    if zero_branch:
-        inits.append(numpy_helper.from_array(np.zeros((), np.float32), "zero"))
-        nodes += [helper.make_node("Mul", ["x", "zero"], ["z"]), helper.make_node("Add", [last, "z"], ["e"])]
-        last = "e"
-    nodes.append(helper.make_node("Identity", [last], ["y"]))
-    vi = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 2, 4, 4])  # noqa: E731
-    return helper.make_model(helper.make_graph(nodes, "g", [vi("x")], [vi("y")], inits))
+from predictor_nets import block_model
 
 
 def test_path_features_see_skip_connections():

@@ -1,17 +1,14 @@
 """The ``stack`` rank ensemble: out-of-fold weights, per-space ranks, and saving / reloading fitted predictors."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-import torch.nn as nn
 
 from onnxnet.errors import SurrogateError
 from onnxnet.predictors import get_predictor, load_predictor
+from predictor_nets import predict_in_fresh_process
 
 
 def _column_rows(n: int = 60, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -55,34 +52,6 @@ def test_bad_members_get_clear_errors():
         get_predictor("stack", members=()).fit(rows, y)
 
 
-def _cnn(width: int, depth: int) -> nn.Module:
-    torch.manual_seed(width * 10 + depth)
-    layers: list[nn.Module] = [nn.Conv2d(3, width, 3, padding=1), nn.ReLU()]
-    for _ in range(depth - 1):
-        layers += [nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, 10)).eval()
-
-
-@pytest.fixture(scope="module")
-def onnx_nets(tmp_path_factory):
-    """12 small CNNs as ONNX files and store rows in two spaces; accuracy grows with width and depth."""
-    import onnx
-
-    from onnxnet.graph import graph_hash, load_model
-
-    d = tmp_path_factory.mktemp("stack-nets")
-    rows = []
-    for i, (w, depth) in enumerate((w, dep) for w in (2, 4, 8) for dep in (1, 2, 3, 4)):
-        model = load_model(_cnn(w, depth), (1, 3, 32, 32))
-        path = d / f"net{i}.onnx"
-        onnx.save(model, str(path))
-        n_params = sum(int(np.prod(t.dims)) for t in model.graph.initializer)
-        rows.append({"id": f"s{i % 2}/{i}", "space": f"s{i % 2}", "arch": f"w{w}d{depth}", "split": "train",
-                     "graph_hash": graph_hash(model), "onnx": model.SerializeToString(), "path": str(path),
-                     "n_params": n_params, "flops": n_params * 1024, "accuracy": 60.0 + 3 * depth + w})
-    return pd.DataFrame(rows)
-
-
 ONNX_MEMBERS = (("onnxnet-hybrid", {"lm": None, "proxies": ("nwot",), "n_trees": 2, "trees": "rf",
                                     "max_rounds": 20, "val_fraction": 0.0}),
                 ("rank-linear", {"proxies": ("nwot",)}), "params")
@@ -106,12 +75,7 @@ def test_stack_of_onnx_predictors_saves_and_reloads_in_a_fresh_process(onnx_nets
     assert saved["name"] == "stack" and "cache_dir" not in saved["params"]
     np.testing.assert_allclose(load_predictor(folder).predict(onnx_nets), before, rtol=1e-9)
 
-    onnx_nets[["id", "space", "graph_hash", "onnx", "n_params", "flops"]].to_parquet(tmp_path / "rows.parquet")
-    code = ("import sys, json, pandas as pd; from onnxnet.predictors import load_predictor; "
-            "p = load_predictor(sys.argv[1]); print(json.dumps(p.predict(pd.read_parquet(sys.argv[2])).tolist()))")
-    out = subprocess.run([sys.executable, "-c", code, str(folder), str(tmp_path / "rows.parquet")],
-                         capture_output=True, text=True, check=True).stdout
-    np.testing.assert_allclose(json.loads(out), before, rtol=1e-9)
+    np.testing.assert_allclose(predict_in_fresh_process(folder, onnx_nets, tmp_path), before, rtol=1e-9)
 
 
 def test_damaged_or_unsavable_predictor_folders_are_clear_errors(onnx_nets, tmp_path):

@@ -16,6 +16,7 @@ import hashlib
 import math
 import os
 from collections import defaultdict, deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -92,11 +93,28 @@ def _attrs(node: Any) -> dict[str, Any]:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
-def topology_features(model: Any) -> dict[str, float]:
-    """Op-category counts, degree statistics and path statistics of ``model`` (an ``onnx.ModelProto``).
+@dataclass
+class DataFlow:
+    """The data-flow DAG of an ONNX graph: the nodes reachable from a data input, with their op categories.
 
-    Only nodes on the data flow from a graph input are counted (shape subgraphs and constants are not).
+    ``preds[v]``: producer nodes of ``v``'s inputs; ``src[v]``: how many of its inputs are graph inputs;
+    ``sinks``: nodes producing a graph output; ``killed``: multiplications by zero (NB201's ``none``) and convs /
+    linear layers with an all-zero weight, through which no signal flows.
     """
+
+    model: Any
+    reach: set[int]
+    preds: dict[int, list[int]]
+    src: dict[int, int]
+    succ_count: dict[int, int]
+    outputs: set[str]
+    sinks: list[int]
+    cats: dict[int, set[str]]
+    killed: set[int]
+
+
+def data_flow(model: Any) -> DataFlow:
+    """The ``DataFlow`` of ``model`` (an ``onnx.ModelProto``); shape subgraphs and constants are left out."""
     g = model.graph
     init_shapes = {t.name: tuple(t.dims) for t in g.initializer}
     const_names = set(init_shapes)
@@ -159,6 +177,17 @@ def topology_features(model: Any) -> dict[str, float]:
                 op in _CONV | _LINEAR and len(ins) > 1 and ins[1] in zero_consts):
             cats[v] = {"zero"}
     killed = {v for v in reach if "zero" in cats[v]}
+    return DataFlow(model, reach, preds, src, succ_count, outputs, sinks, cats, killed)
+
+
+def topology_features(model: Any) -> dict[str, float]:
+    """Op-category counts, degree statistics and path statistics of ``model`` (an ``onnx.ModelProto``).
+
+    Only nodes on the data flow from a graph input are counted (shape subgraphs and constants are not).
+    """
+    flow = data_flow(model)
+    g, reach, preds, src, cats = model.graph, flow.reach, flow.preds, flow.src, flow.cats
+    succ_count, outputs, sinks, killed = flow.succ_count, flow.outputs, flow.sinks, flow.killed
     feats: dict[str, float] = {f"count_{c}": 0.0 for c in CATEGORIES}
     for v in reach:
         for c in cats[v]:
@@ -302,8 +331,10 @@ def _row_key(row: dict[str, Any]) -> str:
 def _kinds() -> dict[str, tuple[Callable[[Any], dict[str, float]], str]]:
     """Feature kinds for ``features_frame``: name -> (function of one ModelProto, cache tag)."""
     from onnxnet.predictors.onnx_proxies import PROXIES_VERSION, onnx_proxy_features
+    from onnxnet.predictors.wl_features import WL_VERSION, wl_features
 
     return {"all": (graph_features, f"all-v{FEATURES_VERSION}"),
+            "wl": (wl_features, f"wl-v{WL_VERSION}"),
             "facts": (static_facts, f"facts-v{FEATURES_VERSION}"),
             "topology": (topology_features, f"topology-v{FEATURES_VERSION}"),
             "proxies": (onnx_proxy_features, f"proxies-v{PROXIES_VERSION}")}

@@ -1,0 +1,170 @@
+"""``pairwise``: gradient-boosted trees that learn which of two networks of one space is the more accurate.
+
+A regressor trained on n networks sees n targets; a comparator sees n(n-1)/2 comparisons, and a ranking is all a
+NAS user asks for (BRP-NAS, Dudziak et al. 2020, and ReNAS make the same argument). Every pair (a, b) of training
+networks *of one space* (never across spaces: accuracies from different training protocols do not compare), whose
+accuracies differ by more than ``margin`` x the space's standard deviation, becomes the features
+``[x_a - x_b, (x_a + x_b) / 2]`` (what differs, and where in the space the pair lies) with label "a is better", and
+once more swapped with the opposite label, so the learned P(a beats b) is close to 1 - P(b beats a). ``x`` are the
+GRAF-style graph features of ``onnxnet.predictors.graph_features`` plus the ONNX zero-cost ``proxies``.
+
+A network's score is its mean win probability against the references: up to ``max_refs`` training networks of
+its space, kept with the model, so a score does not depend on what else is scored. A space not seen in training
+has no references; its networks play each other (up to ``max_refs`` of them), which ranks them among the
+networks scored together, and a file scored alone gets a score near 0.5 that says nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from onnxnet.errors import ProtocolError
+from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
+
+#: Rows of pair features scored per LightGBM call (bounds memory at ~200k x 2 x #features floats).
+_PAIR_CHUNK = 200_000
+
+
+def pair_features(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The comparator's input for pairs ``(a[i], b[i])``: difference, then midpoint."""
+    return np.hstack([a - b, (a + b) / 2])
+
+
+@PREDICTORS.register("pairwise")
+class PairwisePredictor(Predictor):
+    """LightGBM comparator on within-space pairs; score = mean win probability against the space's references."""
+
+    required_columns: tuple[str, ...] | None = ("onnx",)
+
+    def __init__(self, proxies: Sequence[str] | bool = True, margin: float = 0.0, max_pairs: int = 20_000,
+                 max_refs: int = 128, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 15,
+                 min_child_samples: int = 20, seed: int = 0, cache_dir: str | None = None, jobs: int = 1,
+                 progress: bool = False) -> None:
+        self.proxies = proxies
+        self.margin = margin
+        self.max_pairs = max_pairs
+        self.max_refs = max_refs
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.seed = seed
+        self.cache_dir = cache_dir
+        self.jobs = jobs
+        self.progress = progress
+
+    # ------------------------------------------------------------------ features
+    def _features(self, rows: Any, fit: bool = False) -> tuple[np.ndarray, list[dict[str, str]]]:
+        """Graph features (+ proxies) of ``rows`` as a float matrix in ``feature_names_`` order."""
+        import pandas as pd
+
+        from onnxnet.predictors.graph_features import features_frame
+        from onnxnet.predictors.onnx_proxies import proxy_frame
+
+        X, failures = features_frame(rows, kind="all", cache_dir=self.cache_dir, progress=self.progress,
+                                     jobs=self.jobs)
+        if self.proxies:
+            P, more = proxy_frame(rows, self.proxies, cache_dir=self.cache_dir, progress=self.progress,
+                                  jobs=self.jobs)
+            # A network the torch executor cannot run keeps its graph features; the trees take NaN proxies.
+            X = pd.concat([X, P], axis=1)
+            failures = failures + [{**f, "reason": "proxies: " + f["reason"]} for f in more]
+        if fit:
+            self.feature_names_ = list(X.columns)
+        return X.reindex(columns=self.feature_names_).to_numpy(dtype=float), failures
+
+    def _sample(self, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``idx`` itself, or ``max_refs`` of it drawn with ``rng`` (sorted)."""
+        return idx if len(idx) <= self.max_refs else np.sort(rng.choice(idx, self.max_refs, replace=False))
+
+    # ------------------------------------------------------------------ contract
+    def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:
+        import lightgbm as lgb
+
+        X, self.fit_failures_ = self._features(rows, fit=True)
+        usable = ~np.isnan(X).all(axis=1)
+        rng = np.random.default_rng(self.seed)
+        first, second, better = [], [], []
+        self.references_: dict[str, np.ndarray] = {}
+        for space in sorted(set(spaces.tolist())):
+            idx = np.flatnonzero((spaces == space) & usable)
+            if len(idx) < 2:
+                continue
+            i, j = np.triu_indices(len(idx), 1)
+            diff = y[idx[i]] - y[idx[j]]
+            keep = np.abs(diff) > self.margin * float(np.std(y[idx]))
+            i, j, diff = i[keep], j[keep], diff[keep]
+            if len(i) > self.max_pairs:
+                pick = rng.choice(len(i), self.max_pairs, replace=False)
+                i, j, diff = i[pick], j[pick], diff[pick]
+            first.append(idx[i])
+            second.append(idx[j])
+            better.append(diff > 0)
+            self.references_[space] = X[self._sample(idx, rng)]
+        n_pairs = sum(len(b) for b in better)
+        if n_pairs == 0:
+            raise ProtocolError("pairwise: no training pair to learn from: it needs two networks of one space with "
+                                "graph features and different accuracies (margin "
+                                f"{self.margin} x the space's spread); failures: "
+                                + "; ".join(f["reason"] for f in self.fit_failures_[:3]))
+        a, b = np.concatenate(first), np.concatenate(second)
+        label = np.concatenate(better).astype(int)
+        F = np.vstack([pair_features(X[a], X[b]), pair_features(X[b], X[a])])
+        model = lgb.LGBMClassifier(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                                   num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
+                                   subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
+                                   random_state=self.seed, n_jobs=1, verbose=-1)
+        model.fit(F, np.concatenate([label, 1 - label]))
+        self.booster_ = model.booster_
+        self.n_pairs_ = n_pairs
+
+    def _win_rate(self, X: np.ndarray, refs: np.ndarray) -> np.ndarray:
+        """Mean P(x beats r) over the references ``r``, for each row ``x`` of ``X``."""
+        out = np.empty(len(X))
+        step = max(1, _PAIR_CHUNK // len(refs))
+        for start in range(0, len(X), step):
+            chunk = X[start:start + step]
+            F = pair_features(np.repeat(chunk, len(refs), axis=0), np.tile(refs, (len(chunk), 1)))
+            out[start:start + step] = self.booster_.predict(F).reshape(len(chunk), len(refs)).mean(axis=1)
+        return out
+
+    def predict(self, rows: Any) -> np.ndarray:
+        if not getattr(self, "is_fitted_", False):
+            raise ProtocolError("pairwise: call fit(rows, y) before predict")
+        X, self.failures_ = self._features(rows)
+        spaces = row_spaces(rows)
+        usable = ~np.isnan(X).all(axis=1)
+        out = np.full(len(X), np.nan)
+        for space in sorted(set(spaces.tolist())):
+            idx = np.flatnonzero((spaces == space) & usable)
+            if len(idx):
+                refs = self.references_.get(space)
+                if refs is None:  # an unseen space: its networks play each other
+                    refs = X[self._sample(idx, np.random.default_rng(self.seed))]
+                out[idx] = self._win_rate(X[idx], refs)
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def _save_state(self, folder: Any) -> dict[str, Any]:
+        from onnxnet.bench.atomic import write_bytes
+
+        write_bytes(folder / "pairwise_trees.txt", self.booster_.model_to_string().encode())
+        return {"feature_names": self.feature_names_, "n_pairs": self.n_pairs_,
+                "references": {s: r.tolist() for s, r in self.references_.items()}}
+
+    def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
+        import lightgbm as lgb
+
+        self.feature_names_ = list(state["feature_names"])
+        self.n_pairs_ = int(state["n_pairs"])
+        self.references_ = {s: np.asarray(r, dtype=float).reshape(-1, len(self.feature_names_))
+                            for s, r in state["references"].items()}
+        try:
+            self.booster_ = lgb.Booster(model_str=(folder / "pairwise_trees.txt").read_text())
+        except lgb.basic.LightGBMError as e:
+            raise ValueError(f"pairwise_trees.txt is not a LightGBM model ({e})") from None
+        if self.booster_.num_feature() != 2 * len(self.feature_names_):
+            raise ValueError(f"the comparator reads {self.booster_.num_feature()} features, not "
+                             f"2 x {len(self.feature_names_)}")

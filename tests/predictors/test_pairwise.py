@@ -1,0 +1,56 @@
+"""The ``pairwise`` comparator: within-space pairs, batch-independent scores, saving, and clear errors."""
+
+import numpy as np
+import pytest
+
+from onnxnet.errors import ProtocolError, SurrogateError
+from onnxnet.predictors import get_predictor, load_predictor
+from predictor_nets import predict_in_fresh_process
+
+SMALL = {"proxies": ("nwot",), "n_estimators": 60, "min_child_samples": 2, "num_leaves": 4}
+
+
+def test_learns_from_pairs_within_each_space_and_ranks_real_onnx_nets(onnx_nets, tmp_path):
+    y = onnx_nets["accuracy"].to_numpy()
+    pw = get_predictor("pairwise", **SMALL, cache_dir=str(tmp_path)).fit(onnx_nets, y)
+    # 6 networks per space, one tie in each (71 and 74 twice): 14 pairs per space, none across the two.
+    assert pw.n_pairs_ == 28 and set(pw.references_) == {"s0", "s1"}
+    scores = pw.predict(onnx_nets)
+    assert np.isfinite(scores).all() and ((0 <= scores) & (scores <= 1)).all()
+    assert pw.score(onnx_nets, y, onnx_nets["space"]) > 0.6
+    # A network of a fitted space is compared with that space's training networks, whatever it is scored with.
+    for i in (0, 7, 11):
+        assert pw.predict(onnx_nets.iloc[[i]])[0] == pytest.approx(scores[i])
+    # Networks of an unseen space play each other.
+    unseen = onnx_nets.assign(space="new")
+    assert pw.score(unseen, y) > 0.5
+
+
+def test_margin_drops_near_ties_and_max_pairs_caps_them(onnx_nets, tmp_path):
+    y = onnx_nets["accuracy"].to_numpy()
+    few = get_predictor("pairwise", **SMALL, max_pairs=10, cache_dir=str(tmp_path)).fit(onnx_nets, y)
+    assert few.n_pairs_ == 20
+    wide = get_predictor("pairwise", **SMALL, margin=0.6, cache_dir=str(tmp_path)).fit(onnx_nets, y)
+    assert wide.n_pairs_ == 22  # differences of 2 (< 0.6 x the spread of ~3.9) are dropped too
+
+
+def test_saved_comparator_reloads_in_a_fresh_process(onnx_nets, tmp_path):
+    pw = get_predictor("pairwise", **SMALL, cache_dir=str(tmp_path / "cache"))
+    before = pw.fit(onnx_nets, onnx_nets["accuracy"].to_numpy()).predict(onnx_nets)
+    folder = pw.save(tmp_path / "pw")
+    np.testing.assert_allclose(load_predictor(folder).predict(onnx_nets), before, rtol=1e-9)
+    np.testing.assert_allclose(predict_in_fresh_process(folder, onnx_nets, tmp_path), before, rtol=1e-9)
+    (folder / "pairwise_trees.txt").write_text("garbage")
+    with pytest.raises(SurrogateError, match="not a readable saved predictor.*LightGBM"):
+        load_predictor(folder)
+
+
+def test_nothing_to_compare_is_a_clear_error(onnx_nets, tmp_path):
+    one_per_space = onnx_nets.iloc[[0, 1]]
+    with pytest.raises(ProtocolError, match="no training pair"):
+        get_predictor("pairwise", **SMALL, cache_dir=str(tmp_path)).fit(one_per_space, [70.0, 71.0])
+    same = onnx_nets.iloc[[0, 2]]
+    with pytest.raises(ProtocolError, match="different accuracies"):
+        get_predictor("pairwise", **SMALL, cache_dir=str(tmp_path)).fit(same, [70.0, 70.0])
+    with pytest.raises(ProtocolError, match="fit"):
+        get_predictor("pairwise").predict(onnx_nets)
