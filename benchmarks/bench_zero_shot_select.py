@@ -41,6 +41,9 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "stack: trees g+p rank-normalised, rank-linear g": (
         "stack", dict(members=(("onnxnet-hybrid", dict(lm=None, proxies=True, feature_norm="rank")),
                                ("rank-linear", dict(graph_features=True))))),
+    # Added in session 4 (the rule above unchanged), before either was run on NB201:
+    "pairwise": ("pairwise", {}),
+    "pairwise, rank-normalised": ("pairwise", dict(feature_norm="rank")),
 }
 
 

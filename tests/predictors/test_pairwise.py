@@ -54,3 +54,12 @@ def test_nothing_to_compare_is_a_clear_error(onnx_nets, tmp_path):
         get_predictor("pairwise", **SMALL, cache_dir=str(tmp_path)).fit(same, [70.0, 70.0])
     with pytest.raises(ProtocolError, match="fit"):
         get_predictor("pairwise").predict(onnx_nets)
+
+
+def test_rank_normalised_comparator_keeps_its_references(onnx_nets, tmp_path):
+    pw = get_predictor("pairwise", **SMALL, feature_norm="rank", cache_dir=str(tmp_path))
+    before = pw.fit(onnx_nets, onnx_nets["accuracy"].to_numpy()).predict(onnx_nets)
+    assert pw.predict(onnx_nets.iloc[[4]])[0] == pytest.approx(before[4])
+    np.testing.assert_allclose(load_predictor(pw.save(tmp_path / "pw")).predict(onnx_nets), before, rtol=1e-9)
+    with pytest.raises(ProtocolError, match="feature_norm must be 'none' or 'rank'"):
+        get_predictor("pairwise", feature_norm="zscore", cache_dir=str(tmp_path)).fit(onnx_nets, [1.0] * 12)

@@ -6,7 +6,10 @@ networks *of one space* (never across spaces: accuracies from different training
 accuracies differ by more than ``margin`` x the space's standard deviation, becomes the features
 ``[x_a - x_b, (x_a + x_b) / 2]`` (what differs, and where in the space the pair lies) with label "a is better", and
 once more swapped with the opposite label, so the learned P(a beats b) is close to 1 - P(b beats a). ``x`` are the
-GRAF-style graph features of ``onnxnet.predictors.graph_features`` plus the ONNX zero-cost ``proxies``.
+GRAF-style graph features of ``onnxnet.predictors.graph_features`` plus the ONNX zero-cost ``proxies``; with
+``feature_norm="rank"`` each is first replaced by its quantile within its space (``SpaceQuantiles``: among the
+fitted networks of a seen space, among each other for an unseen one), which is what a comparator trained on one
+space needs to be applied to another, whose networks may be ten times bigger.
 
 A network's score is its mean win probability against the references: up to ``max_refs`` training networks of
 its space, kept with the model, so a score does not depend on what else is scored. A space not seen in training
@@ -40,8 +43,8 @@ class PairwisePredictor(Predictor):
 
     def __init__(self, proxies: Sequence[str] | bool = True, margin: float = 0.0, max_pairs: int = 20_000,
                  max_refs: int = 128, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 15,
-                 min_child_samples: int = 20, seed: int = 0, cache_dir: str | None = None, jobs: int = 1,
-                 progress: bool = False) -> None:
+                 min_child_samples: int = 20, feature_norm: str = "none", seed: int = 0,
+                 cache_dir: str | None = None, jobs: int = 1, progress: bool = False) -> None:
         self.proxies = proxies
         self.margin = margin
         self.max_pairs = max_pairs
@@ -50,6 +53,7 @@ class PairwisePredictor(Predictor):
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.feature_norm = feature_norm
         self.seed = seed
         self.cache_dir = cache_dir
         self.jobs = jobs
@@ -62,7 +66,10 @@ class PairwisePredictor(Predictor):
 
         from onnxnet.predictors.graph_features import features_frame
         from onnxnet.predictors.onnx_proxies import proxy_frame
+        from onnxnet.surrogate.targets import SpaceQuantiles
 
+        if self.feature_norm not in ("none", "rank"):
+            raise ProtocolError(f"pairwise: feature_norm must be 'none' or 'rank', got {self.feature_norm!r}")
         X, failures = features_frame(rows, kind="all", cache_dir=self.cache_dir, progress=self.progress,
                                      jobs=self.jobs)
         if self.proxies:
@@ -73,7 +80,13 @@ class PairwisePredictor(Predictor):
             failures = failures + [{**f, "reason": "proxies: " + f["reason"]} for f in more]
         if fit:
             self.feature_names_ = list(X.columns)
-        return X.reindex(columns=self.feature_names_).to_numpy(dtype=float), failures
+        X = X.reindex(columns=self.feature_names_)
+        if self.feature_norm == "rank":
+            spaces = row_spaces(rows)
+            if fit:
+                self.quantiles_ = {c: SpaceQuantiles().fit(X[c].to_numpy(dtype=float), spaces) for c in X.columns}
+            X = X.assign(**{c: self.quantiles_[c].transform(X[c].to_numpy(dtype=float), spaces) for c in X.columns})
+        return X.to_numpy(dtype=float), failures
 
     def _sample(self, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """``idx`` itself, or ``max_refs`` of it drawn with ``rng`` (sorted)."""
@@ -152,7 +165,8 @@ class PairwisePredictor(Predictor):
 
         write_bytes(folder / "pairwise_trees.txt", self.booster_.model_to_string().encode())
         return {"feature_names": self.feature_names_, "n_pairs": self.n_pairs_,
-                "references": {s: r.tolist() for s, r in self.references_.items()}}
+                "references": {s: r.tolist() for s, r in self.references_.items()},
+                "quantiles": {c: q.reference for c, q in getattr(self, "quantiles_", {}).items()}}
 
     def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
         import lightgbm as lgb
@@ -161,6 +175,11 @@ class PairwisePredictor(Predictor):
         self.n_pairs_ = int(state["n_pairs"])
         self.references_ = {s: np.asarray(r, dtype=float).reshape(-1, len(self.feature_names_))
                             for s, r in state["references"].items()}
+        if self.feature_norm == "rank":
+            from onnxnet.surrogate.targets import SpaceQuantiles
+
+            self.quantiles_ = {c: SpaceQuantiles(reference={s: list(v) for s, v in state["quantiles"][c].items()})
+                               for c in self.feature_names_}
         try:
             self.booster_ = lgb.Booster(model_str=(folder / "pairwise_trees.txt").read_text())
         except lgb.basic.LightGBMError as e:
