@@ -63,6 +63,7 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     # Session 4: a comparator on within-space pairs (onnxnet.predictors.pairwise), alone and as a member.
     "pairwise: graph + proxies": _PAIRWISE,
     "pairwise: margin 0.1": ("pairwise", {"margin": 0.1}),
+    "pairwise: 3 bags": ("pairwise", {"bags": 3}),
     "stack: pairwise, rank-linear": ("stack", {"members": (_PAIRWISE, _RIDGE_G)}),
     "stack: pairwise, trees g+p, rank-linear": ("stack", {"members": (_PAIRWISE, _TREES_GP, _RIDGE_G)}),
 }

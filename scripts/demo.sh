@@ -6,9 +6,9 @@
 #   4. baselines on the paper's protocols (#params, FLOPs, GBM on ONNX graph features)
 #   5. train a small language-model surrogate on NB201 (model selection on NB201 validation only)
 #   6. score held-out NB201 networks it never saw, as .onnx files, next to their real accuracies
-#   7. fit onnxnet's best in-space predictor, the stack (LightGBM trees on ONNX graph features + zero-cost
-#      proxies computed from the ONNX graphs, and a ridge on per-space feature ranks, weighted out of fold),
-#      save it, and score the same files with it
+#   7. fit onnxnet's best in-space predictor, the pairwise comparator (LightGBM on pairs of networks of one
+#      space, reading ONNX graph features + zero-cost proxies computed from the ONNX graphs), save it, and
+#      score the same files with it
 # Everything goes to runs/demo/ (git-ignored). Rerunning resumes the builds and reuses finished steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,8 +42,8 @@ sed -n '1,40p' "$OUT/example.txt"
 step "4/7 baselines: in-space NB201 (train on 32/128 nets) and zero-shot NB101 -> NB201"
 "$BIN" evaluate in-space --store "$OUT/bench" --space nb201 --sizes 32,128 --predictor params,flops,gbm \
   --seeds 3 --out "$OUT/results/in-space"
-"$BIN" evaluate in-space --store "$OUT/bench" --space nb201 --sizes 32,128 --predictor stack --param jobs="$JOBS" \
-  --seeds 3 --out "$OUT/results/in-space-stack"
+"$BIN" evaluate in-space --store "$OUT/bench" --space nb201 --sizes 32,128 --predictor stack,pairwise \
+  --param jobs="$JOBS" --seeds 3 --out "$OUT/results/in-space-learned"
 "$BIN" evaluate zero-shot --store "$OUT/bench" --train nb101 --test nb201 --predictor params,flops,gbm \
   --seeds 3 --out "$OUT/results/zero-shot"
 
@@ -71,8 +71,8 @@ print(f"{n} held-out NB201 networks copied to {dest}")
 PYEOF
 "$BIN" predict "$OUT"/unseen/*.onnx --surrogate "$OUT/surrogate"
 
-step "7/7 the stack: trees on graph features + ONNX zero-cost proxies and a rank ridge, fitted on NB201's train/val split"
-"$BIN" fit --bench "$OUT/bench" --spaces nb201 --predictor stack --param jobs="$JOBS" --out "$OUT/stack"
-"$BIN" predict "$OUT"/unseen/*.onnx --surrogate "$OUT/stack"
+step "7/7 the pairwise comparator on graph features + ONNX zero-cost proxies, fitted on NB201's train/val split"
+"$BIN" fit --bench "$OUT/bench" --spaces nb201 --predictor pairwise --param jobs="$JOBS" --out "$OUT/pairwise"
+"$BIN" predict "$OUT"/unseen/*.onnx --surrogate "$OUT/pairwise"
 
-step "done: benchmark in $OUT/bench, results in $OUT/results, fitted predictors in $OUT/surrogate and $OUT/stack"
+step "done: benchmark in $OUT/bench, results in $OUT/results, fitted predictors in $OUT/surrogate and $OUT/pairwise"

@@ -28,8 +28,8 @@ def test_learns_from_pairs_within_each_space_and_ranks_real_onnx_nets(onnx_nets,
 
 def test_margin_drops_near_ties_and_max_pairs_caps_them(onnx_nets, tmp_path):
     y = onnx_nets["accuracy"].to_numpy()
-    few = get_predictor("pairwise", **SMALL, max_pairs=10, cache_dir=str(tmp_path)).fit(onnx_nets, y)
-    assert few.n_pairs_ == 20
+    few = get_predictor("pairwise", **SMALL, max_pairs=10, bags=2, cache_dir=str(tmp_path)).fit(onnx_nets, y)
+    assert few.n_pairs_ == 20 and len(few.boosters_) == 2
     wide = get_predictor("pairwise", **SMALL, margin=0.6, cache_dir=str(tmp_path)).fit(onnx_nets, y)
     assert wide.n_pairs_ == 22  # differences of 2 (< 0.6 x the spread of ~3.9) are dropped too
 
@@ -40,7 +40,7 @@ def test_saved_comparator_reloads_in_a_fresh_process(onnx_nets, tmp_path):
     folder = pw.save(tmp_path / "pw")
     np.testing.assert_allclose(load_predictor(folder).predict(onnx_nets), before, rtol=1e-9)
     np.testing.assert_allclose(predict_in_fresh_process(folder, onnx_nets, tmp_path), before, rtol=1e-9)
-    (folder / "pairwise_trees.txt").write_text("garbage")
+    (folder / "pairwise_trees_0.txt").write_text("garbage")
     with pytest.raises(SurrogateError, match="not a readable saved predictor.*LightGBM"):
         load_predictor(folder)
 

@@ -41,9 +41,9 @@ class PairwisePredictor(Predictor):
 
     required_columns: tuple[str, ...] | None = ("onnx",)
 
-    def __init__(self, proxies: Sequence[str] | bool = True, margin: float = 0.0, max_pairs: int = 20_000,
+    def __init__(self, proxies: Sequence[str] | bool = True, margin: float = 0.0, max_pairs: int = 50_000,
                  max_refs: int = 128, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 15,
-                 min_child_samples: int = 20, feature_norm: str = "none", seed: int = 0,
+                 min_child_samples: int = 20, feature_norm: str = "none", bags: int = 1, seed: int = 0,
                  cache_dir: str | None = None, jobs: int = 1, progress: bool = False) -> None:
         self.proxies = proxies
         self.margin = margin
@@ -54,6 +54,7 @@ class PairwisePredictor(Predictor):
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
         self.feature_norm = feature_norm
+        self.bags = bags
         self.seed = seed
         self.cache_dir = cache_dir
         self.jobs = jobs
@@ -125,12 +126,14 @@ class PairwisePredictor(Predictor):
         a, b = np.concatenate(first), np.concatenate(second)
         label = np.concatenate(better).astype(int)
         F = np.vstack([pair_features(X[a], X[b]), pair_features(X[b], X[a])])
-        model = lgb.LGBMClassifier(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
-                                   num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
-                                   subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
-                                   random_state=self.seed, n_jobs=1, verbose=-1)
-        model.fit(F, np.concatenate([label, 1 - label]))
-        self.booster_ = model.booster_
+        self.boosters_ = []
+        for k in range(max(1, int(self.bags))):  # bags differ in their row and feature subsamples
+            model = lgb.LGBMClassifier(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                                       num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
+                                       subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
+                                       random_state=self.seed + 7919 * k, n_jobs=1, verbose=-1)
+            model.fit(F, np.concatenate([label, 1 - label]))
+            self.boosters_.append(model.booster_)
         self.n_pairs_ = n_pairs
 
     def _win_rate(self, X: np.ndarray, refs: np.ndarray) -> np.ndarray:
@@ -140,7 +143,8 @@ class PairwisePredictor(Predictor):
         for start in range(0, len(X), step):
             chunk = X[start:start + step]
             F = pair_features(np.repeat(chunk, len(refs), axis=0), np.tile(refs, (len(chunk), 1)))
-            out[start:start + step] = self.booster_.predict(F).reshape(len(chunk), len(refs)).mean(axis=1)
+            p = np.mean([b.predict(F) for b in self.boosters_], axis=0)
+            out[start:start + step] = p.reshape(len(chunk), len(refs)).mean(axis=1)
         return out
 
     def predict(self, rows: Any) -> np.ndarray:
@@ -163,8 +167,9 @@ class PairwisePredictor(Predictor):
     def _save_state(self, folder: Any) -> dict[str, Any]:
         from onnxnet.bench.atomic import write_bytes
 
-        write_bytes(folder / "pairwise_trees.txt", self.booster_.model_to_string().encode())
-        return {"feature_names": self.feature_names_, "n_pairs": self.n_pairs_,
+        for k, booster in enumerate(self.boosters_):
+            write_bytes(folder / f"pairwise_trees_{k}.txt", booster.model_to_string().encode())
+        return {"feature_names": self.feature_names_, "n_pairs": self.n_pairs_, "n_models": len(self.boosters_),
                 "references": {s: r.tolist() for s, r in self.references_.items()},
                 "quantiles": {c: q.reference for c, q in getattr(self, "quantiles_", {}).items()}}
 
@@ -180,10 +185,13 @@ class PairwisePredictor(Predictor):
 
             self.quantiles_ = {c: SpaceQuantiles(reference={s: list(v) for s, v in state["quantiles"][c].items()})
                                for c in self.feature_names_}
-        try:
-            self.booster_ = lgb.Booster(model_str=(folder / "pairwise_trees.txt").read_text())
-        except lgb.basic.LightGBMError as e:
-            raise ValueError(f"pairwise_trees.txt is not a LightGBM model ({e})") from None
-        if self.booster_.num_feature() != 2 * len(self.feature_names_):
-            raise ValueError(f"the comparator reads {self.booster_.num_feature()} features, not "
-                             f"2 x {len(self.feature_names_)}")
+        self.boosters_ = []
+        for k in range(int(state["n_models"])):
+            name = f"pairwise_trees_{k}.txt"
+            try:
+                booster = lgb.Booster(model_str=(folder / name).read_text())
+            except lgb.basic.LightGBMError as e:
+                raise ValueError(f"{name} is not a LightGBM model ({e})") from None
+            if booster.num_feature() != 2 * len(self.feature_names_):
+                raise ValueError(f"{name} reads {booster.num_feature()} features, not 2 x {len(self.feature_names_)}")
+            self.boosters_.append(booster)

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The protocol runs behind docs/results.md "Session 4": the pairwise comparator (chosen on NB101 + NB301 by the rule
+# in benchmarks/bench_inspace_select.py) in-space on NB201 at n = 128 (5 seeds) and along the learning curve next
+# to the stack, zero-shot NB101 -> NB201 (not selected by the zero-shot rule; reported), and in-space on
+# TransNAS-Bench-101 micro (a third space, for information). Needs runs/bench-v3 and the ONNX proxies in
+# results/cache (benchmarks/bench_onnx_proxies.py). About 25 min on 2 cores.
+set -u
+B=.venv/bin/onnxnet
+S="--store runs/bench-v3 --no-plots"
+$B evaluate in-space $S --space nb201 --sizes 128 --seeds 5 --predictor pairwise \
+  --tag "pairwise (dev-selected, session 4)" --out results/v6-is-pairwise
+$B evaluate zero-shot $S --train nb101 --test nb201 --seeds 5 --predictor pairwise \
+  --tag "pairwise (not selected: NB101->NB301 0.355 < 0.412)" --out results/v6-zs-pairwise
+$B evaluate in-space $S --space nb201 --sizes 32,64,256,1024 --seeds 3 --predictor pairwise,stack \
+  --out results/v6-is-curve
+$B evaluate in-space $S --space transnas_micro --sizes 128 --seeds 5 --predictor pairwise,stack \
+  --out results/v6-is-transnas
