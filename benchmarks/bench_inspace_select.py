@@ -10,7 +10,10 @@ must be in the cache (``benchmarks/bench_onnx_proxies.py``).
 Session 4 added ``wl-ridge`` and the ``pairwise`` comparator (and a ``--grid pairwise`` of its settings) under the
 same rule, fixed here before either was run on NB201. Dev result (5 seeds, n = 128): pairwise 0.704 (NB101 0.773,
 NB301 0.634) > stack(pairwise, rank-linear) 0.702 > stack(trees g+p, rank-linear) 0.681 > wl-ridge 0.511; no
-grid setting beat the pairwise defaults (0.690-0.703). So ``pairwise`` with its defaults goes to NB201.
+grid setting beat the pairwise defaults (0.690-0.703). So ``pairwise`` with its defaults went to NB201 (0.848).
+Then, as an ablation, ``pairwise`` without proxies: 0.704 (NB101 0.777, NB301 0.631) vs 0.703-0.704 with them, a
+tie, so by the rule the cheaper one (no zero-cost proxies to compute) is the pick; this was committed before its
+NB201 run, and both NB201 figures are reported. Rank-normalised features 0.701, 3 bags 0.704 (3x the cost).
 
     .venv/bin/python benchmarks/bench_inspace_select.py --store runs/bench-v3 --store runs/bench \
         --cache results/cache --extra-cache results/cache-nb301 [--n 128] [--seeds 5] [--grid trees|pairwise]
@@ -61,9 +64,11 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "wl-ridge": ("wl-ridge", {}),
     "stack: trees g+p, rank-linear, wl-ridge": ("stack", {"members": (_TREES_GP, _RIDGE_G, ("wl-ridge", {}))}),
     # Session 4: a comparator on within-space pairs (onnxnet.predictors.pairwise), alone and as a member.
+    "pairwise: graph features only": ("pairwise", {"proxies": False}),  # cheaper: no proxies to compute
     "pairwise: graph + proxies": _PAIRWISE,
     "pairwise: margin 0.1": ("pairwise", {"margin": 0.1}),
     "pairwise: 3 bags": ("pairwise", {"bags": 3}),
+    "pairwise: rank-normalised features": ("pairwise", {"feature_norm": "rank"}),
     "stack: pairwise, rank-linear": ("stack", {"members": (_PAIRWISE, _RIDGE_G)}),
     "stack: pairwise, trees g+p, rank-linear": ("stack", {"members": (_PAIRWISE, _TREES_GP, _RIDGE_G)}),
 }
