@@ -41,3 +41,13 @@ def block_model(skip: bool, zero_branch: bool = False) -> onnx.ModelProto:
     nodes.append(helper.make_node("Identity", [last], ["y"]))
     vi = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 2, 4, 4])  # noqa: E731
     return helper.make_model(helper.make_graph(nodes, "g", [vi("x")], [vi("y")], inits))
+
+
+def write_store(rows: pd.DataFrame, path):
+    """A benchmark store at ``path`` holding ``rows`` (one part per space)."""
+    from onnxnet.bench.store import BenchStore
+
+    store = BenchStore.create(path)
+    for space, part in rows.drop(columns=["path"]).groupby("space"):
+        store.write_part(f"{space}-0", part)
+    return store

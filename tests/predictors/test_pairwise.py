@@ -1,11 +1,13 @@
 """The ``pairwise`` comparator: within-space pairs, batch-independent scores, saving, and clear errors."""
 
+import json
+
 import numpy as np
 import pytest
 
 from onnxnet.errors import ProtocolError, SurrogateError
 from onnxnet.predictors import get_predictor, load_predictor
-from predictor_nets import predict_in_fresh_process
+from predictor_nets import predict_in_fresh_process, write_store
 
 SMALL = {"proxies": ("nwot",), "n_estimators": 60, "min_child_samples": 2, "num_leaves": 4}
 
@@ -63,3 +65,18 @@ def test_rank_normalised_comparator_keeps_its_references(onnx_nets, tmp_path):
     np.testing.assert_allclose(load_predictor(pw.save(tmp_path / "pw")).predict(onnx_nets), before, rtol=1e-9)
     with pytest.raises(ProtocolError, match="feature_norm must be 'none' or 'rank'"):
         get_predictor("pairwise", feature_norm="zscore", cache_dir=str(tmp_path)).fit(onnx_nets, [1.0] * 12)
+
+
+def test_cli_fits_the_comparator_and_scores_files(onnx_nets, tmp_path, capsys):
+    from onnxnet.cli.main import main
+
+    store = write_store(onnx_nets, tmp_path / "store")
+    rc = main(["fit", "--bench", str(store.path), "--spaces", "s0,s1", "--out", str(tmp_path / "pw"),
+               "--predictor", "pairwise", "--param", "proxies=('nwot',)", "--param", "min_child_samples=2",
+               "--param", f"cache_dir='{tmp_path}'"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "comparator: 28 within-space pairs" in out and "saved pairwise" in out
+    files = onnx_nets["path"].iloc[[0, 11]].tolist()
+    assert main(["predict", *files, "--surrogate", str(tmp_path / "pw"), "--space", "s1", "--json"]) == 0
+    preds = json.loads(capsys.readouterr().out)["predictions"]
+    assert preds[0]["model"] == files[1]  # the widest, deepest net ranks first

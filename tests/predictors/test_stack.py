@@ -8,7 +8,7 @@ import pytest
 
 from onnxnet.errors import SurrogateError
 from onnxnet.predictors import get_predictor, load_predictor
-from predictor_nets import predict_in_fresh_process
+from predictor_nets import predict_in_fresh_process, write_store
 
 
 def _column_rows(n: int = 60, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -94,12 +94,9 @@ def test_damaged_or_unsavable_predictor_folders_are_clear_errors(onnx_nets, tmp_
 
 
 def test_cli_fit_stack_then_predict_files(onnx_nets, tmp_path, capsys):
-    from onnxnet.bench.store import BenchStore
     from onnxnet.cli.main import main
 
-    store = BenchStore.create(tmp_path / "store")
-    for space, part in onnx_nets.drop(columns=["path"]).groupby("space"):
-        store.write_part(f"{space}-0", part)
+    store = write_store(onnx_nets, tmp_path / "store")
     members = repr(ONNX_MEMBERS[1:])
     rc = main(["fit", "--bench", str(store.path), "--spaces", "s0,s1", "--out", str(tmp_path / "st"),
                "--predictor", "stack", "--param", f"members={members}", "--param", "folds=3",

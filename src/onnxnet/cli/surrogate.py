@@ -186,7 +186,8 @@ def fit(
     spaces: str = typer.Option(..., "--spaces", help="Training search spaces, comma-separated, e.g. nb101."),
     out: Path = typer.Option(..., "--out", help="Output folder for the fitted predictor."),
     predictor: str = typer.Option("onnxnet-hybrid", "--predictor", help="A registered predictor that can save "
-                                  "itself: onnxnet-hybrid, stack, rank-linear, or any training-free one."),
+                                  "itself: pairwise, stack, onnxnet-hybrid, rank-linear, wl-ridge, or any "
+                                  "training-free one."),
     param: Optional[list[str]] = typer.Option(None, "--param", help="Hyperparameter KEY=VALUE (repeatable), "
                                               "e.g. --param proxies=True --param lm=None."),
     label: str = typer.Option("accuracy", "--label", help="Target column(s) in priority order (see evaluate)."),
@@ -201,13 +202,14 @@ def fit(
     from onnxnet.evaluate.metrics import kendall_tau, spearman_rho
     from onnxnet.evaluate.splits import labelled
     from onnxnet.predictors import get_predictor
+    from onnxnet.predictors.base import savable_learners
 
     names = _split_spaces(spaces)
     params = _params([predictor], param)[predictor]
     params.setdefault("cache_dir", str(FEATURE_CACHE))
     est = get_predictor(predictor, **params)
     if not est.can_save():
-        raise ProtocolError(f"predictor {predictor!r} cannot be saved; use onnxnet-hybrid, stack or rank-linear "
+        raise ProtocolError(f"predictor {predictor!r} cannot be saved; use one of {', '.join(savable_learners())} "
                             "(or `onnxnet train` for the language model alone)")
     rows = labelled(_rows(bench, [predictor], names, label), _split_spaces(label))
     if rows.empty:
@@ -217,6 +219,8 @@ def fit(
     print(f"fitting {predictor} on {len(train)} networks of {', '.join(names)}")
     est.fit(train, train["_y"].to_numpy(), train["_group"].tolist())
     est.save(out)
+    for line in est.fit_summary():
+        print(line)
     for name, value in sorted(getattr(est, "val_scores_", {}).items()):
         if name.endswith(" weight"):
             print(f"{name}: {value:.3f}")

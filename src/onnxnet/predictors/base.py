@@ -79,6 +79,10 @@ class Predictor:
         """One score per row; higher means a better (more accurate) network."""
         raise NotImplementedError
 
+    def fit_summary(self) -> list[str]:
+        """Lines saying what ``fit`` learnt, for ``onnxnet fit`` to print (none by default)."""
+        return []
+
     # ------------------------------------------------------------------ persistence
     def saved_params(self) -> dict[str, Any]:
         """Constructor arguments as JSON values; ``cache_dir`` dropped (a path on this machine)."""
@@ -102,13 +106,12 @@ class Predictor:
 
     def can_save(self) -> bool:
         """Whether ``save`` works for this predictor (checked before a long fit, not after)."""
-        cls = type(self)
-        return not self.needs_training or cls._save_state is not Predictor._save_state or cls.save is not Predictor.save
+        return not self.needs_training or _saves_state(type(self))
 
     def _save_state(self, folder: Path) -> dict[str, Any]:
         """Learned state as JSON (bigger files go into ``folder``). Predictors that learn override this."""
-        raise ProtocolError(f"predictor {registered_name(type(self))!r} cannot be saved yet; use onnxnet-hybrid, "
-                            "stack or rank-linear")
+        raise ProtocolError(f"predictor {registered_name(type(self))!r} cannot be saved yet; use one of "
+                            f"{', '.join(savable_learners())}")
 
     def _load_state(self, folder: Path, state: dict[str, Any]) -> None:
         """Restore what ``_save_state`` wrote."""
@@ -131,6 +134,22 @@ def get_predictor(name: str, **params: Any) -> Predictor:
     import onnxnet.predictors  # noqa: F401  (registers the built-ins)
 
     return PREDICTORS.get(name)(**params)
+
+
+def _saves_state(cls: type) -> bool:
+    return cls._save_state is not Predictor._save_state or cls.save is not Predictor.save
+
+
+def savable_learners() -> list[str]:
+    """Registered predictors that learn and can be saved (``onnxnet fit`` candidates), sorted by name."""
+    import onnxnet.predictors  # noqa: F401  (registers the built-ins)
+
+    out = []
+    for name in PREDICTORS.names():
+        cls = PREDICTORS.get(name)
+        if cls.needs_training and _saves_state(cls):
+            out.append(name)
+    return sorted(out)
 
 
 def row_spaces(rows: Any) -> np.ndarray:

@@ -136,6 +136,11 @@ class PairwisePredictor(Predictor):
             self.boosters_.append(model.booster_)
         self.n_pairs_ = n_pairs
 
+    def fit_summary(self) -> list[str]:
+        refs = ", ".join(f"{s} {len(r)}" for s, r in self.references_.items())
+        return [f"comparator: {self.n_pairs_} within-space pairs, {len(self.feature_names_)} features per network, "
+                f"{len(self.boosters_)} model(s); references per space: {refs}"]
+
     def _win_rate(self, X: np.ndarray, refs: np.ndarray) -> np.ndarray:
         """Mean P(x beats r) over the references ``r``, for each row ``x`` of ``X``."""
         out = np.empty(len(X))
