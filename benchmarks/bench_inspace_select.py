@@ -69,6 +69,7 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "pairwise: margin 0.1": ("pairwise", {"margin": 0.1}),
     "pairwise: 3 bags": ("pairwise", {"bags": 3}),
     "pairwise: rank-normalised features": ("pairwise", {"feature_norm": "rank"}),
+    "pairwise: 200k pairs, 512 references": ("pairwise", {"max_pairs": 200_000, "max_refs": 512}),
     "stack: pairwise, rank-linear": ("stack", {"members": (_PAIRWISE, _RIDGE_G)}),
     "stack: pairwise, trees g+p, rank-linear": ("stack", {"members": (_PAIRWISE, _TREES_GP, _RIDGE_G)}),
 }

@@ -15,3 +15,7 @@ $B evaluate in-space $S --space nb201 --sizes 32,64,256,1024 --seeds 3 --predict
   --out results/v6-is-curve
 $B evaluate in-space $S --space transnas_micro --sizes 128 --seeds 5 --predictor pairwise,stack \
   --out results/v6-is-transnas
+# Few-shot: NB101 + k NB201 networks vs k NB201 networks alone (compare with results/v5-fs-stack, v5-is-small-stack)
+$B evaluate few-shot --store runs/bench-v3 --no-plots --train nb101 --test nb201 --shots 16,100 --seeds 3 \
+  --predictor pairwise --out results/v6-fs-pairwise
+$B evaluate in-space $S --space nb201 --sizes 16,100 --seeds 3 --predictor pairwise --out results/v6-is-small-pairwise
