@@ -16,13 +16,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
+from onnxnet.predictors._linear import RidgeOnFeatures
+from onnxnet.predictors.base import PREDICTORS, row_spaces
 from onnxnet.predictors.onnx_proxies import PROXY_SET
 from onnxnet.surrogate.targets import SpaceQuantiles
 
 
 @PREDICTORS.register("rank-linear")
-class RankLinearPredictor(Predictor):
+class RankLinearPredictor(RidgeOnFeatures):
     """Ridge on per-space quantiles of ``proxies`` + ``static`` (+ graph features when ``graph_features``)."""
 
     required_columns: tuple[str, ...] | None = ("onnx", "n_params", "flops")
@@ -64,42 +65,9 @@ class RankLinearPredictor(Predictor):
                              for c in self.feature_names_])
         return Q, failures
 
-    def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:
-        from sklearn.linear_model import RidgeCV
+    def _extra_state(self) -> dict[str, Any]:
+        return {"reference": {c: q.reference for c, q in self.quantiles_.items()}}
 
-        from onnxnet.surrogate.targets import rank_within
-
-        X, self.fit_failures_ = self._features(rows, fit=True)
-        ok = np.isfinite(X).all(axis=1)
-        target = rank_within(y[ok], np.asarray(spaces)[ok])
-        model = RidgeCV(alphas=list(self.alphas)).fit(X[ok], target)
-        self.weights_, self.intercept_ = np.asarray(model.coef_, dtype=float), float(model.intercept_)
-        self.alpha_ = float(model.alpha_)
-        self.coef_ = dict(zip(self.feature_names_, self.weights_.round(4).tolist()))
-
-    def _save_state(self, folder: Any) -> dict[str, Any]:
-        return {"feature_names": self.feature_names_, "weights": self.weights_.tolist(),
-                "intercept": self.intercept_, "alpha": self.alpha_,
-                "reference": {c: q.reference for c, q in self.quantiles_.items()}}
-
-    def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
-        self.feature_names_ = list(state["feature_names"])
-        self.weights_ = np.asarray(state["weights"], dtype=float)
-        if self.weights_.shape != (len(self.feature_names_),):
-            raise ValueError(f"{len(self.weights_)} weights for {len(self.feature_names_)} features")
-        self.intercept_, self.alpha_ = float(state["intercept"]), float(state["alpha"])
+    def _load_extra(self, state: dict[str, Any]) -> None:
         self.quantiles_ = {c: SpaceQuantiles(reference={s: list(v) for s, v in state["reference"][c].items()})
                            for c in self.feature_names_}
-        self.coef_ = dict(zip(self.feature_names_, self.weights_.round(4).tolist()))
-
-    def predict(self, rows: Any) -> np.ndarray:
-        from onnxnet.errors import ProtocolError
-
-        if not getattr(self, "is_fitted_", False):
-            raise ProtocolError("rank-linear: call fit(rows, y) before predict")
-        X, self.failures_ = self._features(rows)
-        out = np.full(len(rows), np.nan)
-        ok = np.isfinite(X).all(axis=1)
-        if ok.any():
-            out[ok] = X[ok] @ self.weights_ + self.intercept_
-        return out
