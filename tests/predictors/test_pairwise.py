@@ -80,3 +80,14 @@ def test_cli_fits_the_comparator_and_scores_files(onnx_nets, tmp_path, capsys):
     assert main(["predict", *files, "--surrogate", str(tmp_path / "pw"), "--space", "s1", "--json"]) == 0
     preds = json.loads(capsys.readouterr().out)["predictions"]
     assert preds[0]["model"] == files[1]  # the widest, deepest net ranks first
+
+
+def test_label_groups_split_pairs_but_references_follow_the_space(onnx_nets, tmp_path):
+    # One space, two label kinds that must not be compared (e.g. NB101's 108- and 4-epoch labels).
+    rows = onnx_nets.assign(space="s")
+    groups = ["s:long" if i % 2 else "s:short" for i in range(len(rows))]
+    pw = get_predictor("pairwise", **SMALL, cache_dir=str(tmp_path))
+    pw.fit(rows, rows["accuracy"].to_numpy(), groups)
+    assert pw.n_pairs_ == 28 and list(pw.references_) == ["s"] and len(pw.references_["s"]) == 12
+    scores = pw.predict(rows)
+    assert pw.predict(rows.iloc[[5]])[0] == pytest.approx(scores[5])  # compared with the space's references

@@ -101,9 +101,8 @@ class PairwisePredictor(Predictor):
         usable = ~np.isnan(X).all(axis=1)
         rng = np.random.default_rng(self.seed)
         first, second, better = [], [], []
-        self.references_: dict[str, np.ndarray] = {}
-        for space in sorted(set(spaces.tolist())):
-            idx = np.flatnonzero((spaces == space) & usable)
+        for group in sorted(set(spaces.tolist())):  # a comparison group: a space, or one label kind of a space
+            idx = np.flatnonzero((spaces == group) & usable)
             if len(idx) < 2:
                 continue
             i, j = np.triu_indices(len(idx), 1)
@@ -116,7 +115,11 @@ class PairwisePredictor(Predictor):
             first.append(idx[i])
             second.append(idx[j])
             better.append(diff > 0)
-            self.references_[space] = X[self._sample(idx, rng)]
+        # References are looked up by the rows' search space at predict time (groups are a training notion).
+        row_space = row_spaces(rows)
+        self.references_: dict[str, np.ndarray] = {
+            space: X[self._sample(np.flatnonzero((row_space == space) & usable), rng)]
+            for space in sorted(set(row_space[usable].tolist()))}
         n_pairs = sum(len(b) for b in better)
         if n_pairs == 0:
             raise ProtocolError("pairwise: no training pair to learn from: it needs two networks of one space with "
