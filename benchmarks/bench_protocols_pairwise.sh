@@ -10,7 +10,7 @@ S="--store runs/bench-v3 --no-plots"
 $B evaluate in-space $S --space nb201 --sizes 128 --seeds 5 --predictor pairwise \
   --tag "pairwise (dev-selected, session 4)" --out results/v6-is-pairwise
 $B evaluate zero-shot $S --train nb101 --test nb201 --seeds 5 --predictor pairwise \
-  --tag "pairwise (not selected: NB101->NB301 0.355 < 0.412)" --out results/v6-zs-pairwise
+  --tag "pairwise (not selected by the NB101->NB301 rule)" --out results/v6-zs-pairwise
 $B evaluate in-space $S --space nb201 --sizes 32,64,256,1024 --seeds 3 --predictor pairwise,stack \
   --out results/v6-is-curve
 $B evaluate in-space $S --space transnas_micro --sizes 128 --seeds 5 --predictor pairwise,stack \
