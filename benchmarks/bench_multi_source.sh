@@ -10,3 +10,5 @@ $B $Z --predictor onnxnet-hybrid --param lm=None --tag "trees: graph features" -
 $B $Z --predictor onnxnet-hybrid --param lm=None --param proxies=True --param feature_norm=rank --tag "trees: graph + proxies, rank-normalised" --out results/v5-ms-trees-gp-rank
 $B $Z --predictor rank-linear --param graph_features=True --tag "+ graph features" --out results/v5-ms-ranklinear-graph
 $B $Z --predictor stack --tag "trees g+p, rank-linear" --out results/v5-ms-stack
+# Session 4: the pairwise comparator (at most max_pairs = 50,000 pairs per space, so no space dominates)
+$B $Z --predictor pairwise --out results/v6-ms-pairwise
