@@ -206,7 +206,8 @@ def test_cli_fit_hybrid_then_predict_files(nets, tmp_path, capsys):
     for space, part in df.drop(columns=["path"]).groupby("space"):
         store.write_part(f"{space}-0", part)
     out = tmp_path / "hybrid"
-    rc = main(["fit", "--bench", str(store.path), "--spaces", "toy0,toy1", "--out", str(out), "--param", "lm=None",
+    rc = main(["fit", "--bench", str(store.path), "--spaces", "toy0,toy1", "--out", str(out),
+               "--predictor", "onnxnet-hybrid", "--param", "lm=None",
                "--param", "n_trees=2", "--param", "val_fraction=0.0", "--param", f"cache_dir='{tmp_path}'"])
     assert rc == 0
     text = capsys.readouterr().out
