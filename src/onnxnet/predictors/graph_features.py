@@ -125,7 +125,7 @@ def data_flow(model: Any) -> DataFlow:
             zero_consts.update(o for o in n.output if any(a.name == "value" and _all_zero(a.t) for a in n.attribute))
     inputs = [i.name for i in g.input if i.name not in const_names]
     if not inputs:
-        raise ModelLoadError(f"ONNX graph {g.name!r} has no data input; cannot compute path features")
+        raise ModelLoadError(f"ONNX graph {g.name!r} has no data input; cannot compute its graph features")
     producer: dict[str, int] = {}
     for idx, n in enumerate(g.node):
         for o in n.output:
@@ -164,7 +164,8 @@ def data_flow(model: Any) -> DataFlow:
     outputs = {o.name for o in g.output}
     sinks = [v for v in reach if any(o in outputs for o in g.node[v].output)]
     if not sinks:
-        raise ModelLoadError(f"ONNX graph {g.name!r}: no graph output depends on the input; cannot compute paths")
+        raise ModelLoadError(f"ONNX graph {g.name!r}: no graph output depends on the input; cannot compute its graph "
+                             "features")
 
     cats = {v: node_categories(g.node[v].op_type, _attrs(g.node[v]),
                                next((init_shapes[t] for t in g.node[v].input[1:2] if t in init_shapes), None))
@@ -226,7 +227,7 @@ def _topological(nodes: set[int], preds: dict[int, list[int]]) -> list[int]:
             if indeg[v] == 0:
                 ready.append(v)
     if len(order) != len(nodes):
-        raise ModelLoadError("ONNX graph has a cycle in its data flow; path features need a DAG")
+        raise ModelLoadError("ONNX graph has a cycle in its data flow; graph features need a DAG")
     return order
 
 
