@@ -91,3 +91,35 @@ def test_label_groups_split_pairs_but_references_follow_the_space(onnx_nets, tmp
     assert pw.n_pairs_ == 28 and list(pw.references_) == ["s"] and len(pw.references_["s"]) == 12
     scores = pw.predict(rows)
     assert pw.predict(rows.iloc[[5]])[0] == pytest.approx(scores[5])  # compared with the space's references
+
+
+def test_pair_positions_map_to_the_upper_triangle_without_listing_it():
+    from onnxnet.predictors.pairwise import triu_pair
+
+    for n in (2, 3, 17, 300):
+        i, j = np.triu_indices(n, 1)
+        got_i, got_j = triu_pair(np.arange(len(i)), n)
+        assert (got_i == i).all() and (got_j == j).all()
+    n = 200_000
+    k = np.array([0, n * (n - 1) // 2 - 1, 12_345_678_901])
+    i, j = triu_pair(k, n)
+    assert (i < j).all() and (j < n).all() and (i * n - i * (i + 1) // 2 + j - i - 1 == k).all()
+
+
+def test_a_large_space_is_sampled_not_enumerated():
+    import pandas as pd
+
+    from onnxnet.predictors.pairwise import PairwisePredictor
+
+    class ColumnComparator(PairwisePredictor):  # features given as columns, not computed from ONNX
+        def _features(self, rows, fit=False):
+            self.feature_names_ = ["a", "b"]
+            return rows[self.feature_names_].to_numpy(dtype=float), []
+
+    rng = np.random.default_rng(0)
+    n = 3_000  # 4.5 M pairs: positions are drawn, the triangle is never listed
+    rows = pd.DataFrame({"id": range(n), "space": "s", "a": rng.normal(size=n), "b": rng.normal(size=n)})
+    y = rows["a"].to_numpy() + 0.1 * rng.normal(size=n)
+    pw = ColumnComparator(proxies=False, max_pairs=2_000, n_estimators=30).fit(rows, y)
+    assert pw.n_pairs_ == 2_000 and len(pw.references_["s"]) == 128
+    assert pw.score(rows, y) > 0.6

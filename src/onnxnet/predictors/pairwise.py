@@ -30,6 +30,20 @@ from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
 _PAIR_CHUNK = 200_000
 
 
+def triu_pair(k: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``(i, j)``, ``i < j < n``, at linear positions ``k`` of the row-major upper triangle (the order
+    of ``np.triu_indices(n, 1)``), without building it: sampling 50,000 of 10^8 pairs stays cheap."""
+    k = np.asarray(k, dtype=np.int64)
+    i = np.floor(((2 * n - 1) - np.sqrt((2.0 * n - 1) ** 2 - 8.0 * k)) / 2).astype(np.int64)
+
+    def start(row: np.ndarray) -> np.ndarray:
+        return row * n - row * (row + 1) // 2
+
+    i = np.where(start(i) > k, i - 1, i)  # float rounding at a row boundary
+    i = np.where(k >= start(i + 1), i + 1, i)
+    return i, k - start(i) + i + 1
+
+
 def pair_features(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The comparator's input for pairs ``(a[i], b[i])``: difference, then midpoint."""
     return np.hstack([a - b, (a + b) / 2])
@@ -105,7 +119,11 @@ class PairwisePredictor(Predictor):
             idx = np.flatnonzero((spaces == group) & usable)
             if len(idx) < 2:
                 continue
-            i, j = np.triu_indices(len(idx), 1)
+            total = len(idx) * (len(idx) - 1) // 2
+            if total <= 4 * self.max_pairs:
+                i, j = np.triu_indices(len(idx), 1)
+            else:  # too many to list (10^8 pairs of 14,000 networks): draw positions, twice what is kept
+                i, j = triu_pair(rng.choice(total, 2 * self.max_pairs, replace=False), len(idx))
             diff = y[idx[i]] - y[idx[j]]
             keep = np.abs(diff) > self.margin * float(np.std(y[idx]))
             i, j, diff = i[keep], j[keep], diff[keep]
