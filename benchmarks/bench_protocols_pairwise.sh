@@ -21,4 +21,4 @@ $B evaluate few-shot --store runs/bench-v3 --no-plots --train nb101 --test nb201
 $B evaluate in-space $S --space nb201 --sizes 16,100 --seeds 3 --predictor pairwise --out results/v6-is-small-pairwise
 # All spaces (each space's train split, capped by the store's split; NB101 4-epoch cells a separate group)
 $B evaluate all-spaces --store runs/bench-v3 --store runs/bench --no-plots --spaces nb101,nb201,nb301,transnas_micro \
-  --label accuracy,label:cifar10_test_4ep --predictor pairwise,stack,gbm --seeds 2 --out results/v6-all-spaces
+  --label accuracy,label:cifar10_test_4ep --predictor pairwise,stack,gbm --param jobs=2 --seeds 2 --out results/v6-all-spaces
