@@ -6,6 +6,11 @@ Zero-shot NB101 -> NB201 may only select on data that is not NB201. For each can
 not the test space). The rule, fixed before looking: the candidate with the best NB101 -> NB301 Kendall wins
 (the property zero-shot needs), NB101 CV breaking near-ties (< 0.01). Proxies must be in the feature cache.
 
+Proposed for candidates added from session 5 on (written down in session 4, after its NB201 runs, so it decides
+nothing that was already run): one validation space is one draw; use the mean Kendall of NB101 -> NB301 and
+NB101 -> TransNAS micro (``--also transnas_micro``, last column). Every candidate listed below has already been
+scored on NB201, so under either rule none of them can be claimed for the zero-shot target after the fact.
+
     .venv/bin/python benchmarks/bench_zero_shot_select.py --store runs/bench-v3 --store runs/bench \
         --cache results/cache --extra-cache results/cache-nb301
 """
