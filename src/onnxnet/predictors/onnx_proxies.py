@@ -98,3 +98,15 @@ def proxy_frame(rows: Any, names: Sequence[str] | str | bool = True, cache_dir: 
                             f"{', '.join(PROXY_SET)}")
     frame, failures = features_frame(rows, kind="proxies", cache_dir=cache_dir, progress=progress, jobs=jobs)
     return frame.reindex(columns=[f"zc_{n}" for n in chosen]), failures
+
+
+def with_proxies(X: Any, rows: Any, names: Sequence[str] | str | bool = True, cache_dir: str | None = None,
+                 progress: bool = False, jobs: int = 1) -> tuple[Any, list[dict[str, str]]]:
+    """The feature frame ``X`` (aligned with ``rows``) with the proxies' ``zc_<name>`` columns appended, and the
+    proxies' failures, each reason prefixed ``proxies:``. A network the torch executor cannot run keeps its other
+    features and gets NaN proxies (tree models take NaN)."""
+    import pandas as pd
+
+    P, failed = proxy_frame(rows, names, cache_dir=cache_dir, progress=progress, jobs=jobs)
+    return pd.concat([X, P], axis=1), [{**f, "reason": "proxies: " + f["reason"]} for f in failed]
+

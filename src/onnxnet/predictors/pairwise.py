@@ -77,30 +77,26 @@ class PairwisePredictor(Predictor):
     # ------------------------------------------------------------------ features
     def _features(self, rows: Any, fit: bool = False) -> tuple[np.ndarray, list[dict[str, str]]]:
         """Graph features (+ proxies) of ``rows`` as a float matrix in ``feature_names_`` order."""
-        import pandas as pd
-
         from onnxnet.predictors.graph_features import features_frame
-        from onnxnet.predictors.onnx_proxies import proxy_frame
-        from onnxnet.surrogate.targets import SpaceQuantiles
+        from onnxnet.predictors.onnx_proxies import with_proxies
+        from onnxnet.surrogate.targets import column_quantiles, fit_column_quantiles
 
         if self.feature_norm not in ("none", "rank"):
             raise ProtocolError(f"pairwise: feature_norm must be 'none' or 'rank', got {self.feature_norm!r}")
         X, failures = features_frame(rows, kind="all", cache_dir=self.cache_dir, progress=self.progress,
                                      jobs=self.jobs)
         if self.proxies:
-            P, more = proxy_frame(rows, self.proxies, cache_dir=self.cache_dir, progress=self.progress,
-                                  jobs=self.jobs)
-            # A network the torch executor cannot run keeps its graph features; the trees take NaN proxies.
-            X = pd.concat([X, P], axis=1)
-            failures = failures + [{**f, "reason": "proxies: " + f["reason"]} for f in more]
+            X, more = with_proxies(X, rows, self.proxies, cache_dir=self.cache_dir, progress=self.progress,
+                                   jobs=self.jobs)
+            failures = failures + more
         if fit:
             self.feature_names_ = list(X.columns)
         X = X.reindex(columns=self.feature_names_)
         if self.feature_norm == "rank":
             spaces = row_spaces(rows)
             if fit:
-                self.quantiles_ = {c: SpaceQuantiles().fit(X[c].to_numpy(dtype=float), spaces) for c in X.columns}
-            X = X.assign(**{c: self.quantiles_[c].transform(X[c].to_numpy(dtype=float), spaces) for c in X.columns})
+                self.quantiles_ = fit_column_quantiles(X, spaces)
+            X = column_quantiles(X, self.quantiles_, spaces)
         return X.to_numpy(dtype=float), failures
 
     def _sample(self, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -192,25 +188,25 @@ class PairwisePredictor(Predictor):
     # ------------------------------------------------------------------ persistence
     def _save_state(self, folder: Any) -> dict[str, Any]:
         from onnxnet.bench.atomic import write_bytes
+        from onnxnet.surrogate.targets import column_references
 
         for k, booster in enumerate(self.boosters_):
             write_bytes(folder / f"pairwise_trees_{k}.txt", booster.model_to_string().encode())
         return {"feature_names": self.feature_names_, "n_pairs": self.n_pairs_, "n_models": len(self.boosters_),
                 "references": {s: r.tolist() for s, r in self.references_.items()},
-                "quantiles": {c: q.reference for c, q in getattr(self, "quantiles_", {}).items()}}
+                "quantiles": column_references(getattr(self, "quantiles_", {}))}
 
     def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
         import lightgbm as lgb
+
+        from onnxnet.surrogate.targets import load_column_quantiles
 
         self.feature_names_ = list(state["feature_names"])
         self.n_pairs_ = int(state["n_pairs"])
         self.references_ = {s: np.asarray(r, dtype=float).reshape(-1, len(self.feature_names_))
                             for s, r in state["references"].items()}
         if self.feature_norm == "rank":
-            from onnxnet.surrogate.targets import SpaceQuantiles
-
-            self.quantiles_ = {c: SpaceQuantiles(reference={s: list(v) for s, v in state["quantiles"][c].items()})
-                               for c in self.feature_names_}
+            self.quantiles_ = load_column_quantiles(state["quantiles"], self.feature_names_)
         self.boosters_ = []
         for k in range(int(state["n_models"])):
             name = f"pairwise_trees_{k}.txt"

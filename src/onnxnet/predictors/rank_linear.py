@@ -19,7 +19,8 @@ import numpy as np
 from onnxnet.predictors._linear import RidgeOnFeatures
 from onnxnet.predictors.base import PREDICTORS, row_spaces
 from onnxnet.predictors.onnx_proxies import PROXY_SET
-from onnxnet.surrogate.targets import SpaceQuantiles
+from onnxnet.surrogate.targets import (column_quantiles, column_references, fit_column_quantiles,
+                                       load_column_quantiles)
 
 
 @PREDICTORS.register("rank-linear")
@@ -60,14 +61,11 @@ class RankLinearPredictor(RidgeOnFeatures):
             X = X.reindex(columns=self.feature_names_)
         else:
             self.feature_names_ = list(X.columns)
-            self.quantiles_ = {c: SpaceQuantiles().fit(X[c].to_numpy(dtype=float), spaces) for c in X.columns}
-        Q = np.column_stack([self.quantiles_[c].transform(X[c].to_numpy(dtype=float), spaces)
-                             for c in self.feature_names_])
-        return Q, failures
+            self.quantiles_ = fit_column_quantiles(X, spaces)
+        return column_quantiles(X, self.quantiles_, spaces).to_numpy(dtype=float), failures
 
     def _extra_state(self) -> dict[str, Any]:
-        return {"reference": {c: q.reference for c, q in self.quantiles_.items()}}
+        return {"reference": column_references(self.quantiles_)}
 
     def _load_extra(self, state: dict[str, Any]) -> None:
-        self.quantiles_ = {c: SpaceQuantiles(reference={s: list(v) for s, v in state["reference"][c].items()})
-                           for c in self.feature_names_}
+        self.quantiles_ = load_column_quantiles(state["reference"], self.feature_names_)

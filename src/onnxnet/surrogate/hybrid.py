@@ -18,7 +18,8 @@ import numpy as np
 from onnxnet.errors import ProtocolError
 from onnxnet.evaluate.metrics import mean_kendall
 from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
-from onnxnet.surrogate.targets import SpaceQuantiles, rank_within
+from onnxnet.surrogate.targets import (SpaceQuantiles, column_quantiles, column_references, fit_column_quantiles,
+                                       load_column_quantiles, rank_within)
 
 
 def _val_mask(rows: Any, spaces: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -135,12 +136,11 @@ class HybridPredictor(Predictor):
         if not self.graph_features:
             X = X[[c for c in ("n_params", "flops") if c in X.columns]]
         if proxies:
-            from onnxnet.predictors.onnx_proxies import proxy_frame
+            from onnxnet.predictors.onnx_proxies import with_proxies
 
-            P, failed = proxy_frame(rows, proxies, cache_dir=self.cache_dir, progress=self.progress, jobs=self.jobs)
-            # A network the torch executor cannot run keeps its graph features; the trees take NaN proxies.
-            self.failures_ = self.failures_ + [{**f, "reason": "proxies: " + f["reason"]} for f in failed]
-            X = pd.concat([X, P], axis=1)
+            X, failed = with_proxies(X, rows, proxies, cache_dir=self.cache_dir, progress=self.progress,
+                                     jobs=self.jobs)
+            self.failures_ = self.failures_ + failed
         if self.extra_features:
             missing = [c for c in self.extra_features if c not in rows.columns]
             if missing:
@@ -153,10 +153,8 @@ class HybridPredictor(Predictor):
         if self.feature_norm == "rank":
             space = row_spaces(rows)
             if fit:  # both proxy options of proxies="auto" add their columns
-                self.feature_quantiles_.update({c: SpaceQuantiles().fit(X[c].to_numpy(float), space)
-                                                for c in X.columns})
-            X = pd.DataFrame({c: self.feature_quantiles_[c].transform(X[c].to_numpy(float), space) for c in X.columns},
-                             index=X.index)
+                self.feature_quantiles_.update(fit_column_quantiles(X, space))
+            X = column_quantiles(X, self.feature_quantiles_, space)
         elif self.feature_norm != "none":
             raise ProtocolError(f"onnxnet-hybrid: feature_norm must be 'none' or 'rank', got {self.feature_norm!r}")
         if emb is not None and self.lm_features > 0 and hasattr(self, "pca_"):
@@ -323,7 +321,7 @@ class HybridPredictor(Predictor):
                  "feature_names": self.feature_names_,
                  "lm_weight": self.lm_weight_, "n_trees": len(self.trees_), "val_scores": self.val_scores_,
                  "proxies_used": self.proxies_, "fit_spaces": getattr(self, "fit_spaces_", None),
-                 "feature_reference": {c: q.reference for c, q in getattr(self, "feature_quantiles_", {}).items()},
+                 "feature_reference": column_references(getattr(self, "feature_quantiles_", {})),
                  "blend_reference": [q.reference for q in self.blend_quantiles_] if getattr(
                      self, "blend_quantiles_", None) else None,
                  "has_pca": hasattr(self, "pca_"), "has_lm": hasattr(self, "lm_model_")}
@@ -352,8 +350,7 @@ class HybridPredictor(Predictor):
             self.proxies_ = state.get("proxies_used", self.proxies)
             if state.get("fit_spaces"):
                 self.fit_spaces_ = list(state["fit_spaces"])
-            self.feature_quantiles_ = {c: SpaceQuantiles(reference=dict(r))
-                                       for c, r in state.get("feature_reference", {}).items()}
+            self.feature_quantiles_ = load_column_quantiles(state.get("feature_reference", {}))
             blend = state.get("blend_reference")
             self.blend_quantiles_ = tuple(SpaceQuantiles(reference=dict(r)) for r in blend) if blend else None
             if self.lm_weight_ > 0 and state.get("has_lm") and self.blend_quantiles_ is None:

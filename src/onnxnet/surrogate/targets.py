@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from scipy.stats import rankdata
@@ -118,3 +118,28 @@ class SpaceQuantiles:
                 out[m] = (np.searchsorted(r, v[m] - eps, "left") + np.searchsorted(r, v[m] + eps, "right")) \
                     / (2.0 * len(r))
         return out
+
+
+def fit_column_quantiles(X: Any, groups: Sequence[str]) -> dict[str, SpaceQuantiles]:
+    """One ``SpaceQuantiles`` per column of the frame ``X``: each feature's per-space reference values."""
+    return {c: SpaceQuantiles().fit(X[c].to_numpy(dtype=float), groups) for c in X.columns}
+
+
+def column_quantiles(X: Any, quantiles: dict[str, SpaceQuantiles], groups: Sequence[str]) -> Any:
+    """The frame ``X`` with every column replaced by its per-space quantile under ``quantiles[column]``."""
+    import pandas as pd
+
+    return pd.DataFrame({c: quantiles[c].transform(X[c].to_numpy(dtype=float), groups) for c in X.columns},
+                        index=X.index)
+
+
+def column_references(quantiles: dict[str, SpaceQuantiles]) -> dict[str, dict[str, list[float]]]:
+    """What ``load_column_quantiles`` needs to restore ``quantiles`` (JSON values)."""
+    return {c: q.reference for c, q in quantiles.items()}
+
+
+def load_column_quantiles(references: dict[str, dict[str, list[float]]],
+                          names: Sequence[str] | None = None) -> dict[str, SpaceQuantiles]:
+    """``SpaceQuantiles`` per column from ``column_references``; ``names``: the columns that must be there."""
+    return {c: SpaceQuantiles(reference={s: list(v) for s, v in dict(references[c]).items()})
+            for c in (references if names is None else names)}
