@@ -109,4 +109,3 @@ def with_proxies(X: Any, rows: Any, names: Sequence[str] | str | bool = True, ca
 
     P, failed = proxy_frame(rows, names, cache_dir=cache_dir, progress=progress, jobs=jobs)
     return pd.concat([X, P], axis=1), [{**f, "reason": "proxies: " + f["reason"]} for f in failed]
-
