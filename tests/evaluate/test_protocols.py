@@ -49,6 +49,18 @@ def test_in_space_never_straddles_and_tests_each_graph_once(tiny_rows):
     assert (s["n_scored"] == s["n_test"]).all() and (s["kendall_mean"] > 0.3).all()
 
 
+def test_in_space_test_sample_is_one_fixed_subset_for_every_seed(tiny_rows):
+    full = P.in_space(tiny_rows, Spy(), "toy_a", train_sizes=(4,), seeds=2).predictions
+    res = P.in_space(tiny_rows, Spy(), "toy_a", train_sizes=(4,), seeds=2, test_sample=6)
+    preds = res.predictions
+    subset = set(tiny_rows.set_index("id").loc[preds["id"], "graph_hash"])
+    assert len(subset) <= 6 and len(preds) < len(full)
+    for seed, g in preds.groupby("seed"):  # a seed's test = the subset minus that seed's training graphs
+        trained = set(Spy.seen[-2 + int(seed)]["graph_hash"])
+        assert not set(tiny_rows.set_index("id").loc[g["id"], "graph_hash"]) & trained
+    assert all("[test: random 6 of" in s for s in preds["setting"].unique())
+
+
 def test_bad_requests_raise_protocol_errors(tiny_rows):
     n_unique = tiny_rows[tiny_rows.space == "toy_a"]["graph_hash"].nunique()
     with pytest.raises(ProtocolError, match="leave nothing to test"):

@@ -116,3 +116,20 @@ def test_proxies_follow_the_declared_input_size():
     gray = load_model(export_torch(nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU()).eval(), (1, 1, 16, 16)))
     with pytest.raises(UnsupportedOpError, match=r"3-channel image input.*\[1, 1, 16, 16\]"):
         onnx_proxy_features(gray)
+
+
+def test_proxy_seeds_average_independent_draws_each_cached(onnx_rows, tmp_path):
+    from onnxnet.errors import ProtocolError
+    from onnxnet.predictors.onnx_proxies import proxy_frame
+
+    one, _ = proxy_frame(onnx_rows, cache_dir=tmp_path)
+    draw1, _ = features_frame(onnx_rows, kind="proxies-seed1", cache_dir=tmp_path)
+    assert not np.allclose(one.to_numpy(), draw1.reindex(columns=one.columns).to_numpy())  # another batch and init
+    two, failures = proxy_frame(onnx_rows, cache_dir=tmp_path, seeds=2)
+    assert not failures
+    np.testing.assert_allclose(two.to_numpy(), (one.to_numpy() + draw1.reindex(columns=one.columns).to_numpy()) / 2)
+    assert list(tmp_path.glob("graph_features_proxies-v*-seed1.parquet"))  # each draw has its own cache file
+    with pytest.raises(ProtocolError, match="proxy seeds must be"):
+        proxy_frame(onnx_rows, cache_dir=tmp_path, seeds=0)
+    vote = get_predictor("onnx-nwot", cache_dir=str(tmp_path), proxy_seeds=2).predict(onnx_rows)
+    assert vote[1] > vote[0]

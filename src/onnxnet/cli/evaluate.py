@@ -23,6 +23,8 @@ _CORE = ["id", "space", "arch", "arch_hash", "graph_hash", "split", "accuracy", 
 
 StoreOpt = typer.Option(..., "--store", "-s", help="benchmark store folder (onnxnet bench build --out DIR); "
                         "repeat to combine stores (rows with the same id are taken from the first)")
+TestSampleOpt = typer.Option(None, "--test-sample", help="test on a fixed random subset of the test space's "
+                             "graphs (seed 0; stated in the table), for slow predictors")
 PredOpt = typer.Option("params,flops,gbm", "--predictor", "-p",
                        help="registered predictor name(s), comma-separated (see `onnxnet evaluate predictors`)")
 ParamOpt = typer.Option(None, "--param", help="predictor hyperparameter KEY=VALUE (repeatable); "
@@ -168,13 +170,14 @@ def in_space_cmd(
     store: list[Path] = StoreOpt,
     space: str = typer.Option(..., "--space", help="search space to train and test in"),
     sizes: str = typer.Option("16,32,64,128,256,1024", "--sizes", help="train sizes n, comma-separated"),
+    test_sample: Optional[int] = TestSampleOpt,
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = SeedsOpt,
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
     tag: Optional[str] = TagOpt,
 ) -> None:
     """Sample efficiency: train on n graphs of SPACE, test on all its other graphs (dedup by graph hash)."""
     _run("in-space", store, predictor, param, out, plots, [space], label, tag, space=space,
-         train_sizes=_ints(sizes, "--sizes"), seeds=seeds, regression=regression)
+         train_sizes=_ints(sizes, "--sizes"), test_sample=test_sample, seeds=seeds, regression=regression)
 
 
 @evaluate_app.command("all-spaces")
@@ -212,8 +215,7 @@ def zero_shot_cmd(
     train: str = typer.Option(..., "--train", help="training space(s), comma-separated (e.g. nb101)"),
     test: str = typer.Option(..., "--test", help="test space (e.g. nb201)"),
     n: Optional[int] = typer.Option(None, "--n", help="train on n sampled graphs instead of all"),
-    test_sample: Optional[int] = typer.Option(None, "--test-sample", help="score a fixed random subset of the "
-                                              "test space (stated in the table), for slow predictors"),
+    test_sample: Optional[int] = TestSampleOpt,
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
     tag: Optional[str] = TagOpt,

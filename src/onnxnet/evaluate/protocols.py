@@ -220,10 +220,21 @@ def _progress(items: list[Any], on: bool, desc: str) -> Any:
 
 # --- protocols --------------------------------------------------------------------------------------------------
 
+def _fixed_sample(graphs: Any, k: int | None) -> Any:
+    """``k`` of the unique ``graphs`` drawn with seed 0 (the same for every seed and predictor), or all of them."""
+    if k is None or k >= len(graphs):
+        return graphs
+    return graphs.iloc[np.sort(np.random.default_rng(0).permutation(len(graphs))[:k])]
+
+
 def in_space(rows: Any, predictor: PredictorSpec, space: str, *, train_sizes: Sequence[int] = DEFAULT_TRAIN_SIZES,
-             seeds: int | Sequence[int] = 5, label: str | Sequence[str] = "accuracy",
+             seeds: int | Sequence[int] = 5, label: str | Sequence[str] = "accuracy", test_sample: int | None = None,
              params: dict[str, Any] | None = None, regression: bool = False, progress: bool = False) -> ProtocolResult:
-    """Sample efficiency in one space: train on n unique graphs, test on all the others, for each n and seed."""
+    """Sample efficiency in one space: train on n unique graphs, test on all the others, for each n and seed.
+
+    ``test_sample`` tests on the others among a fixed random subset of the space's graphs (drawn with seed 0, the
+    same for every seed and predictor; stated in the setting name), for predictors too slow for all of them.
+    """
     data = space_rows(labelled(rows, label), space)
     uniq = unique_graphs(data)
     bad = [n for n in train_sizes if n >= len(uniq)]
@@ -232,12 +243,18 @@ def in_space(rows: Any, predictor: PredictorSpec, space: str, *, train_sizes: Se
             f"in-space {space}: train size(s) {bad} leave nothing to test; the space has {len(uniq)} unique "
             f"labelled graphs here; choose sizes below that"
         )
+    subset = _fixed_sample(uniq, test_sample)["graph_hash"]
     run = _Run("in_space", predictor, params, regression, progress,
-               {"space": space, "train_sizes": list(train_sizes), "label": label, "unique_graphs": len(uniq)})
+               {"space": space, "train_sizes": list(train_sizes), "label": label, "unique_graphs": len(uniq),
+                "test_sample": test_sample})
     jobs = [(s, n) for s in _seeds(seeds) for n in train_sizes]
     for seed, n in _progress(jobs, progress, f"in-space {space}"):
         train, test = sample_graphs(data, n, seed)
-        run.split(seed, f"n={n}", train, test)
+        setting = f"n={n}"
+        if len(subset) < len(uniq):
+            test = test[test["graph_hash"].isin(subset)]
+            setting += f" [test: random {len(subset)} of {len(uniq)} graphs]"
+        run.split(seed, setting, train, test)
     return run.result()
 
 
@@ -305,8 +322,7 @@ def zero_shot(rows: Any, predictor: PredictorSpec, train_space: str | Sequence[s
     src = space_rows(data, train_names, what="training space")
     test = unique_graphs(space_rows(data, test_space, what="test space"))
     n_all = len(test)
-    if test_sample is not None and test_sample < n_all:
-        test = test.iloc[np.sort(np.random.default_rng(0).permutation(n_all)[:test_sample])]
+    test = _fixed_sample(test, test_sample)
     src = without_graphs(src, test)
     run = _Run("zero_shot", predictor, params, regression, progress,
                {"train_spaces": train_names, "test_space": test_space, "n": n, "label": label,

@@ -17,6 +17,7 @@ import math
 import os
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -331,14 +332,18 @@ def _row_key(row: dict[str, Any]) -> str:
 
 def _kinds() -> dict[str, tuple[Callable[[Any], dict[str, float]], str]]:
     """Feature kinds for ``features_frame``: name -> (function of one ModelProto, cache tag)."""
-    from onnxnet.predictors.onnx_proxies import PROXIES_VERSION, onnx_proxy_features
+    from onnxnet.predictors.onnx_proxies import MAX_PROXY_SEEDS, PROXIES_VERSION, onnx_proxy_features
     from onnxnet.predictors.wl_features import WL_VERSION, wl_features
 
-    return {"all": (graph_features, f"all-v{FEATURES_VERSION}"),
-            "wl": (wl_features, f"wl-v{WL_VERSION}"),
-            "facts": (static_facts, f"facts-v{FEATURES_VERSION}"),
-            "topology": (topology_features, f"topology-v{FEATURES_VERSION}"),
-            "proxies": (onnx_proxy_features, f"proxies-v{PROXIES_VERSION}")}
+    kinds = {"all": (graph_features, f"all-v{FEATURES_VERSION}"),
+             "wl": (wl_features, f"wl-v{WL_VERSION}"),
+             "facts": (static_facts, f"facts-v{FEATURES_VERSION}"),
+             "topology": (topology_features, f"topology-v{FEATURES_VERSION}"),
+             "proxies": (onnx_proxy_features, f"proxies-v{PROXIES_VERSION}")}
+    # The proxies again on another batch and initialisation (seed k): averaged, they are less noisy.
+    for k in range(1, MAX_PROXY_SEEDS):
+        kinds[f"proxies-seed{k}"] = (partial(onnx_proxy_features, seed=k), f"proxies-v{PROXIES_VERSION}-seed{k}")
+    return kinds
 
 
 def _compute_chunk(kind: str, chunk: list[tuple[str, Any]]) -> list[tuple[str, dict[str, float] | None, str]]:

@@ -20,6 +20,9 @@ PROXY_SET: tuple[str, ...] = ("nwot", "meco", "swap", "synflow")
 #: Bump when a proxy's definition, the executor's initialisation or the batch changes (keys disk caches).
 PROXIES_VERSION = 1
 
+#: Most proxy seeds ``proxy_frame(seeds=...)`` averages (each seed is its own feature-cache kind, ``proxies-seedK``).
+MAX_PROXY_SEEDS = 8
+
 #: Largest image side the proxies run at: a model declared for bigger images (224 x 224 ImageNet nets,
 #: TransNAS-Bench's 256 x 256) gets the CIFAR-10 batch resized to at most this, keeping the aspect ratio. Proxies
 #: are cheap rankings of untrained nets; their cost grows with the pixels, and 64 px keeps several pooling stages.
@@ -83,10 +86,12 @@ def onnx_proxy_features(model: Any, names: Sequence[str] = PROXY_SET, *, batch_s
 
 
 def proxy_frame(rows: Any, names: Sequence[str] | str | bool = True, cache_dir: str | None = None,
-                progress: bool = False, jobs: int = 1) -> tuple[Any, list[dict[str, str]]]:
+                progress: bool = False, jobs: int = 1, seeds: int = 1) -> tuple[Any, list[dict[str, str]]]:
     """The ``zc_<name>`` columns of ``PROXY_SET`` members ``names`` (``True``: all) for every row, cached.
 
     Computed through ``features_frame(kind="proxies")`` (disk cache under ``cache_dir``), aligned with ``rows``.
+    ``seeds`` > 1 averages each proxy over that many batches and initialisations (seeds 0 .. seeds-1, each its own
+    cache kind): a single draw of an untrained network is noisy. A row any seed fails on gets NaN.
     """
     from onnxnet.errors import ProtocolError
     from onnxnet.predictors.graph_features import features_frame
@@ -96,16 +101,25 @@ def proxy_frame(rows: Any, names: Sequence[str] | str | bool = True, cache_dir: 
     if unknown:
         raise ProtocolError(f"ONNX proxies {unknown} are not computed by the feature cache; choose from "
                             f"{', '.join(PROXY_SET)}")
-    frame, failures = features_frame(rows, kind="proxies", cache_dir=cache_dir, progress=progress, jobs=jobs)
-    return frame.reindex(columns=[f"zc_{n}" for n in chosen]), failures
+    if not 1 <= int(seeds) <= MAX_PROXY_SEEDS:
+        raise ProtocolError(f"proxy seeds must be 1 to {MAX_PROXY_SEEDS}, got {seeds!r}")
+    columns = [f"zc_{n}" for n in chosen]
+    frames, failures, seen = [], [], set()
+    for k in range(int(seeds)):
+        frame, failed = features_frame(rows, kind="proxies" if k == 0 else f"proxies-seed{k}", cache_dir=cache_dir,
+                                       progress=progress, jobs=jobs)
+        frames.append(frame.reindex(columns=columns))
+        failures += [f for f in failed if f["id"] not in seen]
+        seen.update(f["id"] for f in failed)
+    return sum(frames[1:], frames[0]) / len(frames), failures
 
 
 def with_proxies(X: Any, rows: Any, names: Sequence[str] | str | bool = True, cache_dir: str | None = None,
-                 progress: bool = False, jobs: int = 1) -> tuple[Any, list[dict[str, str]]]:
+                 progress: bool = False, jobs: int = 1, seeds: int = 1) -> tuple[Any, list[dict[str, str]]]:
     """The feature frame ``X`` (aligned with ``rows``) with the proxies' ``zc_<name>`` columns appended, and the
     proxies' failures, each reason prefixed ``proxies:``. A network the torch executor cannot run keeps its other
     features and gets NaN proxies (tree models take NaN)."""
     import pandas as pd
 
-    P, failed = proxy_frame(rows, names, cache_dir=cache_dir, progress=progress, jobs=jobs)
+    P, failed = proxy_frame(rows, names, cache_dir=cache_dir, progress=progress, jobs=jobs, seeds=seeds)
     return pd.concat([X, P], axis=1), [{**f, "reason": "proxies: " + f["reason"]} for f in failed]

@@ -10,6 +10,8 @@ GRAF-style graph features of ``onnxnet.predictors.graph_features`` plus the ONNX
 ``feature_norm="rank"`` each is first replaced by its quantile within its space (``SpaceQuantiles``: among the
 fitted networks of a seen space, among each other for an unseen one), which is what a comparator trained on one
 space needs to be applied to another, whose networks may be ten times bigger.
+``proxy_seeds`` > 1 averages each proxy over that many batches and initialisations (``onnx_proxies.proxy_frame``),
+at that many times their cost.
 
 A network's score is its mean win probability against the references: up to ``max_refs`` training networks of
 its space, kept with the model, so a score does not depend on what else is scored. A space not seen in training
@@ -58,8 +60,9 @@ class PairwisePredictor(Predictor):
     def __init__(self, proxies: Sequence[str] | bool = True, margin: float = 0.0, max_pairs: int = 50_000,
                  max_refs: int = 128, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 15,
                  min_child_samples: int = 20, feature_norm: str = "none", bags: int = 1, seed: int = 0,
-                 cache_dir: str | None = None, jobs: int = 1, progress: bool = False) -> None:
+                 cache_dir: str | None = None, jobs: int = 1, progress: bool = False, proxy_seeds: int = 1) -> None:
         self.proxies = proxies
+        self.proxy_seeds = proxy_seeds
         self.margin = margin
         self.max_pairs = max_pairs
         self.max_refs = max_refs
@@ -87,7 +90,7 @@ class PairwisePredictor(Predictor):
                                      jobs=self.jobs)
         if self.proxies:
             X, more = with_proxies(X, rows, self.proxies, cache_dir=self.cache_dir, progress=self.progress,
-                                   jobs=self.jobs)
+                                   jobs=self.jobs, seeds=self.proxy_seeds)
             failures = failures + more
         if fit:
             self.feature_names_ = list(X.columns)

@@ -24,8 +24,9 @@ class ProxyVotePredictor(Predictor):
     required_columns: tuple[str, ...] | None = ("onnx", "n_params", "flops")
 
     def __init__(self, features: Sequence[str] = (*PROXY_SET, "n_params"), cache_dir: str | None = None,
-                 jobs: int = 1, progress: bool = False) -> None:
+                 jobs: int = 1, progress: bool = False, proxy_seeds: int = 1) -> None:
         self.features = features
+        self.proxy_seeds = proxy_seeds
         self.cache_dir = cache_dir
         self.jobs = jobs
         self.progress = progress
@@ -42,7 +43,7 @@ class ProxyVotePredictor(Predictor):
         if missing:
             raise ProtocolError(f"proxy vote: rows lack the store columns {missing}")
         frame, self.failures_ = proxy_frame(rows, proxies, cache_dir=self.cache_dir, progress=self.progress,
-                                            jobs=self.jobs)
+                                            jobs=self.jobs, seeds=self.proxy_seeds)
         for c in static:
             frame[c] = rows[c].to_numpy(dtype=float)
         spaces = row_spaces(rows)
@@ -56,8 +57,8 @@ class ProxyVotePredictor(Predictor):
 
 def _register(name: str, features: tuple[str, ...], doc: str) -> None:
     def __init__(self: ProxyVotePredictor, cache_dir: str | None = None, jobs: int = 1,
-                 progress: bool = False) -> None:
-        ProxyVotePredictor.__init__(self, features, cache_dir, jobs, progress)
+                 progress: bool = False, proxy_seeds: int = 1) -> None:
+        ProxyVotePredictor.__init__(self, features, cache_dir, jobs, progress, proxy_seeds)
 
     PREDICTORS.register(name)(type(f"ProxyVote_{name}", (ProxyVotePredictor,), {"__init__": __init__, "__doc__": doc}))
 
