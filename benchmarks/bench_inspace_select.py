@@ -14,6 +14,8 @@ grid setting beat the pairwise defaults (0.690-0.703). So ``pairwise`` with its 
 Then, as an ablation, ``pairwise`` without proxies: 0.704 (NB101 0.777, NB301 0.631) vs 0.703-0.704 with them, a
 tie, so by the rule the cheaper one (no zero-cost proxies to compute) is the pick; this was committed before its
 NB201 run, and both NB201 figures are reported. Rank-normalised features 0.701, 3 bags 0.704 (3x the cost).
+Session 5 adds two comparator candidates (last in ``CANDIDATES``), same rule. The standing pick is the graph-only
+comparator (0.704, cheapest of the tie), so a new candidate has to reach 0.710 to replace it.
 
     .venv/bin/python benchmarks/bench_inspace_select.py --store runs/bench-v3 --store runs/bench \
         --cache results/cache --extra-cache results/cache-nb301 [--n 128] [--seeds 5] [--grid trees|pairwise]
@@ -72,6 +74,10 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "pairwise: 200k pairs, 512 references": ("pairwise", {"max_pairs": 200_000, "max_refs": 512}),
     "stack: pairwise, rank-linear": ("stack", {"members": (_PAIRWISE, _RIDGE_G)}),
     "stack: pairwise, trees g+p, rank-linear": ("stack", {"members": (_PAIRWISE, _TREES_GP, _RIDGE_G)}),
+    # Session 5 (same rule, committed before any NB201 run): #params / FLOPs compared as logs (a pair's difference
+    # becomes a size ratio), and proxies averaged over 3 batches and initialisations (less noise, 3x their cost).
+    "pairwise: log #params/FLOPs": ("pairwise", {"log_size": True}),
+    "pairwise: proxies averaged over 3 draws": ("pairwise", {"proxy_seeds": 3}),
 }
 
 #: Tree settings searched on the development spaces only (``--grid trees``): the best mean Kendall there is then run,

@@ -10,6 +10,9 @@ Proposed for candidates added from session 5 on (written down in session 4, afte
 nothing that was already run): one validation space is one draw; use the mean Kendall of NB101 -> NB301 and
 NB101 -> TransNAS micro (``--also transnas_micro``, last column). Every candidate listed below has already been
 scored on NB201, so under either rule none of them can be claimed for the zero-shot target after the fact.
+Session 5 adds candidates under that two-space rule (listed last, committed before any NB201 run). Caveat, said
+up front: they are variants of the comparator, which was already known to transfer well to NB201 (Spearman 0.849),
+so the candidate list itself is not blind to NB201; only the choice among the candidates is.
 
     .venv/bin/python benchmarks/bench_zero_shot_select.py --store runs/bench-v3 --store runs/bench \
         --cache results/cache --extra-cache results/cache-nb301
@@ -49,6 +52,15 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     # Added in session 4 (the rule above unchanged), before either was run on NB201:
     "pairwise": ("pairwise", {}),
     "pairwise, rank-normalised": ("pairwise", dict(feature_norm="rank")),
+    # Added in session 5, before any was run on NB201; decided by the two-space rule proposed in session 4 (mean
+    # Kendall of NB101 -> NB301 and NB101 -> TransNAS micro, `--also transnas_micro`; NB101 CV breaks ties < 0.01).
+    # What two spaces share: size as a ratio (log #params / FLOPs) and the proxies, without the op counts and
+    # path statistics whose ranges are the source space's; and proxies with less noise (mean of 3 draws).
+    "pairwise: log #params/FLOPs": ("pairwise", dict(log_size=True)),
+    "pairwise: proxies + log #params/FLOPs only": ("pairwise", dict(graph_features=False, log_size=True)),
+    "pairwise: margin 0.1": ("pairwise", dict(margin=0.1)),
+    "pairwise: proxies averaged over 3 draws": ("pairwise", dict(proxy_seeds=3)),
+    "vote: nwot + swap, 3 draws": ("proxy-vote", dict(features=("nwot", "swap"), proxy_seeds=3)),
 }
 
 

@@ -123,3 +123,16 @@ def test_a_large_space_is_sampled_not_enumerated():
     pw = ColumnComparator(proxies=False, max_pairs=2_000, n_estimators=30).fit(rows, y)
     assert pw.n_pairs_ == 2_000 and len(pw.references_["s"]) == 128
     assert pw.score(rows, y) > 0.6
+
+
+def test_size_only_features_compare_size_ratios(onnx_nets, tmp_path):
+    y = onnx_nets["accuracy"].to_numpy()
+    pw = get_predictor("pairwise", **SMALL, graph_features=False, log_size=True, cache_dir=str(tmp_path))
+    pw.fit(onnx_nets, y)
+    assert pw.feature_names_ == ["n_params", "flops", "zc_nwot"]
+    raw = get_predictor("pairwise", **SMALL, cache_dir=str(tmp_path)).fit(onnx_nets, y)
+    X, _ = pw._features(onnx_nets)
+    R, _ = raw._features(onnx_nets)
+    params = raw.feature_names_.index("n_params")
+    np.testing.assert_allclose(X[:, 0], np.log1p(R[:, params]))  # a difference of logs is a ratio
+    assert np.isfinite(pw.predict(onnx_nets)).all()

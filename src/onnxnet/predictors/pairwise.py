@@ -10,7 +10,9 @@ GRAF-style graph features of ``onnxnet.predictors.graph_features`` plus the ONNX
 ``feature_norm="rank"`` each is first replaced by its quantile within its space (``SpaceQuantiles``: among the
 fitted networks of a seen space, among each other for an unseen one), which is what a comparator trained on one
 space needs to be applied to another, whose networks may be ten times bigger.
-``proxy_seeds`` > 1 averages each proxy over that many batches and initialisations (``onnx_proxies.proxy_frame``),
+``graph_features=False`` keeps only #params and FLOPs of the graph features (with the proxies: what any two spaces
+share); ``log_size=True`` compares those two as logs, so a pair's difference is a size ratio, the same in a space of
+small networks as in one of networks ten times bigger. ``proxy_seeds`` > 1 averages each proxy over that many batches and initialisations (``onnx_proxies.proxy_frame``),
 at that many times their cost.
 
 A network's score is its mean win probability against the references: up to ``max_refs`` training networks of
@@ -60,9 +62,12 @@ class PairwisePredictor(Predictor):
     def __init__(self, proxies: Sequence[str] | bool = True, margin: float = 0.0, max_pairs: int = 50_000,
                  max_refs: int = 128, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 15,
                  min_child_samples: int = 20, feature_norm: str = "none", bags: int = 1, seed: int = 0,
-                 cache_dir: str | None = None, jobs: int = 1, progress: bool = False, proxy_seeds: int = 1) -> None:
+                 cache_dir: str | None = None, jobs: int = 1, progress: bool = False, proxy_seeds: int = 1,
+                 graph_features: bool = True, log_size: bool = False) -> None:
         self.proxies = proxies
         self.proxy_seeds = proxy_seeds
+        self.graph_features = graph_features
+        self.log_size = log_size
         self.margin = margin
         self.max_pairs = max_pairs
         self.max_refs = max_refs
@@ -88,6 +93,11 @@ class PairwisePredictor(Predictor):
             raise ProtocolError(f"pairwise: feature_norm must be 'none' or 'rank', got {self.feature_norm!r}")
         X, failures = features_frame(rows, kind="all", cache_dir=self.cache_dir, progress=self.progress,
                                      jobs=self.jobs)
+        size = [c for c in ("n_params", "flops") if c in X.columns]
+        if not self.graph_features:
+            X = X[size]
+        if self.log_size:
+            X = X.assign(**{c: np.log1p(X[c].clip(lower=0)) for c in size})
         if self.proxies:
             X, more = with_proxies(X, rows, self.proxies, cache_dir=self.cache_dir, progress=self.progress,
                                    jobs=self.jobs, seeds=self.proxy_seeds)
