@@ -14,7 +14,7 @@ grid setting beat the pairwise defaults (0.690-0.703). So ``pairwise`` with its 
 Then, as an ablation, ``pairwise`` without proxies: 0.704 (NB101 0.777, NB301 0.631) vs 0.703-0.704 with them, a
 tie, so by the rule the cheaper one (no zero-cost proxies to compute) is the pick; this was committed before its
 NB201 run, and both NB201 figures are reported. Rank-normalised features 0.701, 3 bags 0.704 (3x the cost).
-Session 5 adds two comparator candidates (last in ``CANDIDATES``), same rule. The standing pick is the graph-only
+Session 5 adds a comparator candidate (last in ``CANDIDATES``), same rule. The standing pick is the graph-only
 comparator (0.704, cheapest of the tie), so a new candidate has to reach 0.710 to replace it.
 
     .venv/bin/python benchmarks/bench_inspace_select.py --store runs/bench-v3 --store runs/bench \
@@ -75,9 +75,9 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "stack: pairwise, rank-linear": ("stack", {"members": (_PAIRWISE, _RIDGE_G)}),
     "stack: pairwise, trees g+p, rank-linear": ("stack", {"members": (_PAIRWISE, _TREES_GP, _RIDGE_G)}),
     # Session 5 (same rule, committed before any NB201 run): #params / FLOPs compared as logs (a pair's difference
-    # becomes a size ratio), and proxies averaged over 3 batches and initialisations (less noise, 3x their cost).
+    # becomes a size ratio).
     "pairwise: log #params/FLOPs": ("pairwise", {"log_size": True}),
-    "pairwise: proxies averaged over 3 draws": ("pairwise", {"proxy_seeds": 3}),
+    # Dropped before running (cost): proxies averaged over 3 draws; see bench_zero_shot_select.py.
 }
 
 #: Tree settings searched on the development spaces only (``--grid trees``): the best mean Kendall there is then run,
