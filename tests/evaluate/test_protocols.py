@@ -186,3 +186,18 @@ def test_report_handles_missing_scores_and_few_shot_curves(tiny_rows, tmp_path):
     assert "| n/a |" in markdown_table(s)
     capped = P.all_spaces(tiny_rows, "params", seeds=1, max_train_per_space=3)
     assert (capped.scores["n_train"] == 6).all()
+
+
+def test_predictor_score_leaves_failed_rows_out_and_never_ranks_across_spaces(tiny_rows):
+    from onnxnet.evaluate.metrics import kendall_tau
+
+    rows = tiny_rows[tiny_rows["space"] == "toy_a"].reset_index(drop=True)
+    y = rows["n_params"].to_numpy(dtype=float) + np.arange(len(rows)) % 3
+    spy = Spy(fail_ids=(rows["id"][0],))
+    ok = np.arange(len(rows)) > 0
+    assert spy.score(rows, y) == pytest.approx(kendall_tau(y[ok], rows["n_params"].to_numpy(dtype=float)[ok]))
+    both = pd.concat([rows, rows.assign(space="toy_b", n_params=-rows["n_params"])], ignore_index=True)
+    # toy_b is scored upside down: the mean of the two spaces, not one ranking across both
+    per_space = spy.score(both, np.concatenate([y, y]), both["space"])
+    assert per_space == pytest.approx((spy.score(rows, y) - spy.score(rows, y)) / 2, abs=1e-9)
+    assert np.isnan(Spy(fail_ids=tuple(rows["id"])).score(rows, y))

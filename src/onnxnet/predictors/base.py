@@ -117,16 +117,16 @@ class Predictor:
         """Restore what ``_save_state`` wrote."""
 
     def score(self, rows: Any, y: Sequence[float], spaces: Sequence[str] | None = None) -> float:
-        """Kendall tau between ``predict(rows)`` and ``y``, averaged over spaces when ``spaces`` is given."""
-        from scipy.stats import kendalltau
+        """Kendall tau between ``predict(rows)`` and ``y``, within each of ``spaces`` and averaged when given
+        (``evaluate.metrics.mean_kendall``: never across spaces; constant scores count 0). Rows the predictor
+        could not score (NaN, listed in ``failures_``) are left out, as the protocols do; none scored: NaN."""
+        from onnxnet.evaluate.metrics import mean_kendall
 
         pred = np.asarray(self.predict(rows), dtype=float)
         y_arr = np.asarray(y, dtype=float)
-        if spaces is None:
-            return float(kendalltau(pred, y_arr).statistic)
-        sp = np.asarray(list(spaces), dtype=object)
-        taus = [float(kendalltau(pred[sp == s], y_arr[sp == s]).statistic) for s in np.unique(sp)]
-        return float(np.mean(taus))
+        groups = np.asarray(["all"] * len(pred) if spaces is None else list(spaces), dtype=object)
+        ok = np.isfinite(pred) & np.isfinite(y_arr)
+        return mean_kendall(pred[ok], y_arr[ok], groups[ok]) if ok.any() else float("nan")
 
 
 def get_predictor(name: str, **params: Any) -> Predictor:
