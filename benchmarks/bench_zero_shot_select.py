@@ -12,7 +12,11 @@ NB101 -> TransNAS micro (``--also transnas_micro``, last column). Every candidat
 scored on NB201, so under either rule none of them can be claimed for the zero-shot target after the fact.
 Session 5 adds candidates under that two-space rule (listed last, committed before any NB201 run). Caveat, said
 up front: they are variants of the comparator, which was already known to transfer well to NB201 (Spearman 0.849),
-so the candidate list itself is not blind to NB201; only the choice among the candidates is.
+so the candidate list itself is not blind to NB201; only the choice among the candidates is. Outcome (session 5,
+before any NB201 run of these; mean of NB301 and TransNAS Kendall): pairwise 3 bags 0.459 (NB301 0.372, TransNAS
+0.545, NB101 CV 0.793), 150 rounds 0.455, pairwise 0.454, log #params/FLOPs 0.448, margin 0.1 0.433, proxies + log
+size only 0.280, vote nwot + swap 0.281. Best: **pairwise, 3 bags** (it also wins the NB101-CV tie-break against
+everything within 0.01), so it is the zero-shot pick reported for NB201.
 
     .venv/bin/python benchmarks/bench_zero_shot_select.py --store runs/bench-v3 --store runs/bench \
         --cache results/cache --extra-cache results/cache-nb301
