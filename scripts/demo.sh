@@ -6,9 +6,9 @@
 #   4. baselines on the paper's protocols (#params, FLOPs, GBM on ONNX graph features)
 #   5. train a small language-model surrogate on NB201 (model selection on NB201 validation only)
 #   6. score held-out NB201 networks it never saw, as .onnx files, next to their real accuracies
-#   7. fit onnxnet's best in-space predictor, the pairwise comparator (LightGBM on pairs of networks of one
-#      space, reading ONNX graph features + zero-cost proxies computed from the ONNX graphs), save it, and
-#      score the same files with it
+#   7. fit onnxnet's default predictor (auto: per space, the pairwise comparator below 1,000 labels, which is
+#      LightGBM on pairs of networks of one space reading ONNX graph features + zero-cost proxies computed from
+#      the ONNX graphs; the stack from 1,000), save it, and score the same files with it
 # Everything goes to runs/demo/ (git-ignored). Rerunning resumes the builds and reuses finished steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,8 +71,8 @@ print(f"{n} held-out NB201 networks copied to {dest}")
 PYEOF
 "$BIN" predict "$OUT"/unseen/*.onnx --surrogate "$OUT/surrogate"
 
-step "7/7 the pairwise comparator on graph features + ONNX zero-cost proxies, fitted on NB201's train/val split"
-"$BIN" fit --bench "$OUT/bench" --spaces nb201 --predictor pairwise --param jobs="$JOBS" --out "$OUT/pairwise"
+step "7/7 onnxnet fit's default (auto: with a few hundred NB201 labels, the pairwise comparator on graph features + ONNX zero-cost proxies), fitted on NB201's train/val split"
+"$BIN" fit --bench "$OUT/bench" --spaces nb201 --param jobs="$JOBS" --out "$OUT/pairwise"
 "$BIN" predict "$OUT"/unseen/*.onnx --surrogate "$OUT/pairwise"
 
 step "done: benchmark in $OUT/bench, results in $OUT/results, fitted predictors in $OUT/surrogate and $OUT/pairwise"

@@ -185,8 +185,9 @@ def fit(
     bench: list[Path] = typer.Option(..., "--bench", help="Benchmark store folder(s) (repeat to combine)."),
     spaces: str = typer.Option(..., "--spaces", help="Training search spaces, comma-separated, e.g. nb101."),
     out: Path = typer.Option(..., "--out", help="Output folder for the fitted predictor."),
-    predictor: str = typer.Option("pairwise", "--predictor", help="A registered predictor that can save itself: "
-                                  "pairwise (the best in-space with up to a few hundred labels), stack (from ~1,000), "
+    predictor: str = typer.Option("auto", "--predictor", help="A registered predictor that can save itself: auto "
+                                  "(per space: pairwise below 1,000 labelled rows, stack from there), pairwise (the "
+                                  "best in-space with up to a few hundred labels), stack (from ~1,000), "
                                   "onnxnet-hybrid, rank-linear, wl-ridge, or any training-free one."),
     param: Optional[list[str]] = typer.Option(None, "--param", help="Hyperparameter KEY=VALUE (repeatable), "
                                               "e.g. --param proxies=True --param lm=None."),

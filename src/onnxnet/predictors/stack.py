@@ -32,13 +32,26 @@ DEFAULT_MEMBERS: tuple[Member, ...] = (
 )
 
 
-def _spec(member: Member) -> tuple[str, dict[str, Any]]:
+def member_spec(member: Member) -> tuple[str, dict[str, Any]]:
+    """``(registered name, parameters)`` of a member given as a name or as that pair."""
     if isinstance(member, str):
         return member, {}
     if isinstance(member, (tuple, list)) and len(member) == 2 and isinstance(member[0], str) \
             and isinstance(member[1], dict):
         return member[0], dict(member[1])
     raise ProtocolError(f"stack: a member is a predictor name or (name, params); got {member!r}")
+
+
+def make_member(member: Member, **shared: Any) -> Predictor:
+    """A fresh predictor for ``member``, given each of ``shared`` (``cache_dir``, ``jobs``, ``seed``) that its
+    constructor takes; the member's own parameters win."""
+    import inspect
+
+    from onnxnet.predictors import get_predictor
+
+    name, params = member_spec(member)
+    accepted = inspect.signature(PREDICTORS.get(name).__init__).parameters
+    return get_predictor(name, **{**{k: v for k, v in shared.items() if k in accepted}, **params})
 
 
 @PREDICTORS.register("stack")
@@ -59,14 +72,7 @@ class StackPredictor(Predictor):
         self.min_rows = min_rows
 
     def _make(self, member: Member) -> Predictor:
-        import inspect
-
-        from onnxnet.predictors import get_predictor
-
-        name, params = _spec(member)
-        accepted = inspect.signature(PREDICTORS.get(name).__init__).parameters
-        shared = {"cache_dir": self.cache_dir, "jobs": self.jobs, "seed": self.seed}
-        return get_predictor(name, **{**{k: v for k, v in shared.items() if k in accepted}, **params})
+        return make_member(member, cache_dir=self.cache_dir, jobs=self.jobs, seed=self.seed)
 
     @staticmethod
     def _ranks(pred: np.ndarray, spaces: np.ndarray) -> np.ndarray:
@@ -85,7 +91,7 @@ class StackPredictor(Predictor):
         if not self.members:
             raise ProtocolError("stack: give at least one member predictor")
         rows = rows.reset_index(drop=True)
-        self.member_names_ = [_spec(m)[0] for m in self.members]
+        self.member_names_ = [member_spec(m)[0] for m in self.members]
         n = len(rows)
         k = int(min(self.folds, n))
         if n >= self.min_rows and k >= 2:
