@@ -14,8 +14,9 @@ grid setting beat the pairwise defaults (0.690-0.703). So ``pairwise`` with its 
 Then, as an ablation, ``pairwise`` without proxies: 0.704 (NB101 0.777, NB301 0.631) vs 0.703-0.704 with them, a
 tie, so by the rule the cheaper one (no zero-cost proxies to compute) is the pick; this was committed before its
 NB201 run, and both NB201 figures are reported. Rank-normalised features 0.701, 3 bags 0.704 (3x the cost).
-Session 5 adds a comparator candidate (last in ``CANDIDATES``), same rule. The standing pick is the graph-only
-comparator (0.704, cheapest of the tie), so a new candidate has to reach 0.710 to replace it.
+Session 5 adds comparator candidates (last in ``CANDIDATES``), same rule: log #params/FLOPs, then two with the new
+``meco_batch`` proxy. The standing pick is the graph-only comparator (0.704, cheapest of the tie), so a new
+candidate has to reach 0.710 to replace it. Outcome, log #params/FLOPs: 0.703 (no change of pick).
 
     .venv/bin/python benchmarks/bench_inspace_select.py --store runs/bench-v3 --store runs/bench \
         --cache results/cache --extra-cache results/cache-nb301 [--n 128] [--seeds 5] [--grid trees|pairwise]
@@ -78,6 +79,12 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     # becomes a size ratio).
     "pairwise: log #params/FLOPs": ("pairwise", {"log_size": True}),
     # Dropped before running (cost): proxies averaged over 3 draws; see bench_zero_shot_select.py.
+    # Session 5, after the above: MeCo over the whole batch (`meco_batch`, onnxnet.predictors.proxies.meco_batch),
+    # which on the development spaces alone ranks better than MeCo (NB101 0.493 vs 0.449, NB301 0.360 vs 0.352,
+    # TransNAS 0.390 vs -0.180 Kendall on samples), as an extra proxy. Committed before any NB201 run.
+    "pairwise: graph + meco_batch": ("pairwise", {"proxies": ("meco_batch",)}),
+    "pairwise: graph + proxies + meco_batch": ("pairwise", {"proxies": ("nwot", "meco", "swap", "synflow",
+                                                                         "meco_batch")}),
 }
 
 #: Tree settings searched on the development spaces only (``--grid trees``): the best mean Kendall there is then run,

@@ -8,7 +8,7 @@ computes the proxies on K - 1 more batches and initialisations and adds, per pro
 the K draws and how well two draws rank each other (seed 0 vs seed 1): how much of a proxy is noise.
 
     nice -n 5 .venv/bin/python benchmarks/bench_onnx_proxies.py --store runs/bench-v3 --space nb101,nb201 \
-        --jobs 2 --cache results/cache [--proxy-seeds 3]
+        --jobs 2 --cache results/cache [--proxy-seeds 3] [--extra meco_batch]
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--cache", default="results/cache")
     ap.add_argument("--proxy-seeds", type=int, default=1, help="also average the proxies over this many draws")
+    ap.add_argument("--extra", default="", help="also compute these EXTRA_PROXIES (comma-separated, e.g. meco_batch)")
     args = ap.parse_args()
 
     import pandas as pd
@@ -51,6 +52,10 @@ def main() -> None:
         part = part.sample(n=min(args.limit or len(part), len(part)), random_state=args.seed)
         t0 = time.perf_counter()
         frame, failures = features_frame(part, kind="proxies", cache_dir=args.cache, progress=True, jobs=args.jobs)
+        extra = [e for e in args.extra.split(",") if e]
+        if extra:
+            more, _ = proxy_frame(part, extra, cache_dir=args.cache, progress=True, jobs=args.jobs)
+            frame = frame.join(more)
         dt = (time.perf_counter() - t0) / max(len(part), 1)
         if k > 1:
             mean, _ = proxy_frame(part, cache_dir=args.cache, progress=True, jobs=args.jobs, seeds=k)

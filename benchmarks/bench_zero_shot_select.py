@@ -65,6 +65,14 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "pairwise: margin 0.1": ("pairwise", dict(margin=0.1)),
     "pairwise: 3 bags": ("pairwise", dict(bags=3)),  # less variance
     "pairwise: 150 rounds": ("pairwise", dict(n_estimators=150)),  # fits NB101 less closely
+    # Session 5, second round (after the pick below had run on NB201: reported as a second round): MeCo over the
+    # whole batch (`meco_batch`), which on samples of the development spaces ranks better than MeCo (NB101 0.493
+    # vs 0.449, NB301 0.360 vs 0.352, TransNAS 0.390 vs -0.180 Kendall); alone, voted with #params, and as a
+    # feature of the comparator. Same two-space rule; committed before any NB201 run of them.
+    "onnx-meco_batch": ("onnx-meco_batch", {}),
+    "vote: meco_batch + params": ("proxy-vote", dict(features=("meco_batch", "n_params"))),
+    "pairwise: 3 bags + meco_batch": ("pairwise", dict(bags=3, proxies=("nwot", "meco", "swap", "synflow",
+                                                                          "meco_batch"))),
     # Dropped before running (cost, not results): proxies averaged over 3 draws (`proxy_seeds=3`). On NB101 two
     # draws rank the cells alike (Kendall 0.91 MeCo, 0.99-1.00 the others) and the mean of 3 moves each proxy's
     # Kendall with the labels by <= 0.005 (bench_onnx_proxies.py --proxy-seeds 3); the draws for NB301, TransNAS

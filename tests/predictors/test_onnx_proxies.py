@@ -133,3 +133,36 @@ def test_proxy_seeds_average_independent_draws_each_cached(onnx_rows, tmp_path):
         proxy_frame(onnx_rows, cache_dir=tmp_path, seeds=0)
     vote = get_predictor("onnx-nwot", cache_dir=str(tmp_path), proxy_seeds=2).predict(onnx_rows)
     assert vote[1] > vote[0]
+
+
+def test_meco_batch_counts_layers_with_more_channels_than_positions():
+    from onnxnet.predictors.proxies.meco import Meco
+    from onnxnet.predictors.proxies.meco_batch import MecoBatch
+
+    torch.manual_seed(0)
+    narrow = torch.relu(torch.randn(16, 32, 2, 2))  # 32 channels, 4 positions per image
+    one, batch = Meco(16), MecoBatch(16)
+    one.observe(narrow)
+    batch.observe(narrow)
+    assert abs(one.score()) < 1e-6  # one image's 4 positions cannot span 32 channels: MeCo's eigenvalue is 0
+    assert batch.score() > 0.05  # 16 images x 4 positions can
+    redundant = narrow.clone()
+    redundant[:, 1] = narrow[:, 0]  # two identical channels: correlation 1, smallest eigenvalue 0
+    worse = MecoBatch(16)
+    worse.observe(redundant)
+    assert worse.score() < 1e-6
+
+
+def test_extra_proxies_have_their_own_cache_and_predictor(onnx_rows, tmp_path):
+    from onnxnet.errors import ProtocolError
+    from onnxnet.predictors.onnx_proxies import proxy_frame
+
+    frame, failures = proxy_frame(onnx_rows, ("nwot", "meco_batch"), cache_dir=tmp_path)
+    assert list(frame.columns) == ["zc_nwot", "zc_meco_batch"] and not failures
+    assert frame.notna().all().all() and list(tmp_path.glob("graph_features_proxy-meco_batch-*.parquet"))
+    with pytest.raises(ProtocolError, match="one draw"):
+        proxy_frame(onnx_rows, ("meco_batch",), cache_dir=tmp_path, seeds=2)
+    with pytest.raises(ProtocolError, match="choose from"):
+        proxy_frame(onnx_rows, ("nope",), cache_dir=tmp_path)
+    scores = get_predictor("onnx-meco_batch", cache_dir=str(tmp_path)).predict(onnx_rows)
+    assert np.isfinite(scores).all() and scores[0] != scores[1]

@@ -332,7 +332,7 @@ def _row_key(row: dict[str, Any]) -> str:
 
 def _kinds() -> dict[str, tuple[Callable[[Any], dict[str, float]], str]]:
     """Feature kinds for ``features_frame``: name -> (function of one ModelProto, cache tag)."""
-    from onnxnet.predictors.onnx_proxies import MAX_PROXY_SEEDS, PROXIES_VERSION, onnx_proxy_features
+    from onnxnet.predictors.onnx_proxies import EXTRA_PROXIES, MAX_PROXY_SEEDS, PROXIES_VERSION, onnx_proxy_features
     from onnxnet.predictors.wl_features import WL_VERSION, wl_features
 
     kinds = {"all": (graph_features, f"all-v{FEATURES_VERSION}"),
@@ -343,6 +343,8 @@ def _kinds() -> dict[str, tuple[Callable[[Any], dict[str, float]], str]]:
     # The proxies again on another batch and initialisation (seed k): averaged, they are less noisy.
     for k in range(1, MAX_PROXY_SEEDS):
         kinds[f"proxies-seed{k}"] = (partial(onnx_proxy_features, seed=k), f"proxies-v{PROXIES_VERSION}-seed{k}")
+    for name in EXTRA_PROXIES:
+        kinds[f"proxy-{name}"] = (partial(onnx_proxy_features, names=(name,)), f"proxy-{name}-v{PROXIES_VERSION}")
     return kinds
 
 

@@ -17,6 +17,10 @@ from typing import Any, Sequence
 #: The proxies computed by default (see the module docstring for why these).
 PROXY_SET: tuple[str, ...] = ("nwot", "meco", "swap", "synflow")
 
+#: Proxies computed on request only, each into its own feature-cache kind ``proxy-<name>`` (so adding one does not
+#: invalidate the cache of ``PROXY_SET``): ``meco_batch`` (MeCo over the whole batch, for narrow late layers).
+EXTRA_PROXIES: tuple[str, ...] = ("meco_batch",)
+
 #: Bump when a proxy's definition, the executor's initialisation or the batch changes (keys disk caches).
 PROXIES_VERSION = 1
 
@@ -96,22 +100,33 @@ def proxy_frame(rows: Any, names: Sequence[str] | str | bool = True, cache_dir: 
     from onnxnet.errors import ProtocolError
     from onnxnet.predictors.graph_features import features_frame
 
+    import pandas as pd
+
     chosen = list(PROXY_SET) if names is True else [names] if isinstance(names, str) else list(names or ())
-    unknown = [n for n in chosen if n not in PROXY_SET]
+    unknown = [n for n in chosen if n not in PROXY_SET + EXTRA_PROXIES]
     if unknown:
         raise ProtocolError(f"ONNX proxies {unknown} are not computed by the feature cache; choose from "
-                            f"{', '.join(PROXY_SET)}")
+                            f"{', '.join(PROXY_SET + EXTRA_PROXIES)}")
     if not 1 <= int(seeds) <= MAX_PROXY_SEEDS:
         raise ProtocolError(f"proxy seeds must be 1 to {MAX_PROXY_SEEDS}, got {seeds!r}")
-    columns = [f"zc_{n}" for n in chosen]
-    frames, failures, seen = [], [], set()
-    for k in range(int(seeds)):
-        frame, failed = features_frame(rows, kind="proxies" if k == 0 else f"proxies-seed{k}", cache_dir=cache_dir,
-                                       progress=progress, jobs=jobs)
-        frames.append(frame.reindex(columns=columns))
+    extras = [n for n in chosen if n in EXTRA_PROXIES]
+    if extras and int(seeds) > 1:
+        raise ProtocolError(f"proxy seeds > 1 average {', '.join(PROXY_SET)} only; {extras} have one draw")
+    # (cache kind, its columns wanted): one kind per draw of PROXY_SET, one per extra proxy
+    kinds = [("proxies" if k == 0 else f"proxies-seed{k}", [f"zc_{n}" for n in chosen if n in PROXY_SET])
+             for k in range(int(seeds))] + [(f"proxy-{n}", [f"zc_{n}"]) for n in extras]
+    draws, parts, failures, seen = [], [], [], set()
+    for kind, columns in kinds:
+        if not columns:
+            continue
+        frame, failed = features_frame(rows, kind=kind, cache_dir=cache_dir, progress=progress, jobs=jobs)
+        (draws if kind.startswith("proxies") else parts).append(frame.reindex(columns=columns))
         failures += [f for f in failed if f["id"] not in seen]
         seen.update(f["id"] for f in failed)
-    return sum(frames[1:], frames[0]) / len(frames), failures
+    if draws:
+        parts.insert(0, sum(draws[1:], draws[0]) / len(draws))
+    out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=rows.index)
+    return out.reindex(columns=[f"zc_{n}" for n in chosen]), failures
 
 
 def with_proxies(X: Any, rows: Any, names: Sequence[str] | str | bool = True, cache_dir: str | None = None,

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
-from onnxnet.predictors.onnx_proxies import PROXY_SET
+from onnxnet.predictors.onnx_proxies import EXTRA_PROXIES, PROXY_SET
 
 
 class ProxyVotePredictor(Predictor):
@@ -64,5 +64,5 @@ def _register(name: str, features: tuple[str, ...], doc: str) -> None:
 
 
 PREDICTORS.register("proxy-vote")(ProxyVotePredictor)
-for _p in PROXY_SET:
+for _p in PROXY_SET + EXTRA_PROXIES:
     _register(f"onnx-{_p}", (_p,), f"Zero-cost proxy {_p!r} computed from the ONNX graph (any network).")
