@@ -16,7 +16,9 @@ tie, so by the rule the cheaper one (no zero-cost proxies to compute) is the pic
 NB201 run, and both NB201 figures are reported. Rank-normalised features 0.701, 3 bags 0.704 (3x the cost).
 Session 5 adds comparator candidates (last in ``CANDIDATES``), same rule: log #params/FLOPs, then two with the new
 ``meco_batch`` proxy. The standing pick is the graph-only comparator (0.704, cheapest of the tie), so a new
-candidate has to reach 0.710 to replace it. Outcome, log #params/FLOPs: 0.703 (no change of pick).
+candidate has to reach 0.710 to replace it. Outcome: log #params/FLOPs 0.703 (NB101 0.771, NB301 0.635), graph +
+meco_batch 0.700 (0.771, 0.628), graph + proxies + meco_batch 0.703 (0.772, 0.635): no change of pick, and none
+of them was run on NB201.
 
     .venv/bin/python benchmarks/bench_inspace_select.py --store runs/bench-v3 --store runs/bench \
         --cache results/cache --extra-cache results/cache-nb301 [--n 128] [--seeds 5] [--grid trees|pairwise]
