@@ -68,7 +68,9 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     # Session 5, second round (after the pick below had run on NB201: reported as a second round): MeCo over the
     # whole batch (`meco_batch`), which on samples of the development spaces ranks better than MeCo (NB101 0.493
     # vs 0.449, NB301 0.360 vs 0.352, TransNAS 0.390 vs -0.180 Kendall); alone, voted with #params, and as a
-    # feature of the comparator. Same two-space rule; committed before any NB201 run of them.
+    # feature of the comparator. Same two-space rule; committed before any NB201 run of them. Outcome: the
+    # comparator with meco_batch 0.440 (NB301 0.384, TransNAS 0.496), the vote with #params 0.360, meco_batch alone
+    # 0.353: none beats pairwise with 3 bags (0.459), so the pick stands and none of them was run on NB201.
     "onnx-meco_batch": ("onnx-meco_batch", {}),
     "vote: meco_batch + params": ("proxy-vote", dict(features=("meco_batch", "n_params"))),
     "pairwise: 3 bags + meco_batch": ("pairwise", dict(bags=3, proxies=("nwot", "meco", "swap", "synflow",
