@@ -17,13 +17,19 @@ class Meco(ReluStatistic):
         self.total = 0.0
         self.layers = 0
 
+    def positions(self, output: Any) -> Any:
+        """The channels x positions matrix whose channel correlation is taken: the first image's map."""
+        return output[0].reshape(output.shape[1], -1)
+
     def observe(self, output: Any) -> None:
         import torch
 
-        if output.dim() != 4 or output.shape[1] < 2 or output.shape[2] * output.shape[3] < 2:
+        if output.dim() != 4 or output.shape[1] < 2:
             return
-        fea = output[0].reshape(output.shape[1], -1).double()
-        corr = torch.nan_to_num(torch.corrcoef(fea), nan=0.0, posinf=0.0, neginf=0.0)
+        fea = self.positions(output)
+        if fea.shape[1] < 2:
+            return
+        corr = torch.nan_to_num(torch.corrcoef(fea.double()), nan=0.0, posinf=0.0, neginf=0.0)
         self.total += float(torch.linalg.eigvalsh(corr)[0])
         self.layers += 1
 

@@ -11,34 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from onnxnet.predictors.proxies._relu import ReluStatistic, relu_proxy
+from onnxnet.predictors.proxies._relu import relu_proxy
+from onnxnet.predictors.proxies.meco import Meco
 
 #: Positions kept per channel (a fixed stride over images x positions).
 POSITIONS_PER_CHANNEL = 8
 
 
-class MecoBatch(ReluStatistic):
-    def __init__(self, n: int) -> None:
-        self.total = 0.0
-        self.layers = 0
-
-    def observe(self, output: Any) -> None:
-        import torch
-
-        if output.dim() != 4 or output.shape[1] < 2:
-            return
+class MecoBatch(Meco):
+    def positions(self, output: Any) -> Any:
+        """Every image's positions, pooled, at a fixed stride down to ``POSITIONS_PER_CHANNEL`` x channels."""
         channels = output.shape[1]
         fea = output.transpose(0, 1).reshape(channels, -1)
-        step = max(1, fea.shape[1] // (POSITIONS_PER_CHANNEL * channels))
-        fea = fea[:, ::step].double()
-        if fea.shape[1] < 2:
-            return
-        corr = torch.nan_to_num(torch.corrcoef(fea), nan=0.0, posinf=0.0, neginf=0.0)
-        self.total += float(torch.linalg.eigvalsh(corr)[0])
-        self.layers += 1
-
-    def score(self) -> float:
-        return self.total if self.layers else float("nan")
+        return fea[:, ::max(1, fea.shape[1] // (POSITIONS_PER_CHANNEL * channels))]
 
 
 meco_batch = relu_proxy("meco_batch", MecoBatch)
