@@ -91,16 +91,17 @@ def onnx_proxy_features(model: Any, names: Sequence[str] = PROXY_SET, *, batch_s
 
 def proxy_frame(rows: Any, names: Sequence[str] | str | bool = True, cache_dir: str | None = None,
                 progress: bool = False, jobs: int = 1, seeds: int = 1) -> tuple[Any, list[dict[str, str]]]:
-    """The ``zc_<name>`` columns of ``PROXY_SET`` members ``names`` (``True``: all) for every row, cached.
+    """The ``zc_<name>`` columns of proxies ``names`` (of ``PROXY_SET`` or ``EXTRA_PROXIES``; ``True``: all of
+    ``PROXY_SET``) for every row, cached, aligned with ``rows``.
 
-    Computed through ``features_frame(kind="proxies")`` (disk cache under ``cache_dir``), aligned with ``rows``.
-    ``seeds`` > 1 averages each proxy over that many batches and initialisations (seeds 0 .. seeds-1, each its own
-    cache kind): a single draw of an untrained network is noisy. A row any seed fails on gets NaN.
+    Computed through ``features_frame(kind="proxies")`` (disk cache under ``cache_dir``), and ``kind="proxy-<name>"``
+    for an extra proxy. ``seeds`` > 1 averages each ``PROXY_SET`` proxy over that many batches and initialisations
+    (seeds 0 .. seeds-1, each its own cache kind ``proxies-seedK``). A row any part fails on gets NaN there.
     """
+    import pandas as pd
+
     from onnxnet.errors import ProtocolError
     from onnxnet.predictors.graph_features import features_frame
-
-    import pandas as pd
 
     chosen = list(PROXY_SET) if names is True else [names] if isinstance(names, str) else list(names or ())
     unknown = [n for n in chosen if n not in PROXY_SET + EXTRA_PROXIES]
