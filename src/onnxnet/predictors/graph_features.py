@@ -314,6 +314,22 @@ _MEM_CACHE: dict[tuple[str, str], dict[str, float]] = {}
 _DISK_READ: dict[Path, tuple[int, int]] = {}
 
 
+#: The graph features every space shares on one scale once logged: network size.
+SIZE_COLUMNS: tuple[str, ...] = ("n_params", "flops")
+
+
+def size_view(X: Any, graph_features: bool = True, log_size: bool = False) -> Any:
+    """The feature frame ``X`` (of ``features_frame(kind="all")``) as a predictor reads it: all columns, or only
+    ``SIZE_COLUMNS`` when not ``graph_features``; with ``log_size`` those as ``log1p`` (a difference of two is a
+    size ratio, the same for small networks as for ten times bigger ones)."""
+    size = [c for c in SIZE_COLUMNS if c in X.columns]
+    if not graph_features:
+        X = X[size]
+    if log_size:
+        X = X.assign(**{c: np.log1p(X[c].clip(lower=0)) for c in size})
+    return X
+
+
 def clear_memory_cache() -> None:
     """Forget the features held in memory (the next ``features_frame`` reads the disk caches again)."""
     _MEM_CACHE.clear()

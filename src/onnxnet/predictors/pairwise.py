@@ -12,8 +12,9 @@ fitted networks of a seen space, among each other for an unseen one), which is w
 space needs to be applied to another, whose networks may be ten times bigger.
 ``graph_features=False`` keeps only #params and FLOPs of the graph features (with the proxies: what any two spaces
 share); ``log_size=True`` compares those two as logs, so a pair's difference is a size ratio, the same in a space of
-small networks as in one of networks ten times bigger. ``proxy_seeds`` > 1 averages each proxy over that many batches and initialisations (``onnx_proxies.proxy_frame``),
-at that many times their cost.
+small networks as in one of networks ten times bigger (``graph_features.size_view``, shared with the hybrid's
+trees). ``proxy_seeds`` > 1 averages each proxy over that many batches and initialisations
+(``onnx_proxies.proxy_frame``), at that many times their cost.
 
 A network's score is its mean win probability against the references: up to ``max_refs`` training networks of
 its space, kept with the model, so a score does not depend on what else is scored. A space not seen in training
@@ -85,7 +86,7 @@ class PairwisePredictor(Predictor):
     # ------------------------------------------------------------------ features
     def _features(self, rows: Any, fit: bool = False) -> tuple[np.ndarray, list[dict[str, str]]]:
         """Graph features (+ proxies) of ``rows`` as a float matrix in ``feature_names_`` order."""
-        from onnxnet.predictors.graph_features import features_frame
+        from onnxnet.predictors.graph_features import features_frame, size_view
         from onnxnet.predictors.onnx_proxies import with_proxies
         from onnxnet.surrogate.targets import column_quantiles, fit_column_quantiles
 
@@ -93,11 +94,7 @@ class PairwisePredictor(Predictor):
             raise ProtocolError(f"pairwise: feature_norm must be 'none' or 'rank', got {self.feature_norm!r}")
         X, failures = features_frame(rows, kind="all", cache_dir=self.cache_dir, progress=self.progress,
                                      jobs=self.jobs)
-        size = [c for c in ("n_params", "flops") if c in X.columns]
-        if not self.graph_features:
-            X = X[size]
-        if self.log_size:
-            X = X.assign(**{c: np.log1p(X[c].clip(lower=0)) for c in size})
+        X = size_view(X, self.graph_features, self.log_size)
         if self.proxies:
             X, more = with_proxies(X, rows, self.proxies, cache_dir=self.cache_dir, progress=self.progress,
                                    jobs=self.jobs, seeds=self.proxy_seeds)

@@ -126,15 +126,10 @@ class HybridPredictor(Predictor):
         With ``feature_norm="rank"``, ``fit=True`` records each column's per-space reference values."""
         import pandas as pd
 
-        from onnxnet.predictors.graph_features import features_frame
+        from onnxnet.predictors.graph_features import features_frame, size_view
 
         X, self.failures_ = features_frame(rows, kind="all", cache_dir=self.cache_dir)
-        X = X.copy()
-        for c in ("n_params", "flops"):
-            if c in X.columns:
-                X[c] = np.log1p(X[c].clip(lower=0))
-        if not self.graph_features:
-            X = X[[c for c in ("n_params", "flops") if c in X.columns]]
+        X = size_view(X, self.graph_features, log_size=True)
         if proxies:
             from onnxnet.predictors.onnx_proxies import with_proxies
 
