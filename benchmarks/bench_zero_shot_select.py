@@ -75,6 +75,14 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "vote: meco_batch + params": ("proxy-vote", dict(features=("meco_batch", "n_params"))),
     "pairwise: 3 bags + meco_batch": ("pairwise", dict(bags=3, proxies=("nwot", "meco", "swap", "synflow",
                                                                           "meco_batch"))),
+    # Session 6, third round, same two-space rule, committed before any of them ran anywhere: more self-play
+    # references. A network of an unseen space is scored by its mean win probability against up to `max_refs`
+    # networks of its own space; 128 of them leave sampling noise in every score (the NB201 spread over seeds comes
+    # from which 128 are drawn). 512 references (all 500 of NB301; 512 of TransNAS's 3,996) cut that noise by 2x
+    # at 4x the scoring cost. The pick changes only if a candidate's two-space mean beats pairwise 3 bags (0.459);
+    # within 0.01 of it, NB101 CV decides between the two.
+    "pairwise: 512 references": ("pairwise", dict(max_refs=512)),
+    "pairwise: 3 bags, 512 references": ("pairwise", dict(bags=3, max_refs=512)),
     # Dropped before running (cost, not results): proxies averaged over 3 draws (`proxy_seeds=3`). On NB101 two
     # draws rank the cells alike (Kendall 0.91 MeCo, 0.99-1.00 the others) and the mean of 3 moves each proxy's
     # Kendall with the labels by <= 0.005 (bench_onnx_proxies.py --proxy-seeds 3); the draws for NB301, TransNAS
