@@ -20,6 +20,13 @@ candidate has to reach 0.710 to replace it. Outcome: log #params/FLOPs 0.703 (NB
 meco_batch 0.700 (0.771, 0.628), graph + proxies + meco_batch 0.703 (0.772, 0.635): no change of pick, and none
 of them was run on NB201.
 
+Session 6 rule (written before any session-6 run; the NB101 + NB301 rule could not separate the comparator's
+variants, all within 0.004 of each other at n = 128 with 173 and 372 test networks): add TransNAS-Bench-101
+micro (3,996 networks, a cell space like NB201's: 4 ops on 6 edges; built in session 3, after the first rule)
+as a third development space, ``--spaces nb101,nb301,transnas_micro``. Pick: best mean Kendall over the three;
+within 0.005 the cheaper wins. The standing candidates are rerun under it. Known before it was written (so not
+blind for them): on NB201, graph + proxies 0.848 vs graph only 0.820.
+
     .venv/bin/python benchmarks/bench_inspace_select.py --store runs/bench-v3 --store runs/bench \
         --cache results/cache --extra-cache results/cache-nb301 [--n 128] [--seeds 5] [--grid trees|pairwise]
 """
@@ -87,6 +94,12 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "pairwise: graph + meco_batch": ("pairwise", {"proxies": ("meco_batch",)}),
     "pairwise: graph + proxies + meco_batch": ("pairwise", {"proxies": ("nwot", "meco", "swap", "synflow",
                                                                          "meco_batch")}),
+    # Session 6: soft pair labels (P = Phi(accuracy gap / (soft x the space's std)), a cross-entropy booster), so
+    # that pairs inside the labels' noise stop asking for certainty. Decided by the three-space rule below
+    # (committed before any of them ran on NB201).
+    "pairwise: soft labels 0.1": ("pairwise", {"soft": 0.1}),
+    "pairwise: soft labels 0.3": ("pairwise", {"soft": 0.3}),
+    "pairwise: graph only, soft labels 0.3": ("pairwise", {"proxies": False, "soft": 0.3}),
 }
 
 #: Tree settings searched on the development spaces only (``--grid trees``): the best mean Kendall there is then run,

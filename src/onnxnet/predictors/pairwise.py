@@ -14,7 +14,9 @@ space needs to be applied to another, whose networks may be ten times bigger.
 share); ``log_size=True`` compares those two as logs, so a pair's difference is a size ratio, the same in a space of
 small networks as in one of networks ten times bigger (``graph_features.size_view``, shared with the hybrid's
 trees). ``proxy_seeds`` > 1 averages each proxy over that many batches and initialisations
-(``onnx_proxies.proxy_frame``), at that many times their cost.
+(``onnx_proxies.proxy_frame``), at that many times their cost. ``soft`` > 0 replaces the 0/1 label "a is
+better" by P = Phi((y_a - y_b) / (soft x the space's std)) and fits a cross-entropy booster to it: a pair 0.1 points
+apart (within NB201's seed-to-seed noise) then asks for ~0.5, not for certainty, while clear pairs keep ~0/1.
 
 A network's score is its mean win probability against the references: up to ``max_refs`` training networks of
 its space, kept with the model, so a score does not depend on what else is scored. A space not seen in training
@@ -49,6 +51,13 @@ def triu_pair(k: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return i, k - start(i) + i + 1
 
 
+def _soft_label(diff: np.ndarray, scale: float) -> np.ndarray:
+    """P(a is better) for accuracy differences ``diff``: the normal CDF of ``diff / scale`` (0.5 when scale is 0)."""
+    from scipy.special import ndtr
+
+    return ndtr(diff / scale) if scale > 0 else np.full(len(diff), 0.5)
+
+
 def pair_features(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The comparator's input for pairs ``(a[i], b[i])``: difference, then midpoint."""
     return np.hstack([a - b, (a + b) / 2])
@@ -64,8 +73,9 @@ class PairwisePredictor(Predictor):
                  max_refs: int = 128, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 15,
                  min_child_samples: int = 20, feature_norm: str = "none", bags: int = 1, seed: int = 0,
                  cache_dir: str | None = None, jobs: int = 1, progress: bool = False, proxy_seeds: int = 1,
-                 graph_features: bool = True, log_size: bool = False) -> None:
+                 graph_features: bool = True, log_size: bool = False, soft: float = 0.0) -> None:
         self.proxies = proxies
+        self.soft = soft
         self.proxy_seeds = proxy_seeds
         self.graph_features = graph_features
         self.log_size = log_size
@@ -138,7 +148,7 @@ class PairwisePredictor(Predictor):
                 i, j, diff = i[pick], j[pick], diff[pick]
             first.append(idx[i])
             second.append(idx[j])
-            better.append(diff > 0)
+            better.append(_soft_label(diff, self.soft * float(np.std(y[idx]))) if self.soft > 0 else diff > 0)
         # References are looked up by the rows' search space at predict time (groups are a training notion).
         row_space = row_spaces(rows)
         self.references_: dict[str, np.ndarray] = {
@@ -151,14 +161,19 @@ class PairwisePredictor(Predictor):
                                 f"{self.margin} x the space's spread); failures: "
                                 + "; ".join(f["reason"] for f in self.fit_failures_[:3]))
         a, b = np.concatenate(first), np.concatenate(second)
-        label = np.concatenate(better).astype(int)
+        if self.soft < 0:
+            raise ProtocolError(f"pairwise: soft must be >= 0 (0 = hard labels), got {self.soft}")
+        label = np.concatenate(better).astype(float)
         F = np.vstack([pair_features(X[a], X[b]), pair_features(X[b], X[a])])
         self.boosters_ = []
         for k in range(max(1, int(self.bags))):  # bags differ in their row and feature subsamples
-            model = lgb.LGBMClassifier(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
-                                       num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
-                                       subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
-                                       random_state=self.seed + 7919 * k, n_jobs=1, verbose=-1)
+            common = dict(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                          num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
+                          subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
+                          random_state=self.seed + 7919 * k, n_jobs=1, verbose=-1)
+            # Soft targets need a cross-entropy regressor; its booster predicts probabilities like the classifier's.
+            model = (lgb.LGBMRegressor(objective="cross_entropy", **common) if self.soft > 0
+                     else lgb.LGBMClassifier(**common))
             model.fit(F, np.concatenate([label, 1 - label]))
             self.boosters_.append(model.booster_)
         self.n_pairs_ = n_pairs
