@@ -136,3 +136,19 @@ def test_size_only_features_compare_size_ratios(onnx_nets, tmp_path):
     params = raw.feature_names_.index("n_params")
     np.testing.assert_allclose(X[:, 0], np.log1p(R[:, params]))  # a difference of logs is a ratio
     assert np.isfinite(pw.predict(onnx_nets)).all()
+
+
+def test_soft_labels_follow_the_accuracy_gap_and_reload(onnx_nets, tmp_path):
+    from onnxnet.predictors.pairwise import _soft_label
+
+    np.testing.assert_allclose(_soft_label(np.array([0.0, 1.0, -1.0, 10.0]), 1.0),
+                               [0.5, 0.8413, 0.1587, 1.0], atol=1e-4)
+    assert (_soft_label(np.array([3.0]), 0.0) == 0.5).all()  # no spread: nothing to prefer
+    y = onnx_nets["accuracy"].to_numpy()
+    pw = get_predictor("pairwise", **SMALL, soft=0.3, cache_dir=str(tmp_path / "cache")).fit(onnx_nets, y)
+    scores = pw.predict(onnx_nets)
+    assert ((0 < scores) & (scores < 1)).all() and pw.score(onnx_nets, y, onnx_nets["space"]) > 0.6
+    folder = pw.save(tmp_path / "soft")
+    np.testing.assert_allclose(predict_in_fresh_process(folder, onnx_nets, tmp_path), scores, rtol=1e-9)
+    with pytest.raises(ProtocolError, match="soft must be >= 0"):
+        get_predictor("pairwise", **SMALL, soft=-1, cache_dir=str(tmp_path / "cache")).fit(onnx_nets, y)

@@ -127,6 +127,8 @@ class PairwisePredictor(Predictor):
     def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:
         import lightgbm as lgb
 
+        if self.soft < 0:
+            raise ProtocolError(f"pairwise: soft must be >= 0 (0 = hard labels), got {self.soft}")
         X, self.fit_failures_ = self._features(rows, fit=True)
         usable = ~np.isnan(X).all(axis=1)
         rng = np.random.default_rng(self.seed)
@@ -161,8 +163,6 @@ class PairwisePredictor(Predictor):
                                 f"{self.margin} x the space's spread); failures: "
                                 + "; ".join(f["reason"] for f in self.fit_failures_[:3]))
         a, b = np.concatenate(first), np.concatenate(second)
-        if self.soft < 0:
-            raise ProtocolError(f"pairwise: soft must be >= 0 (0 = hard labels), got {self.soft}")
         label = np.concatenate(better).astype(float)
         F = np.vstack([pair_features(X[a], X[b]), pair_features(X[b], X[a])])
         self.boosters_ = []
