@@ -83,6 +83,11 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     # within 0.01 of it, NB101 CV decides between the two.
     "pairwise: 512 references": ("pairwise", dict(max_refs=512)),
     "pairwise: 3 bags, 512 references": ("pairwise", dict(bags=3, max_refs=512)),
+    # Same round, added before any ran: soft pair labels (`soft`: P = Phi(gap / (soft x std)), a cross-entropy
+    # booster), so that NB101 pairs within its labels' noise stop asking for certainty, which may fit NB101 less
+    # closely and transfer better.
+    "pairwise: 3 bags, soft labels 0.1": ("pairwise", dict(bags=3, soft=0.1)),
+    "pairwise: 3 bags, soft labels 0.3": ("pairwise", dict(bags=3, soft=0.3)),
     # Dropped before running (cost, not results): proxies averaged over 3 draws (`proxy_seeds=3`). On NB101 two
     # draws rank the cells alike (Kendall 0.91 MeCo, 0.99-1.00 the others) and the mean of 3 moves each proxy's
     # Kendall with the labels by <= 0.005 (bench_onnx_proxies.py --proxy-seeds 3); the draws for NB301, TransNAS
