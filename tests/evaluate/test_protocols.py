@@ -61,6 +61,15 @@ def test_in_space_test_sample_is_one_fixed_subset_for_every_seed(tiny_rows):
     assert all("[test: random 6 of" in s for s in preds["setting"].unique())
 
 
+def test_in_space_test_sample_is_not_the_first_seeds_training_draw(tiny_rows):
+    # The subset used to come from the same random stream as seed 0's training graphs: a train size equal to the
+    # sample size then left seed 0 nothing to test.
+    n_unique = tiny_rows[tiny_rows.space == "toy_a"]["graph_hash"].nunique()
+    k = n_unique // 2
+    res = P.in_space(tiny_rows, Spy(), "toy_a", train_sizes=(k,), seeds=[0], test_sample=k)
+    assert len(res.predictions) > 0
+
+
 def test_bad_requests_raise_protocol_errors(tiny_rows):
     n_unique = tiny_rows[tiny_rows.space == "toy_a"]["graph_hash"].nunique()
     with pytest.raises(ProtocolError, match="leave nothing to test"):

@@ -220,11 +220,16 @@ def _progress(items: list[Any], on: bool, desc: str) -> Any:
 
 # --- protocols --------------------------------------------------------------------------------------------------
 
-def _fixed_sample(graphs: Any, k: int | None) -> Any:
-    """``k`` of the unique ``graphs`` drawn with seed 0 (the same for every seed and predictor), or all of them."""
+#: Random stream of in-space's fixed test subset: not seed 0's, which draws the training graphs of seed 0 from
+#: the same graphs (with seed 0 the subset was that seed's first k training picks: n >= k left nothing to test).
+_IN_SPACE_SAMPLE_STREAM = (0, 0x7E57)
+
+
+def _fixed_sample(graphs: Any, k: int | None, stream: Any = 0) -> Any:
+    """``k`` of the unique ``graphs`` drawn with ``stream`` (the same for every seed and predictor), or all."""
     if k is None or k >= len(graphs):
         return graphs
-    return graphs.iloc[np.sort(np.random.default_rng(0).permutation(len(graphs))[:k])]
+    return graphs.iloc[np.sort(np.random.default_rng(stream).permutation(len(graphs))[:k])]
 
 
 def in_space(rows: Any, predictor: PredictorSpec, space: str, *, train_sizes: Sequence[int] = DEFAULT_TRAIN_SIZES,
@@ -232,8 +237,9 @@ def in_space(rows: Any, predictor: PredictorSpec, space: str, *, train_sizes: Se
              params: dict[str, Any] | None = None, regression: bool = False, progress: bool = False) -> ProtocolResult:
     """Sample efficiency in one space: train on n unique graphs, test on all the others, for each n and seed.
 
-    ``test_sample`` tests on the others among a fixed random subset of the space's graphs (drawn with seed 0, the
-    same for every seed and predictor; stated in the setting name), for predictors too slow for all of them.
+    ``test_sample`` tests on the others among a fixed random subset of the space's graphs (drawn from its own
+    random stream, the same for every seed and predictor; stated in the setting name), for predictors too slow
+    for all of them.
     """
     data = space_rows(labelled(rows, label), space)
     uniq = unique_graphs(data)
@@ -243,7 +249,7 @@ def in_space(rows: Any, predictor: PredictorSpec, space: str, *, train_sizes: Se
             f"in-space {space}: train size(s) {bad} leave nothing to test; the space has {len(uniq)} unique "
             f"labelled graphs here; choose sizes below that"
         )
-    subset = _fixed_sample(uniq, test_sample)["graph_hash"]
+    subset = _fixed_sample(uniq, test_sample, _IN_SPACE_SAMPLE_STREAM)["graph_hash"]
     run = _Run("in_space", predictor, params, regression, progress,
                {"space": space, "train_sizes": list(train_sizes), "label": label, "unique_graphs": len(uniq),
                 "test_sample": test_sample})
