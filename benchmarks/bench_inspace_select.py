@@ -26,6 +26,11 @@ micro (3,996 networks, a cell space like NB201's: 4 ops on 6 edges; built in ses
 as a third development space, ``--spaces nb101,nb301,transnas_micro``. Pick: best mean Kendall over the three;
 within 0.005 the cheaper wins. The standing candidates are rerun under it. Known before it was written (so not
 blind for them): on NB201, graph + proxies 0.848 vs graph only 0.820.
+Outcome (5 seeds, n = 128; NB101 / NB301 / TransNAS / mean): graph only 0.777 / 0.631 / 0.680 / 0.696, graph +
+proxies 0.773 / 0.634 / 0.682 / 0.696, + meco_batch 0.772 / 0.635 / 0.682 / 0.696, 3 bags 0.696, soft labels 0.1
+0.698, soft 0.3 0.699 (0.782 / 0.635 / 0.679), graph only + soft 0.3 0.698. All within 0.003; TransNAS, with
+3,868 test networks per seed, separates them no better (0.677-0.682). The cheapest, graph only, stays the pick
+(NB201 0.820, known); nothing new ran on NB201.
 
     .venv/bin/python benchmarks/bench_inspace_select.py --store runs/bench-v3 --store runs/bench \
         --cache results/cache --extra-cache results/cache-nb301 [--n 128] [--seeds 5] [--grid trees|pairwise]

@@ -18,6 +18,11 @@ before any NB201 run of these; mean of NB301 and TransNAS Kendall): pairwise 3 b
 size only 0.280, vote nwot + swap 0.281. Best: **pairwise, 3 bags** (it also wins the NB101-CV tie-break against
 everything within 0.01), so it is the zero-shot pick reported for NB201.
 
+Session 6, third round (same rule, candidates committed before they ran anywhere): 512 self-play references
+0.453 (1 bag) and 0.4595 (3 bags: NB301 0.374, TransNAS 0.545; a tie with the pick, and NB101 CV 0.792 vs 0.793
+keeps the pick); soft pair labels with 3 bags 0.455 (0.1) and 0.447 (0.3). The pick stands; none of them was run
+on NB201.
+
     .venv/bin/python benchmarks/bench_zero_shot_select.py --store runs/bench-v3 --store runs/bench \
         --cache results/cache --extra-cache results/cache-nb301
 """
