@@ -93,6 +93,37 @@ def train(
 
 
 @app.command()
+def pretrain(
+    bench: list[Path] = typer.Option(..., "--bench", help="Benchmark store folder(s) (repeatable)."),
+    spaces: str = typer.Option(..., "--spaces", help="Search spaces whose encodings to learn from, labelled or not."),
+    out: Path = typer.Option(..., "--out", help="Output folder: a backbone for 'onnxnet train --backbone OUT'."),
+    backbone: str = typer.Option("modernbert-tiny", "--backbone", help="modernbert-tiny | modernbert-small."),
+    epochs: int = typer.Option(1, "--epochs"),
+    batch_size: int = typer.Option(32, "--batch-size"),
+    lr: float = typer.Option(1e-3, "--lr"),
+    max_length: int = typer.Option(512, "--max-length", help="Context in tokens; longer texts follow the length policy."),
+    mlm_probability: float = typer.Option(0.3, "--mlm-probability", help="Share of tokens masked and predicted."),
+    vocab_size: int = typer.Option(2048, "--vocab-size", help="Learned BPE vocabulary."),
+    encoding: str = typer.Option("compact", "--encoding"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most N networks per space and store (seeded)."),
+    seed: int = typer.Option(0, "--seed"),
+    mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto | bf16 | fp16 | no."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue a killed run in --out."),
+) -> None:
+    """Pretrain a from-scratch backbone by masked-token prediction on the encodings of --spaces (no labels needed).
+
+    Fine-tune it with: onnxnet train --backbone OUT (pass --lr; the default for a pretrained backbone is 5e-5).
+    """
+    from onnxnet.surrogate.run import run_pretraining
+
+    folder = run_pretraining(bench=bench, spaces=_split_spaces(spaces), out=out, encoding=encoding, limit=limit,
+                             seed=seed, resume=resume, backbone=backbone, epochs=epochs, batch_size=batch_size,
+                             lr=lr, max_length=max_length, mlm_probability=mlm_probability, vocab_size=vocab_size,
+                             mixed_precision=mixed_precision)
+    print(f"saved pretrained backbone to {folder}")
+
+
+@app.command()
 def predict(
     models: list[Path] = typer.Argument(..., help="ONNX files to score."),
     surrogate: Path = typer.Option(..., "--surrogate", help="A trained surrogate folder ('onnxnet train') or a fitted predictor folder ('onnxnet fit')."),

@@ -143,6 +143,33 @@ def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str
     return result
 
 
+def run_pretraining(*, bench: Sequence[Path], spaces: Sequence[str], out: Path, encoding: str = "compact",
+                    limit: int | None = None, seed: int = 0, resume: bool = True, progress: bool = True,
+                    **config: Any) -> Path:
+    """Pretrain a backbone on the encodings of every network of ``spaces`` in the stores ``bench``, labelled or
+    not (``onnxnet.surrogate.pretrain``); ``config`` holds ``PretrainConfig`` fields. Returns the folder."""
+    import pandas as pd
+
+    from onnxnet.bench.store import BenchStore
+    from onnxnet.surrogate.pretrain import PretrainConfig, pretrain_backbone
+
+    if not spaces:
+        raise TrainingError("no spaces given; pass --spaces nb201 (or several, comma-separated)")
+    texts: list[str] = []
+    for folder in bench:
+        store = BenchStore(folder)
+        df = store.read(spaces=list(spaces), columns=["id", "space", "onnx"])
+        if df is None or len(df) == 0:
+            raise DataError(f"benchmark store {folder} has no networks of {', '.join(spaces)}")
+        df = _sample(df, limit, seed) if limit else df
+        texts += encode_rows(df, encoding, f"encode {folder}", progress, store)
+    n_before = len(texts)
+    texts = list(pd.unique(pd.Series(texts)))  # a graph stored twice (two stores, or isomorphic ids) counts once
+    print(f"pretraining on {len(texts)} distinct encodings of {', '.join(spaces)} ({n_before - len(texts)} repeats "
+          "left out)")
+    return pretrain_backbone(texts, out, PretrainConfig(seed=seed, **config), resume=resume, progress=progress)
+
+
 def report_table(result: dict[str, Any]) -> None:
     """Print validation / test / zero-shot rank correlations as a table."""
     from rich.console import Console

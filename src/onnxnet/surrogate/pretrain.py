@@ -1,0 +1,187 @@
+"""Masked-language-model pretraining of a from-scratch ModernBERT on unlabelled encodings (``onnxnet pretrain``).
+
+Every architecture of a search space is known before any is trained, so its encodings can teach a text model what
+ONNX text looks like without one label (the self-supervised step of arch2vec, CATE and FLAN). The result is a
+backbone folder (``config.json``, safetensors weights, the BPE tokenizer learned on the same texts and
+``pretrain.json``) that ``onnxnet train --backbone FOLDER`` (or ``surrogate`` with ``backbone=FOLDER``)
+fine-tunes. Same ``accelerate`` code path as training (CPU, one GPU, many), length-bucketed batches with dynamic
+padding, bf16 where the hardware has it, and a checkpoint every epoch, so a killed run resumes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from onnxnet.errors import TrainingError
+
+PRETRAIN_FILE = "pretrain.json"
+
+
+@dataclass
+class PretrainConfig:
+    """Every pretraining hyperparameter; saved in ``pretrain.json``."""
+
+    backbone: str = "modernbert-tiny"
+    backbone_overrides: dict[str, Any] = field(default_factory=dict)
+    max_length: int = 512
+    epochs: int = 1
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.05
+    mlm_probability: float = 0.3
+    vocab_size: int = 2048
+    seed: int = 0
+    mixed_precision: str = "auto"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _fingerprint(cfg: PretrainConfig, texts: Sequence[str]) -> str:
+    h = hashlib.sha1(json.dumps(cfg.as_dict(), sort_keys=True).encode())
+    for t in texts:
+        h.update(hashlib.sha1(t.encode()).digest())
+    return h.hexdigest()
+
+
+def pretrain_backbone(texts: Sequence[str], out_dir: str | os.PathLike[str], config: PretrainConfig | None = None,
+                      *, resume: bool = True, progress: bool = True) -> Path:
+    """Learn a tokenizer and pretrain a scratch ModernBERT on ``texts`` by masked-token prediction; save to
+    ``out_dir`` and return it. Raises ``TrainingError`` on empty input, a non-scratch backbone, a NaN loss or a
+    checkpoint from other data or settings."""
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from tqdm.auto import tqdm
+    from transformers import AutoTokenizer, DataCollatorForLanguageModeling, ModernBertForMaskedLM
+
+    from onnxnet.surrogate.backbone import resolve_backbone, scratch_config
+    from onnxnet.surrogate.data import BucketBatchSampler
+    from onnxnet.surrogate.surrogate import tokenize
+    from onnxnet.surrogate.tokenizer import train_bpe_tokenizer
+    from onnxnet.surrogate.trainer import (
+        CKPT_DIR, STATE_FILE, _fresh_accelerator_state, _read_state, _write_json_atomic, auto_mixed_precision)
+
+    cfg = config or PretrainConfig()
+    texts = [t for t in texts if t]
+    if not texts:
+        raise TrainingError("nothing to pretrain on: no non-empty encodings; check --spaces and the store")
+    spec = resolve_backbone(cfg.backbone, cfg.backbone_overrides)
+    if not spec.scratch:
+        raise TrainingError(f"pretraining starts from a scratch backbone (modernbert-tiny / modernbert-small), not "
+                            f"{cfg.backbone!r}; a pretrained backbone can be fine-tuned directly with onnxnet train")
+    if not 0 < cfg.mlm_probability < 1:
+        raise TrainingError(f"mlm_probability must be in (0, 1), got {cfg.mlm_probability}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = out / CKPT_DIR
+    if not resume and ckpt.exists():
+        shutil.rmtree(ckpt)
+    state = _read_state(ckpt)
+    fp = _fingerprint(cfg, texts)
+    if state is not None and state["fingerprint"] != fp:
+        raise TrainingError(f"{ckpt} holds a pretraining run with other texts or settings; pass --no-resume to "
+                            "overwrite it, or a new --out")
+    ckpt.mkdir(parents=True, exist_ok=True)
+
+    mp = auto_mixed_precision() if cfg.mixed_precision == "auto" else cfg.mixed_precision
+    _fresh_accelerator_state()
+    accel = Accelerator(mixed_precision=mp, cpu=not torch.cuda.is_available())
+    set_seed(cfg.seed)
+    tok_dir = ckpt / "tokenizer"
+    if state is not None and tok_dir.is_dir():
+        tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+    else:
+        tokenizer = train_bpe_tokenizer(texts, vocab_size=cfg.vocab_size)
+        if accel.is_main_process:
+            tokenizer.save_pretrained(str(tok_dir))
+    torch.manual_seed(cfg.seed)
+    model = ModernBertForMaskedLM(scratch_config(spec, tokenizer, cfg.max_length))
+    ids, n_over = tokenize(tokenizer, texts, min(cfg.max_length, model.config.max_position_embeddings))
+    if n_over and accel.is_main_process:
+        print(f"note: {n_over} of {len(ids)} encodings exceed {cfg.max_length} tokens and were shortened by the "
+              "length policy")
+    lengths = np.asarray([len(x) for x in ids])
+    sampler = BucketBatchSampler(lengths, np.zeros(len(ids), dtype=int), cfg.batch_size, shuffle=True, seed=cfg.seed)
+    masker = DataCollatorForLanguageModeling(tokenizer, mlm_probability=cfg.mlm_probability)
+    loader = torch.utils.data.DataLoader([{"input_ids": x} for x in ids], batch_sampler=sampler, collate_fn=masker)
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    total = max(1, len(sampler) * cfg.epochs)
+    warm = int(cfg.warmup_ratio * total)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / max(1, warm) if s < warm else max(0.0, (total - s) / max(1, total - warm)))
+    model, opt, loader, sched = accel.prepare(model, opt, loader, sched)
+
+    start, history = 0, []
+    if state is not None:
+        last = ckpt / f"epoch-{int(state['epoch'])}"
+        try:
+            accel.load_state(str(last))
+        except Exception as e:
+            raise TrainingError(f"could not resume from {last} ({type(e).__name__}); the checkpoint is corrupted: "
+                                f"delete {ckpt}, or pass --no-resume") from None
+        start, history = int(state["epoch"]) + 1, list(state.get("history", []))
+        if accel.is_main_process:
+            print(f"resuming pretraining from {last} (epoch {start + 1} of {cfg.epochs})")
+    for epoch in range(start, cfg.epochs):
+        sampler.set_epoch(epoch)
+        model.train()
+        bar = tqdm(loader, desc=f"pretrain epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                   disable=not (progress and accel.is_local_main_process))
+        run_loss, n, n_tokens, t0 = 0.0, 0, 0, time.perf_counter()
+        for b, batch in enumerate(bar):
+            loss = model(**batch).loss
+            if not torch.isfinite(loss.detach()):
+                raise TrainingError(f"masked-LM loss became {float(loss.detach())} at epoch {epoch + 1}, batch {b}; "
+                                    f"lower the learning rate (now {cfg.lr:g})")
+            accel.backward(loss)
+            accel.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            run_loss, n = run_loss + float(loss.detach()), n + 1
+            n_tokens += int(batch["attention_mask"].sum())
+            bar.set_postfix(loss=f"{run_loss / n:.4f}")
+        bar.close()
+        secs = time.perf_counter() - t0
+        history.append({"epoch": epoch + 1, "mlm_loss": run_loss / max(1, n), "seconds": round(secs, 2),
+                        "tokens_per_s": round(n_tokens / max(secs, 1e-9), 1)})
+        if accel.is_main_process:
+            print(f"pretrain epoch {epoch + 1}/{cfg.epochs}: masked-LM loss {history[-1]['mlm_loss']:.4f} "
+                  f"({secs:.0f} s, {history[-1]['tokens_per_s']:.0f} tokens/s)")
+        accel.wait_for_everyone()
+        accel.save_state(str(ckpt / f"epoch-{epoch}"))
+        if accel.is_main_process:
+            _write_json_atomic(ckpt / STATE_FILE, {"epoch": epoch, "fingerprint": fp, "history": history})
+            for old in ckpt.glob("epoch-*"):
+                if old.name != f"epoch-{epoch}":
+                    shutil.rmtree(old, ignore_errors=True)
+    accel.wait_for_everyone()
+    if accel.is_main_process:  # write next to the final files, then move each into place (no half-written folder)
+        tmp = out / ".partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        # The encoder without its masked-LM head: what fine-tuning loads (``AutoModel``), nothing left unused.
+        accel.unwrap_model(model).model.save_pretrained(str(tmp), safe_serialization=True)
+        tokenizer.save_pretrained(str(tmp))
+        (tmp / PRETRAIN_FILE).write_text(json.dumps({
+            "config": cfg.as_dict(), "n_texts": len(texts), "history": history, "mixed_precision": mp,
+            "mean_tokens": float(lengths.mean())}, indent=2))
+        for f in tmp.iterdir():
+            os.replace(f, out / f.name)
+        tmp.rmdir()
+    accel.wait_for_everyone()
+    return out
