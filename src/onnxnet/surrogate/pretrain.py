@@ -71,7 +71,8 @@ def pretrain_backbone(texts: Sequence[str], out_dir: str | os.PathLike[str], con
     from onnxnet.surrogate.surrogate import tokenize
     from onnxnet.surrogate.tokenizer import train_bpe_tokenizer
     from onnxnet.surrogate.trainer import (
-        CKPT_DIR, STATE_FILE, _fresh_accelerator_state, _read_state, _write_json_atomic, auto_mixed_precision)
+        CKPT_DIR, STATE_FILE, _fresh_accelerator_state, _read_state, _write_json_atomic, adamw_schedule,
+        auto_mixed_precision)
 
     cfg = config or PretrainConfig()
     texts = [t for t in texts if t]
@@ -116,14 +117,7 @@ def pretrain_backbone(texts: Sequence[str], out_dir: str | os.PathLike[str], con
     sampler = BucketBatchSampler(lengths, np.zeros(len(ids), dtype=int), cfg.batch_size, shuffle=True, seed=cfg.seed)
     masker = DataCollatorForLanguageModeling(tokenizer, mlm_probability=cfg.mlm_probability)
     loader = torch.utils.data.DataLoader([{"input_ids": x} for x in ids], batch_sampler=sampler, collate_fn=masker)
-    decay = [p for p in model.parameters() if p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
-    total = max(1, len(sampler) * cfg.epochs)
-    warm = int(cfg.warmup_ratio * total)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / max(1, warm) if s < warm else max(0.0, (total - s) / max(1, total - warm)))
+    opt, sched = adamw_schedule(model, cfg.lr, cfg.weight_decay, len(sampler) * cfg.epochs, cfg.warmup_ratio)
     model, opt, loader, sched = accel.prepare(model, opt, loader, sched)
 
     start, history = 0, []

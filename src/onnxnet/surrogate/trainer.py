@@ -121,6 +121,25 @@ def check_train_data(data: TrainData, what: str = "training") -> None:
             raise TrainingError(f"all {int(m.sum())} {what} networks of space {s!r} have the same label; nothing to rank")
 
 
+def adamw_schedule(model: Any, lr: float, weight_decay: float, total_steps: int, warmup_ratio: float) -> tuple[Any, Any]:
+    """AdamW without weight decay on biases and norms, and a linear warm-up then linear decay to zero."""
+    import torch
+
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    total = max(1, int(total_steps))
+    warm = int(warmup_ratio * total)
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / max(1, warm)
+        return max(0.0, (total - step) / max(1, total - warm))
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
 def split_validation(data: TrainData, fraction: float, seed: int) -> tuple[TrainData, TrainData | None]:
     """A seeded per-space split of the training data (>= 2 networks per space on each side, else no split)."""
     if fraction <= 0:
@@ -306,19 +325,8 @@ def train_surrogate(
     loader = torch.utils.data.DataLoader(ds, batch_sampler=sampler, collate_fn=Collator(tokenizer.pad_token_id))
 
     lr = cfg.lr if cfg.lr is not None else (1e-3 if spec.scratch else 5e-5)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=lr)
     steps_per_epoch = max(1, math.ceil(len(sampler) / cfg.grad_accum))
-    total = steps_per_epoch * cfg.epochs
-    warm = int(cfg.warmup_ratio * total)
-    def lr_factor(step: int) -> float:  # linear warm-up, then linear decay to zero
-        if step < warm:
-            return (step + 1) / max(1, warm)
-        return max(0.0, (total - step) / max(1, total - warm))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+    opt, sched = adamw_schedule(model, lr, cfg.weight_decay, steps_per_epoch * cfg.epochs, cfg.warmup_ratio)
     model, opt, loader, sched = accel.prepare(model, opt, loader, sched)
 
     start_epoch, best, best_epoch, bad_epochs, history = 0, -math.inf, None, 0, []
