@@ -3,8 +3,7 @@
 # to #params, the comparator, the stack and the hybrid trained on the same networks and tested on the same fixed
 # 2,000 NB201 graphs (--test-sample, minus each seed's training graphs). No selected predictor changed this
 # session, so none of these is a target figure. Needs runs/bench-v3 and the proxies in results/cache.
-# ~50 min on 2 cores. A --tag names every predictor of its command. The last run (n = 8,000) was stopped in
-# session 6 to give the CPU to pretraining (see docs/results.md); it is left here for a machine with time.
+# ~80 min on 2 cores. A --tag names every predictor of its command.
 set -u
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 B=.venv/bin/onnxnet
