@@ -64,15 +64,14 @@ def pretrain_backbone(texts: Sequence[str], out_dir: str | os.PathLike[str], con
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
-    from transformers import AutoTokenizer, DataCollatorForLanguageModeling, ModernBertForMaskedLM
+    from transformers import DataCollatorForLanguageModeling, ModernBertForMaskedLM
 
     from onnxnet.surrogate.backbone import resolve_backbone, scratch_config
     from onnxnet.surrogate.data import BucketBatchSampler
     from onnxnet.surrogate.surrogate import tokenize
-    from onnxnet.surrogate.tokenizer import train_bpe_tokenizer
     from onnxnet.surrogate.trainer import (
         CKPT_DIR, STATE_FILE, _fresh_accelerator_state, _read_state, _write_json_atomic, adamw_schedule,
-        auto_mixed_precision)
+        auto_mixed_precision, load_checkpoint, run_tokenizer)
 
     cfg = config or PretrainConfig()
     texts = [t for t in texts if t]
@@ -100,13 +99,7 @@ def pretrain_backbone(texts: Sequence[str], out_dir: str | os.PathLike[str], con
     _fresh_accelerator_state()
     accel = Accelerator(mixed_precision=mp, cpu=not torch.cuda.is_available())
     set_seed(cfg.seed)
-    tok_dir = ckpt / "tokenizer"
-    if state is not None and tok_dir.is_dir():
-        tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
-    else:
-        tokenizer = train_bpe_tokenizer(texts, vocab_size=cfg.vocab_size)
-        if accel.is_main_process:
-            tokenizer.save_pretrained(str(tok_dir))
+    tokenizer = run_tokenizer(ckpt, state is not None, texts, cfg.vocab_size, accel.is_main_process)
     torch.manual_seed(cfg.seed)
     model = ModernBertForMaskedLM(scratch_config(spec, tokenizer, cfg.max_length))
     ids, n_over = tokenize(tokenizer, texts, min(cfg.max_length, model.config.max_position_embeddings))
@@ -123,11 +116,7 @@ def pretrain_backbone(texts: Sequence[str], out_dir: str | os.PathLike[str], con
     start, history = 0, []
     if state is not None:
         last = ckpt / f"epoch-{int(state['epoch'])}"
-        try:
-            accel.load_state(str(last))
-        except Exception as e:
-            raise TrainingError(f"could not resume from {last} ({type(e).__name__}); the checkpoint is corrupted: "
-                                f"delete {ckpt}, or pass --no-resume") from None
+        load_checkpoint(accel, last, ckpt)
         start, history = int(state["epoch"]) + 1, list(state.get("history", []))
         if accel.is_main_process:
             print(f"resuming pretraining from {last} (epoch {start + 1} of {cfg.epochs})")

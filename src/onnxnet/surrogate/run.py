@@ -148,8 +148,6 @@ def run_pretraining(*, bench: Sequence[Path], spaces: Sequence[str], out: Path, 
                     **config: Any) -> Path:
     """Pretrain a backbone on the encodings of every network of ``spaces`` in the stores ``bench``, labelled or
     not (``onnxnet.surrogate.pretrain``); ``config`` holds ``PretrainConfig`` fields. Returns the folder."""
-    import pandas as pd
-
     from onnxnet.bench.store import BenchStore
     from onnxnet.surrogate.pretrain import PretrainConfig, pretrain_backbone
 
@@ -164,7 +162,7 @@ def run_pretraining(*, bench: Sequence[Path], spaces: Sequence[str], out: Path, 
         df = _sample(df, limit, seed) if limit else df
         texts += encode_rows(df, encoding, f"encode {folder}", progress, store)
     n_before = len(texts)
-    texts = list(pd.unique(pd.Series(texts)))  # a graph stored twice (two stores, or isomorphic ids) counts once
+    texts = list(dict.fromkeys(texts))  # a graph stored twice (two stores, or isomorphic ids) counts once
     print(f"pretraining on {len(texts)} distinct encodings of {', '.join(spaces)} ({n_before - len(texts)} repeats "
           "left out)")
     return pretrain_backbone(texts, out, PretrainConfig(seed=seed, **config), resume=resume, progress=progress)

@@ -140,6 +140,36 @@ def adamw_schedule(model: Any, lr: float, weight_decay: float, total_steps: int,
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
+def run_tokenizer(ckpt: Path, resumed: bool, texts: Sequence[str], vocab_size: int, main_process: bool) -> Any:
+    """A run's learned BPE: reloaded from ``ckpt/tokenizer`` when resuming (a corrupted one is a clear error), else
+    learned on ``texts`` and saved there first, so a resumed run reuses it."""
+    from transformers import AutoTokenizer
+
+    from onnxnet.surrogate.tokenizer import train_bpe_tokenizer
+
+    tok_dir = ckpt / "tokenizer"
+    if resumed and tok_dir.is_dir():
+        try:
+            return AutoTokenizer.from_pretrained(str(tok_dir))
+        except Exception as e:
+            raise TrainingError(f"saved tokenizer {tok_dir} is corrupted ({e}); delete {ckpt} or pass --no-resume") from None
+    tokenizer = train_bpe_tokenizer(texts, vocab_size=vocab_size)
+    if main_process:
+        tokenizer.save_pretrained(str(tok_dir))
+    return tokenizer
+
+
+def load_checkpoint(accel: Any, last: Path, ckpt: Path) -> None:
+    """``accel.load_state(last)``, any failure a ``TrainingError`` that says how to start over."""
+    try:
+        accel.load_state(str(last))
+    except Exception as e:
+        raise TrainingError(
+            f"could not resume from {last} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+            f"the checkpoint is corrupted: delete {ckpt}, or pass --no-resume"
+        ) from None
+
+
 def split_validation(data: TrainData, fraction: float, seed: int) -> tuple[TrainData, TrainData | None]:
     """A seeded per-space split of the training data (>= 2 networks per space on each side, else no split)."""
     if fraction <= 0:
@@ -248,7 +278,6 @@ def train_surrogate(
     from onnxnet.surrogate.losses import get_loss
     from onnxnet.surrogate.model import SurrogateModel
     from onnxnet.surrogate.surrogate import Surrogate, tokenize
-    from onnxnet.surrogate.tokenizer import train_bpe_tokenizer
 
     cfg = config or TrainConfig()
     out = Path(out_dir)
@@ -293,19 +322,10 @@ def train_surrogate(
 
     # Backbone and tokenizer (a learned tokenizer is saved before training so a resumed run reuses it).
     spec = resolve_backbone(cfg.backbone, cfg.backbone_overrides)
-    tok_dir = ckpt / "tokenizer"
     if spec.scratch:
-        from transformers import AutoTokenizer, ModernBertModel
+        from transformers import ModernBertModel
 
-        if state is not None and tok_dir.is_dir():
-            try:
-                tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
-            except Exception as e:
-                raise TrainingError(f"saved tokenizer {tok_dir} is corrupted ({e}); delete {ckpt} or pass --no-resume") from None
-        else:
-            tokenizer = train_bpe_tokenizer(data.texts, vocab_size=cfg.vocab_size)
-            if accel.is_main_process:
-                tokenizer.save_pretrained(str(tok_dir))
+        tokenizer = run_tokenizer(ckpt, state is not None, data.texts, cfg.vocab_size, accel.is_main_process)
         torch.manual_seed(cfg.seed)
         backbone = ModernBertModel(scratch_config(spec, tokenizer, cfg.max_length))
     else:
@@ -332,13 +352,7 @@ def train_surrogate(
     start_epoch, best, best_epoch, bad_epochs, history = 0, -math.inf, None, 0, []
     if state is not None:
         last = ckpt / f"epoch-{int(state['epoch'])}"
-        try:
-            accel.load_state(str(last))
-        except Exception as e:
-            raise TrainingError(
-                f"could not resume from {last} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
-                f"the checkpoint is corrupted: delete {ckpt}, or pass --no-resume"
-            ) from None
+        load_checkpoint(accel, last, ckpt)
         start_epoch = int(state["epoch"]) + 1
         best = float(state.get("best", -math.inf)) if state.get("best") is not None else -math.inf
         best_epoch, bad_epochs = state.get("best_epoch"), int(state.get("bad_epochs", 0))
