@@ -42,5 +42,9 @@ class TrainingError(OnnxNetError):
     """Training cannot start or had to stop (empty data, NaN loss, corrupted checkpoint, ...)."""
 
 
+class DivergedError(TrainingError):
+    """Training stopped because the loss became NaN or infinite (the message names the epoch, step and batch)."""
+
+
 class SurrogateError(OnnxNetError):
     """A surrogate backbone, tokenizer, or saved surrogate folder could not be loaded or saved."""

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from onnxnet.cli.app import app
+from onnxnet.errors import TrainingError
 
 
 def _known_accuracy(path: Path, key: str) -> float | None:
@@ -48,6 +49,13 @@ def _split_spaces(spaces: str) -> list[str]:
     return [s.strip() for s in spaces.split(",") if s.strip()]
 
 
+def _parse_rates(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in _split_spaces(text))
+    except ValueError:
+        raise TrainingError(f"--lr-grid {text!r}: expected numbers separated by commas, e.g. 1e-3,3e-4") from None
+
+
 @app.command()
 def train(
     bench: Path = typer.Option(..., "--bench", help="Benchmark store folder (from 'onnxnet bench build')."),
@@ -60,6 +68,8 @@ def train(
     epochs: int = typer.Option(10, "--epochs"),
     batch_size: int = typer.Option(16, "--batch-size"),
     lr: Optional[float] = typer.Option(None, "--lr", help="Default: 1e-3 from scratch, 5e-5 pretrained."),
+    lr_grid: str = typer.Option("", "--lr-grid", help="Several rates, comma-separated (e.g. 1e-3,3e-4,1e-4): one "
+                                "run each on the same split; the best validation Kendall is kept. Not with --lr."),
     max_length: int = typer.Option(512, "--max-length", help="Context in tokens; longer texts follow the length policy."),
     encoding: str = typer.Option("compact", "--encoding"),
     vocab_size: int = typer.Option(2048, "--vocab-size", help="Learned BPE vocabulary (scratch backbones)."),
@@ -83,7 +93,8 @@ def train(
 
     result = run_training(
         bench=bench, spaces=_split_spaces(spaces), out=out, backbone=backbone, loss=loss, target_norm=target_norm,
-        epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, encoding=encoding,
+        epochs=epochs, batch_size=batch_size, lr=lr, lr_grid=_parse_rates(lr_grid),
+        max_length=max_length, encoding=encoding,
         vocab_size=vocab_size, limit=limit, val_limit=val_limit, test_limit=test_limit,
         zero_shot=_split_spaces(zero_shot), patience=patience, seed=seed,
         gradient_checkpointing=gradient_checkpointing, mixed_precision=mixed_precision, resume=resume,

@@ -56,6 +56,13 @@ def model_card(settings: dict[str, Any]) -> str:
             lines.append(f"| {s} | {_fmt(m.get('kendall'))} | {_fmt(m.get('spearman'))} |")
     else:
         lines.append("No validation split was used; the last epoch was kept.")
+    search = tr.get("lr_search") or {}
+    if search:
+        lines += ["", f"Learning rate {search.get('chosen'):g} chosen on the same validation split from:", "",
+                  "| learning rate | validation Kendall tau | best epoch |", "|---|---|---|"]
+        for r in search.get("runs", []):
+            val = "diverged (NaN loss)" if r.get("val_kendall") is None else _fmt(r["val_kendall"])
+            lines.append(f"| {r['lr']:g} | {val} | {r.get('best_epoch')} |")
     held = tr.get("held_out") or {}
     if any(held.values()):
         lines += ["", "## Held-out networks (reported only; never used to select anything)", "",

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from onnxnet.errors import TrainingError
+from onnxnet.errors import DivergedError, TrainingError
 from onnxnet.surrogate.targets import normalize_per_space
 
 CKPT_DIR = "checkpoints"
@@ -43,6 +43,7 @@ class TrainConfig:
     batch_size: int = 16
     grad_accum: int = 1
     lr: float | None = None  # None: 1e-3 from scratch, 5e-5 for a pretrained backbone
+    lr_grid: tuple[float, ...] = ()  # several: one run each, the best validation Kendall is kept (lr_search.py)
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     dropout: float = 0.1
@@ -208,7 +209,8 @@ def rank_metrics(pred: np.ndarray, y: np.ndarray, spaces: np.ndarray) -> dict[st
 
 
 def _fingerprint(cfg: TrainConfig, data: TrainData, val: TrainData | None) -> str:
-    h = hashlib.sha1(json.dumps(cfg.as_dict(), sort_keys=True, default=str).encode())
+    settings = {k: v for k, v in cfg.as_dict().items() if not (k == "lr_grid" and not v)}  # older runs resume
+    h = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode())
     for d in (data, val):
         if d is None:
             continue
@@ -264,7 +266,8 @@ def train_surrogate(
     ``val`` is a validation set from the *training* spaces (e.g. the store's ``val`` split); when absent,
     ``config.val_fraction`` of the training data per space is held out. The best epoch by mean per-space
     Kendall tau on it is kept; training stops after ``config.patience`` epochs without improvement.
-    With ``resume`` (default) a run killed mid-way continues from its last completed epoch.
+    With ``resume`` (default) a run killed mid-way continues from its last completed epoch. With
+    ``config.lr_grid`` one run per learning rate is trained on the same split and the best on validation is kept.
     """
     import torch
     from accelerate import Accelerator
@@ -280,6 +283,11 @@ def train_surrogate(
     from onnxnet.surrogate.surrogate import Surrogate, tokenize
 
     cfg = config or TrainConfig()
+    if cfg.lr_grid:
+        from onnxnet.surrogate.lr_search import train_lr_grid
+
+        return train_lr_grid(texts, y, spaces, out_dir, cfg, val=val, resume=resume, progress=progress,
+                             data_info=data_info)
     out = Path(out_dir)
     data = TrainData.make(texts, y, spaces)
     check_train_data(data)
@@ -395,7 +403,7 @@ def train_surrogate(
                 scores = model(batch["input_ids"], batch["attention_mask"])
                 loss = loss_fn(scores, batch["target"], batch["group"])
                 if not torch.isfinite(loss.detach()):
-                    raise TrainingError(
+                    raise DivergedError(
                         f"loss became {float(loss.detach())} at epoch {epoch + 1}, step {global_step}, batch {b} "
                         f"(space {sorted(space_ids)[int(batch['group'][0])]!r}, {len(batch['target'])} networks); "
                         f"lower the learning rate (now {lr:g}) or check the targets; the last good checkpoint is in {ckpt}"
