@@ -32,6 +32,12 @@ def test_evaluate_in_space_and_zero_shot_write_results(tmp_path, tiny_rows, caps
     assert main(["evaluate", "zero-shot", "--store", str(path), "--train", "toy_a", "--test", "toy_b",
                  "--predictor", "flops", "--seeds", "1", "--out", str(tmp_path / "zs"), "--tag", "v2"]) == 0
     assert (tmp_path / "zs" / "plots").is_dir() and "| flops (v2) |" in capsys.readouterr().out
+    # NAME=TEXT labels one predictor; a tag whose prefix is not a chosen predictor labels all ("k=v" stays text)
+    assert main(["evaluate", "zero-shot", "--store", str(path), "--train", "toy_a", "--test", "toy_b",
+                 "--predictor", "params,flops", "--seeds", "1", "--out", str(tmp_path / "zs2"), "--no-plots",
+                 "--tag", "flops=FLOPs only", "--tag", "k=v"]) == 0
+    table = capsys.readouterr().out
+    assert "| params (k=v) |" in table and "| flops (FLOPs only, k=v) |" in table
 
 
 def test_evaluate_errors_are_one_line(tmp_path, tiny_rows, capsys):

@@ -35,7 +35,8 @@ LabelOpt = typer.Option("accuracy", "--label", help="target column(s), comma-sep
 OutOpt = typer.Option(None, "--out", "-o", help="results folder (default results/<protocol>)")
 RegOpt = typer.Option(False, "--regression", help="also report MAE / R^2 (for predictors that regress accuracy)")
 PlotOpt = typer.Option(True, "--plots/--no-plots", help="write plots")
-TagOpt = typer.Option(None, "--tag", help="label shown after the predictor name in tables, e.g. a parameter variant")
+TagOpt = typer.Option(None, "--tag", help="label shown after the predictor name in tables, e.g. a parameter variant "
+                      "(repeatable); NAME=TEXT labels one predictor only")
 #: Graph features are cached here by graph hash and feature version (safe to share between stores and runs).
 FEATURE_CACHE = Path("results") / "cache"
 
@@ -90,6 +91,16 @@ def _params(predictors: list[str], raw: list[str] | None) -> dict[str, dict[str,
     return out
 
 
+def _tags(predictors: list[str], raw: list[str] | None) -> dict[str, str]:
+    """``--tag`` labels per predictor: ``NAME=TEXT`` (NAME one of the chosen predictors) labels that one, else all."""
+    out: dict[str, list[str]] = {p: [] for p in predictors}
+    for item in raw or []:
+        name, sep, text = item.partition("=")
+        for p in ([name.strip()] if sep and name.strip() in out else predictors):
+            out[p].append(text.strip() if sep and name.strip() in out else item)
+    return {p: ", ".join(t) for p, t in out.items() if t}
+
+
 def _rows(stores: list[Path], predictors: list[str], spaces: list[str] | None, label: str) -> Any:
     import pandas as pd
 
@@ -115,7 +126,7 @@ def _rows(stores: list[Path], predictors: list[str], spaces: list[str] | None, l
 
 
 def _run(protocol: str, store: list[Path], predictor: str, param: list[str] | None, out: Optional[Path],
-         plots: bool, read_spaces: list[str] | None, label: str, tag: str | None = None, **kwargs: Any) -> None:
+         plots: bool, read_spaces: list[str] | None, label: str, tag: list[str] | None = None, **kwargs: Any) -> None:
     from rich.console import Console
 
     from onnxnet.evaluate.protocols import PROTOCOLS
@@ -127,6 +138,7 @@ def _run(protocol: str, store: list[Path], predictor: str, param: list[str] | No
 
     preds = _names(predictor)
     params = _params(preds, param)
+    tags = _tags(preds, tag)
     for p in preds:  # predictors that compute graph features share one on-disk cache
         if "cache_dir" in inspect.signature(PREDICTORS.get(p).__init__).parameters:
             params[p].setdefault("cache_dir", str(FEATURE_CACHE))
@@ -139,8 +151,8 @@ def _run(protocol: str, store: list[Path], predictor: str, param: list[str] | No
         labels = _names(label)
         extra = {"label": labels if len(labels) > 1 else labels[0]} if protocol != "cross-task" else {}
         res = fn(rows, p, params=params[p] or None, progress=True, **extra, **kwargs)
-        if tag:
-            res.predictor = f"{p} ({tag})"
+        if p in tags:
+            res.predictor = f"{p} ({tags[p]})"
         results.append(res)
     out_dir = Path(out) if out is not None else Path("results") / protocol
     command = "onnxnet " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -173,7 +185,7 @@ def in_space_cmd(
     test_sample: Optional[int] = TestSampleOpt,
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = SeedsOpt,
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
-    tag: Optional[str] = TagOpt,
+    tag: Optional[list[str]] = TagOpt,
 ) -> None:
     """Sample efficiency: train on n graphs of SPACE, test on all its other graphs (dedup by graph hash)."""
     _run("in-space", store, predictor, param, out, plots, [space], label, tag, space=space,
@@ -187,7 +199,7 @@ def all_spaces_cmd(
     max_train: Optional[int] = typer.Option(None, "--max-train", help="cap of training graphs per space"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
-    tag: Optional[str] = TagOpt,
+    tag: Optional[list[str]] = TagOpt,
 ) -> None:
     """Train on the store's train split of every space; score each space's test split separately."""
     names = _names(spaces) if spaces else None
@@ -201,7 +213,7 @@ def loso_cmd(
     spaces: Optional[str] = typer.Option(None, "--spaces", help="spaces to use (default: all labelled)"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
-    tag: Optional[str] = TagOpt,
+    tag: Optional[list[str]] = TagOpt,
 ) -> None:
     """For each space: train on all the other spaces, test on all of it."""
     names = _names(spaces) if spaces else None
@@ -218,7 +230,7 @@ def zero_shot_cmd(
     test_sample: Optional[int] = TestSampleOpt,
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
-    tag: Optional[str] = TagOpt,
+    tag: Optional[list[str]] = TagOpt,
 ) -> None:
     """Train on space(s) A, test on every graph of space B (the paper's headline: nb101 -> nb201)."""
     tr = _names(train)
@@ -235,7 +247,7 @@ def few_shot_cmd(
     n: Optional[int] = typer.Option(None, "--n", help="train on n sampled source graphs instead of all"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
-    tag: Optional[str] = TagOpt,
+    tag: Optional[list[str]] = TagOpt,
 ) -> None:
     """Zero-shot plus k target-space graphs in training; test on the rest of the target space."""
     tr = _names(train)
@@ -251,7 +263,7 @@ def cross_task_cmd(
                                         "trained-metric label of the space, e.g. the 7 TransNAS tasks)"),
     n: int = typer.Option(256, "--n", help="training graphs per run"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
-    out: Optional[Path] = OutOpt, plots: bool = PlotOpt, tag: Optional[str] = TagOpt,
+    out: Optional[Path] = OutOpt, plots: bool = PlotOpt, tag: Optional[list[str]] = TagOpt,
 ) -> None:
     """Train on one task's labels, test on another task's labels of other networks (all task pairs)."""
     from onnxnet.errors import ProtocolError
