@@ -40,21 +40,11 @@ def check_lr_grid(grid: Sequence[float], lr: float | None) -> tuple[float, ...]:
     return rates
 
 
-def train_lr_grid(
-    texts: Sequence[str],
-    y: Sequence[float],
-    spaces: Sequence[str],
-    out_dir: str | os.PathLike[str],
-    config: Any,
-    *,
-    val: tuple[Sequence[str], Sequence[float], Sequence[str]] | None = None,
-    resume: bool = True,
-    progress: bool = True,
-    data_info: dict[str, Any] | None = None,
-):
+def train_lr_grid(texts: Sequence[str], y: Sequence[float], spaces: Sequence[str], out_dir: str | os.PathLike[str],
+                  config: Any, *, val: Any = None, resume: bool = True, progress: bool = True, **train_kw: Any):
     """Train one surrogate per rate of ``config.lr_grid`` and save the best on validation to ``out_dir``.
 
-    Ties keep the earlier rate in the grid. Returns the chosen ``Surrogate``; its card's ``training.lr_search``
+    Arguments are ``train_surrogate``'s (``train_kw`` passes the rest on). Ties keep the earlier rate in the grid. Returns the chosen ``Surrogate``; its card's ``training.lr_search``
     lists every rate with its best validation Kendall (``None`` where it diverged) and the epoch it came from.
     """
     from onnxnet.surrogate.trainer import train_surrogate
@@ -74,7 +64,7 @@ def train_lr_grid(
             print(f"learning-rate search: {i + 1}/{len(rates)}, lr {lr:g}")
         try:
             sur = train_surrogate(texts, y, spaces, runs / _lr_name(lr), replace(config, lr=lr, lr_grid=()),
-                                  val=val, resume=resume, progress=progress, data_info=data_info)
+                                  val=val, resume=resume, progress=progress, **train_kw)
         except DivergedError as e:
             if progress:
                 print(f"lr {lr:g} diverged: {e}")
