@@ -21,8 +21,8 @@ class SurrogatePredictor(Predictor):
 
     def __init__(self, backbone: str = "modernbert-tiny", loss: str = "hinge", target_norm: str = "rank",
                  epochs: int = 10, batch_size: int = 16, max_length: int = 512, lr: float | None = None,
-                 lr_grid: tuple[float, ...] = (), val_fraction: float = 0.1, patience: int = 3, seed: int = 0, encoding: str = "compact",
-                 vocab_size: int = 2048, backbone_overrides: dict[str, Any] | None = None,
+                 lr_grid: tuple[float, ...] = (), val_fraction: float = 0.1, patience: int = 3, seed: int = 0,
+                 encoding: str = "compact", vocab_size: int = 2048, backbone_overrides: dict[str, Any] | None = None,
                  pretrained: str | None = None, out_dir: str | None = None, progress: bool = False) -> None:
         self.backbone = backbone
         self.loss = loss
@@ -48,8 +48,8 @@ class SurrogatePredictor(Predictor):
         return TrainConfig(
             backbone=self.backbone, backbone_overrides=dict(self.backbone_overrides or {}), loss=self.loss,
             target_norm=self.target_norm, encoding=self.encoding, max_length=self.max_length, epochs=self.epochs,
-            batch_size=self.batch_size, lr=self.lr, lr_grid=tuple(self.lr_grid or ()), vocab_size=self.vocab_size, val_fraction=self.val_fraction,
-            patience=self.patience, seed=self.seed,
+            batch_size=self.batch_size, lr=self.lr, lr_grid=tuple(self.lr_grid or ()), vocab_size=self.vocab_size,
+            val_fraction=self.val_fraction, patience=self.patience, seed=self.seed,
         )
 
     def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:

@@ -1,10 +1,11 @@
 """Choose the learning rate on the validation split of the training spaces: one run per rate, the best is kept.
 
-The rate that trains a text model well depends on how many networks it sees (a from-scratch ModernBERT-tiny that
-is stable at 1e-3 on 2,000 NB201 networks diverges on 8,000), so a user training on their own benchmark passes a
-few rates and lets validation choose. Every run uses the same training/validation split (the split is seeded by
-``config.seed``), a run whose loss becomes NaN counts as diverged instead of ending the search, and the model card
-records every rate with its validation Kendall tau, so the choice can be checked. Never the test networks.
+The rate that trains a text model well depends on how many networks it sees (a from-scratch ModernBERT-tiny
+that learns well at 1e-3 on 2,000 NB201 networks is unstable at 1e-3 on 8,000, where 3e-4 works), so a user
+training on their own benchmark passes a few rates and lets validation choose. Every run uses the same
+training/validation split (seeded by ``config.seed``), a run whose loss becomes NaN counts as diverged instead of
+ending the search, and the model card records every rate with its validation Kendall tau, so the choice can be
+checked. Never the test networks.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ def train_lr_grid(texts: Sequence[str], y: Sequence[float], spaces: Sequence[str
                   config: Any, *, val: Any = None, resume: bool = True, progress: bool = True, **train_kw: Any):
     """Train one surrogate per rate of ``config.lr_grid`` and save the best on validation to ``out_dir``.
 
-    Arguments are ``train_surrogate``'s (``train_kw`` passes the rest on). Ties keep the earlier rate in the grid. Returns the chosen ``Surrogate``; its card's ``training.lr_search``
-    lists every rate with its best validation Kendall (``None`` where it diverged) and the epoch it came from.
+    Arguments are ``train_surrogate``'s (``train_kw`` passes the rest on). Ties keep the earlier rate in the grid.
+    Returns the chosen ``Surrogate``; its card's ``training.lr_search`` lists every rate with its best validation
+    Kendall (``None`` where it diverged) and the epoch it came from.
     """
     from onnxnet.surrogate.trainer import train_surrogate
 
@@ -85,12 +87,11 @@ def train_lr_grid(texts: Sequence[str], y: Sequence[float], spaces: Sequence[str
     if best is None:
         raise TrainingError(f"every learning rate in {rates} diverged (NaN loss); try smaller rates")
     chosen = best[1]
-    chosen.settings["training"]["lr_search"] = {"grid": list(rates), "chosen": chosen.settings["training"]["config"]["lr"],
-                                                 "runs": tried}
+    kept = chosen.settings["training"]["config"]["lr"]
+    chosen.settings["training"]["lr_search"] = {"grid": list(rates), "chosen": kept, "runs": tried}
     chosen.save_pretrained(out)
     if progress:
         table = ", ".join(f"{t['lr']:g}: " + ("diverged" if t["val_kendall"] is None else f"{t['val_kendall']:.4f}")
                           for t in tried)
-        print(f"learning-rate search (validation Kendall) {table}; kept lr "
-              f"{chosen.settings['training']['config']['lr']:g}")
+        print(f"learning-rate search (validation Kendall) {table}; kept lr {kept:g}")
     return chosen
