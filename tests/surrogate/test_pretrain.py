@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from onnxnet.errors import TrainingError
+from onnxnet.errors import DivergedError, TrainingError
 from onnxnet.surrogate.pretrain import PRETRAIN_FILE, PretrainConfig, pretrain_backbone
 from surrogate_tiny import TINY
 
@@ -70,3 +70,19 @@ def test_rerun_resumes_and_other_texts_are_refused(pretrained, toy):
 def test_bad_input_is_a_clear_error(tmp_path, texts, cfg, match):
     with pytest.raises(TrainingError, match=match):
         pretrain_backbone(texts, tmp_path / "x", _cfg(**cfg), progress=False)
+
+
+def test_nan_loss_stops_with_epoch_and_batch(tmp_path, toy, monkeypatch):
+    import transformers
+
+    cls = transformers.ModernBertForMaskedLM
+    real = cls.forward
+
+    def nan_forward(self, *a, **kw):
+        out = real(self, *a, **kw)
+        out.loss = out.loss * float("nan")
+        return out
+
+    monkeypatch.setattr(cls, "forward", nan_forward)
+    with pytest.raises(DivergedError, match=r"epoch 1, batch 0"):
+        pretrain_backbone(toy[0], tmp_path, _cfg(epochs=1), progress=False)

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from onnxnet.errors import TrainingError
+from onnxnet.errors import DivergedError, TrainingError
 
 PRETRAIN_FILE = "pretrain.json"
 
@@ -129,7 +129,7 @@ def pretrain_backbone(texts: Sequence[str], out_dir: str | os.PathLike[str], con
         for b, batch in enumerate(bar):
             loss = model(**batch).loss
             if not torch.isfinite(loss.detach()):
-                raise TrainingError(f"masked-LM loss became {float(loss.detach())} at epoch {epoch + 1}, batch {b}; "
+                raise DivergedError(f"masked-LM loss became {float(loss.detach())} at epoch {epoch + 1}, batch {b}; "
                                     f"lower the learning rate (now {cfg.lr:g})")
             accel.backward(loss)
             accel.clip_grad_norm_(model.parameters(), 1.0)
