@@ -96,8 +96,9 @@ def _tags(predictors: list[str], raw: list[str] | None) -> dict[str, str]:
     out: dict[str, list[str]] = {p: [] for p in predictors}
     for item in raw or []:
         name, sep, text = item.partition("=")
-        for p in ([name.strip()] if sep and name.strip() in out else predictors):
-            out[p].append(text.strip() if sep and name.strip() in out else item)
+        one = bool(sep) and name.strip() in out
+        for p in ([name.strip()] if one else predictors):
+            out[p].append(text.strip() if one else item)
     return {p: ", ".join(t) for p, t in out.items() if t}
 
 

@@ -76,7 +76,8 @@ def encode_rows(rows: Any, encoding: str, desc: str, progress: bool = True, stor
 def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str = "modernbert-tiny",
                  loss: str = "hinge", target_norm: str = "rank", epochs: int = 10, batch_size: int = 16,
                  lr: float | None = None, lr_grid: Sequence[float] = (), max_length: int = 512,
-                 encoding: str = "compact", vocab_size: int = 2048, limit: int | None = None, val_limit: int | None = 500, test_limit: int = 1000,
+                 encoding: str = "compact", vocab_size: int = 2048, limit: int | None = None,
+                 val_limit: int | None = 500, test_limit: int = 1000,
                  zero_shot: Sequence[str] = (), patience: int = 3, seed: int = 0,
                  gradient_checkpointing: bool = False, mixed_precision: str = "auto", resume: bool = True,
                  progress: bool = True) -> dict[str, Any]:
@@ -113,8 +114,9 @@ def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str
     va = va[va["group"].isin([g for g in vs.index if vs[g] >= 2 and g in set(tr["group"])])]
     cfg = TrainConfig(backbone=backbone, loss=loss, target_norm=target_norm, encoding=encoding,
                       max_length=max_length, epochs=epochs, batch_size=batch_size, lr=lr, lr_grid=tuple(lr_grid),
-                      vocab_size=vocab_size, patience=patience, seed=seed, gradient_checkpointing=gradient_checkpointing,
-                      mixed_precision=mixed_precision, val_fraction=0.1 if len(va) == 0 else 0.0)
+                      vocab_size=vocab_size, patience=patience, seed=seed,
+                      gradient_checkpointing=gradient_checkpointing, mixed_precision=mixed_precision,
+                      val_fraction=0.1 if len(va) == 0 else 0.0)
     tr_texts = encode_rows(tr, encoding, "encode train", progress, store)
     val = None
     if len(va):
