@@ -11,7 +11,8 @@ import numpy as np
 from onnxnet.errors import ArchitectureError
 from onnxnet.registry import Registry
 
-#: All search spaces, by name (``nb201``, ``nb101``, ``nb301``, ``transnas_micro``, ``hnb201``, ``einspace``).
+#: All search spaces, by name (``nb201``, ``nb101``, ``nb301``, ``transnas_micro``, ``hnb201``, ``einspace``,
+#: ``macro``).
 SPACES: Registry[type["SearchSpace"]] = Registry("search space")
 
 
