@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-SHORT_EPOCHS = 3
+SHORT_EPOCHS = 2
 SHORT_TRAIN = 10_000
 
 
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ks", default="1,2,4,8", help="networks sharing the device in the throughput part")
     ap.add_argument("--modes", default="eager,graphs", help="eager and/or graphs (CUDA graph of the train step)")
     ap.add_argument("--throughput-share", type=float, default=0.3, help="share of the budget for part a")
-    ap.add_argument("--n-nb201", type=int, default=32)
+    ap.add_argument("--n-nb201", type=int, default=24)
     ap.add_argument("--n-dev", type=int, default=110, help="networks per development space")
     ap.add_argument("--epochs", type=int, default=SHORT_EPOCHS, help="short budget: epochs")
     ap.add_argument("--train-images", type=int, default=SHORT_TRAIN, help="short budget: first N train images")
@@ -145,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             agg = sum(steady)
             per_label = 12 * 45_000 / agg if agg else float("nan")
             row = {"mode": mode, "k": k, "batch": rec.batch_size, "window_s": round(window, 1),
-                   "images_per_s": round(agg, 1), "per_net_images_per_s": [round(s, 1) for s in steady],
+                   "images_per_s": round(agg, 1),
+                   "overall_images_per_s": round(sum(r.images_per_s for r in results), 1), "per_net_images_per_s": [round(s, 1) for s in steady],
                    "s_per_12ep_label": round(per_label, 2),
                    "labels_per_gpu_hour": round(3600 / per_label, 1) if agg else 0.0,
                    "statuses": [r.status for r in results], "run_modes": sorted({r.mode for r in results}),

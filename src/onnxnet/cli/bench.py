@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -121,3 +121,140 @@ def export(
 
     n = export_onnx_bench(store, dest, key=key, spaces=spaces, labelled_only=labelled_only)
     typer.echo(f"wrote {n} ONNX files under {dest}")
+
+
+def _recipe_options() -> list[Any]:
+    """One ``--option`` per ``Recipe`` field (the dataclass is the single declaration of the recipe's settings)."""
+    import dataclasses
+    import inspect
+    import typing
+
+    from onnxnet.label.recipe import Recipe
+
+    hints = typing.get_type_hints(Recipe)
+    params = []
+    for f in dataclasses.fields(Recipe):
+        flag = "--" + f.name.replace("_", "-")
+        tp = hints[f.name]
+        decls = [f"{flag}/--no-{flag[2:]}"] if tp is bool else [flag]
+        params.append(inspect.Parameter(f"recipe_{f.name}", inspect.Parameter.KEYWORD_ONLY, annotation=tp,
+                                        default=typer.Option(f.default, *decls, help=f"recipe: {f.name}",
+                                                             rich_help_panel="Recipe")))
+    return params
+
+
+def _label(models: Optional[list[Path]], store: Optional[Path], spaces: Optional[list[str]], n: Optional[int],
+           ids: Optional[Path], seed: int, label: Optional[str], executor: str, jobs: int, per_gpu: int,
+           address: Optional[str], cifar10: Optional[Path], cache: Optional[Path], import_table: Optional[Path],
+           retry: Optional[list[str]], out: Optional[Path], quiet: bool, **recipe_opts: Any) -> None:
+    """Train networks with the standard CIFAR-10 recipe and record their accuracies (resumable)."""
+    import json
+
+    from onnxnet.errors import DataError
+    from onnxnet.label.recipe import Recipe
+
+    recipe = Recipe.from_dict({k.removeprefix("recipe_"): v for k, v in recipe_opts.items()})
+    if import_table is not None:
+        from onnxnet.bench.store import BenchStore
+        from onnxnet.label.run import import_table as do_import
+
+        if store is None:
+            raise DataError("--import needs --store STORE (the store to merge the label table into)")
+        c = do_import(BenchStore(store), import_table, label)
+        typer.echo(f"imported {import_table}: {c['added']} rows added, {c['present']} already present, "
+                   f"{c['not_in_store']} not in the store {c['missing_by_space'] or ''}")
+        if c["not_in_store"]:
+            typer.echo("note: build the missing networks first (`onnxnet bench build --space S --archs FILE "
+                       f"--out {store}`), then import again")
+        return
+    from onnxnet.label.executors import DataSource, make_executor
+
+    source = DataSource(cifar10=str(cifar10) if cifar10 else None, cache_dir=str(cache) if cache else None)
+    opts: dict[str, Any] = {"per_gpu": per_gpu, "device": recipe.device, "source": source}
+    if executor == "local":
+        opts["jobs"] = jobs
+    elif executor == "ray":
+        opts.update(address=address, num_cpus=jobs if not address else None)
+    ex = make_executor(executor, **opts)
+    if models:
+        if store is not None or spaces:
+            raise DataError("give either MODEL.onnx files or --store/--space, not both")
+        from onnxnet.label.train import Network
+
+        nets = [Network.from_onnx_file(m) for m in models]
+        rows: list[dict[str, Any]] = []
+
+        def show(job: Any, res: Any) -> None:
+            rows.append({"file": job.net.source, **res.as_dict()})
+            acc = f"val {res.val_acc:.2f}%  test {res.test_acc:.2f}%" if res.status == "ok" else res.error
+            typer.echo(f"{job.net.source}: {res.status}  {acc}  ({res.seconds:.1f} s, "
+                       f"{res.images_per_s:,.0f} img/s, recipe {res.recipe_hash})")
+
+        from onnxnet.label.executors import Job
+
+        try:
+            ex.run([Job(nt, recipe) for nt in nets], show)
+        finally:
+            getattr(ex, "close", lambda: None)()
+        if out is not None:
+            from onnxnet.bench import atomic
+
+            atomic.write_json(out, {"recipe": recipe.as_dict(), "recipe_hash": recipe.hash, "results": rows})
+        return
+    if store is None:
+        raise DataError("name MODEL.onnx files, or --store STORE with --space NAME (and --n N or --ids FILE)")
+    from onnxnet.bench.store import BenchStore
+    from onnxnet.label.run import label_networks, read_id_file, store_networks
+
+    st = BenchStore(store)
+    nets = store_networks(st, spaces=spaces or None, n=n, seed=seed,
+                          ids=read_id_file(ids) if ids is not None else None)
+    rep = label_networks(st, nets, recipe, ex, label=label, progress=not quiet, retry=retry or ())
+    typer.echo(rep.summary())
+    _ = json
+
+
+def _make_label_command() -> None:
+    import inspect
+
+    base = [
+        inspect.Parameter("models", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[list[Path]],
+                          default=typer.Argument(None, help="ONNX files to train (instead of --store)")),
+        *[inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=tp, default=opt) for name, tp, opt in [
+            ("store", Optional[Path], typer.Option(None, "--store", help="store whose networks to label")),
+            ("spaces", Optional[list[str]], typer.Option(None, "--space", "--spaces",
+                                                         help="spaces of the store to label (repeatable)")),
+            ("n", Optional[int], typer.Option(None, "--n", help="a seeded sample of N networks (default: all)")),
+            ("ids", Optional[Path], typer.Option(None, "--ids", help="file of store ids to label, one a line")),
+            ("seed", int, typer.Option(0, "--sample-seed", help="seed of the --n sample")),
+            ("label", Optional[str], typer.Option(None, "--label",
+                                                  help="label name (default: onnxnet_cifar10_<E>ep[_<N>img])")),
+            ("executor", str, typer.Option("local", "--executor", help="local (process pool) | ray")),
+            ("jobs", int, typer.Option(1, "--jobs", "-j", help="CPU worker processes (local) / CPUs for a local Ray")),
+            ("per_gpu", int, typer.Option(1, "--per-gpu", help="networks training at once on each GPU")),
+            ("address", Optional[str], typer.Option(None, "--address", help="Ray cluster to join (default: local)")),
+            ("cifar10", Optional[Path], typer.Option(None, "--cifar10", help="cifar10_jpeg_pack.npz (or folder) or "
+                                                     "cifar-10-batches-py (default: $ONNXNET_CIFAR10 / data dir)")),
+            ("cache", Optional[Path], typer.Option(None, "--cache", help="decoded CIFAR-10 cache folder "
+                                                   "(default: $ONNXNET_CACHE or ~/.cache/onnxnet)")),
+            ("import_table", Optional[Path], typer.Option(None, "--import", help="merge a label table (.jsonl / "
+                                                          ".parquet from bench_label_gpu.py) into --store")),
+            ("retry", Optional[list[str]], typer.Option(None, "--retry", help="train again networks recorded with "
+                                                        "this status (failed, timeout, diverged; repeatable)")),
+            ("out", Optional[Path], typer.Option(None, "--out", help="MODEL.onnx mode: write results as JSON")),
+            ("quiet", bool, typer.Option(False, "--quiet", "-q", help="no progress bar")),
+        ]],
+        *_recipe_options(),
+    ]
+
+    def label(**kw: Any) -> None:
+        _label(**kw)
+
+    label.__signature__ = inspect.Signature(base)  # type: ignore[attr-defined]
+    label.__annotations__ = {p.name: p.annotation for p in base}
+    label.__doc__ = ("Train networks with the standard CIFAR-10 recipe and record val/test accuracy, curve and "
+                     "provenance in the store (resumable: rerun the same command after a kill).")
+    bench_app.command("label")(label)
+
+
+_make_label_command()

@@ -64,7 +64,8 @@ def _default_cache() -> Path:
 
 
 def resolve_source(path: str | os.PathLike[str] | None) -> Path:
-    """The CIFAR-10 source: a pack file, a folder holding the pack, or a ``cifar-10-batches-py`` folder."""
+    """The CIFAR-10 source: a pack file, a folder holding the pack, a ``cifar-10-batches-py`` folder, or a folder
+    of already decoded arrays (``{train,test}_{x,y}.npy``, the cache format)."""
     if path is None:
         from onnxnet.config import cifar10_pack
 
@@ -74,7 +75,7 @@ def resolve_source(path: str | os.PathLike[str] | None) -> Path:
         return p
     if p.is_dir():
         for cand in (p / "cifar10_jpeg_pack.npz", p / "cifar-10-batches-py", p):
-            if cand.is_file() or (cand / "data_batch_1").is_file():
+            if cand.is_file() or (cand / "data_batch_1").is_file() or (cand / "train_x.npy").is_file():
                 return cand
     raise DataError(f"CIFAR-10 not found at {p}: expected cifar10_jpeg_pack.npz (or its folder) or a "
                     "cifar-10-batches-py folder with data_batch_1..5 and test_batch; pass --cifar10 PATH")
@@ -110,6 +111,20 @@ def _decode_batches(folder: Path) -> dict[str, np.ndarray]:
             "test_x": tx, "test_y": ty}
 
 
+def _load_npy(folder: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    try:
+        out = {n: np.load(folder / f"{n}.npy", mmap_mode="r") for n in names}
+    except (OSError, ValueError) as e:
+        raise DataError(f"decoded CIFAR-10 arrays in {folder} are missing or corrupted ({e}); delete that folder "
+                        "to decode again") from None
+    for split in ("train", "test"):
+        x, y = out[f"{split}_x"], out[f"{split}_y"]
+        if x.ndim != 4 or x.shape[1:] != (32, 32, 3) or len(x) != len(y):
+            raise DataError(f"decoded CIFAR-10 arrays in {folder}: {split}_x has shape {x.shape} and {split}_y "
+                            f"{len(y)} labels; expected (N, 32, 32, 3) uint8 images with N labels")
+    return out
+
+
 def _source_key(src: Path) -> str:
     probe = src if src.is_file() else src / "data_batch_1"
     st = probe.stat()
@@ -122,14 +137,13 @@ def decoded(path: str | os.PathLike[str] | None = None,
     from onnxnet.bench import atomic
 
     src = resolve_source(path)
+    names = ("train_x", "train_y", "test_x", "test_y")
+    if src.is_dir() and (src / "train_x.npy").is_file():
+        return _load_npy(src, names)
     folder = Path(cache_dir) if cache_dir is not None else _default_cache()
     folder = folder / f"{src.name}-{_source_key(src)}"
-    names = ("train_x", "train_y", "test_x", "test_y")
     if all((folder / f"{n}.npy").is_file() for n in names):
-        try:
-            return {n: np.load(folder / f"{n}.npy", mmap_mode="r") for n in names}
-        except (OSError, ValueError) as e:
-            raise DataError(f"CIFAR-10 cache {folder} is corrupted ({e}); delete that folder to decode again") from None
+        return _load_npy(folder, names)
     arrays = _decode_batches(src) if src.is_dir() else _decode_pack(src)
     if arrays["train_x"].shape != (50_000, 32, 32, 3) or arrays["test_x"].shape != (10_000, 32, 32, 3):
         raise DataError(f"CIFAR-10 at {src} has {arrays['train_x'].shape[0]} train / {arrays['test_x'].shape[0]} "
@@ -145,27 +159,39 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
         np.save(fh, arr)
 
 
-def split_indices(seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed train / validation indices into the 50,000 CIFAR-10 training images."""
-    perm = np.random.default_rng(seed).permutation(N_TRAIN + N_VAL)
-    return perm[:N_TRAIN], perm[N_TRAIN:]
+def split_indices(n: int = N_TRAIN + N_VAL, seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed train / validation indices into the ``n`` training images (the last tenth validates: 45k / 5k)."""
+    perm = np.random.default_rng(seed).permutation(n)
+    n_val = n // 10
+    return perm[:n - n_val], perm[n - n_val:]
 
 
-def split_name(seed: int = SPLIT_SEED) -> str:
-    """``cifar10-45k/5k/10k-<hash of the indices>``: recorded with every label so splits can be compared."""
-    tr, va = split_indices(seed)
+def test_order(n: int = 10_000, seed: int = SPLIT_SEED) -> np.ndarray:
+    """A fixed shuffle of the test images (sources may sort them by class; a subset must mix classes)."""
+    return np.random.default_rng(seed + 1).permutation(n)
+
+
+def split_name(n: int = N_TRAIN + N_VAL, n_test: int = 10_000, seed: int = SPLIT_SEED) -> str:
+    """``cifar10-45000/5000/10000-<hash of the indices>``: recorded with every label so splits can be compared."""
+    tr, va = split_indices(n, seed)
     h = hashlib.sha256(tr.astype(np.int64).tobytes() + va.astype(np.int64).tobytes()).hexdigest()[:8]
-    return f"cifar10-45k/5k/10k-{h}"
+    return f"cifar10-{len(tr)}/{len(va)}/{n_test}-{h}"
 
 
 def load_cifar10(path: str | os.PathLike[str] | None = None,
                  cache_dir: str | os.PathLike[str] | None = None) -> Cifar10Arrays:
-    """CIFAR-10 in the fixed 45k / 5k / 10k split (uint8 NHWC images, int64 labels)."""
+    """CIFAR-10 in the fixed 45k / 5k / 10k split (uint8 NHWC images, int64 labels; a smaller decoded folder
+    splits the same way: the last tenth of its training images validates)."""
     a = decoded(path, cache_dir)
-    tr, va = split_indices()
+    n, n_test = len(a["train_y"]), len(a["test_y"])
+    tr, va = split_indices(n)
+    te = test_order(n_test)
     train_x, train_y = np.asarray(a["train_x"]), np.asarray(a["train_y"], dtype=np.int64)
-    return Cifar10Arrays(train_x[tr], train_y[tr], train_x[va], train_y[va], np.asarray(a["test_x"]),
-                         np.asarray(a["test_y"], dtype=np.int64), str(resolve_source(path)), split_name())
+    test_x, test_y = np.asarray(a["test_x"]), np.asarray(a["test_y"], dtype=np.int64)
+    # the split's name also hashes the label order, so two sources that order images differently never share it
+    order = hashlib.sha256(train_y[tr].tobytes() + test_y[te].tobytes()).hexdigest()[:6]
+    return Cifar10Arrays(train_x[tr], train_y[tr], train_x[va], train_y[va], test_x[te], test_y[te],
+                         str(resolve_source(path)), f"{split_name(n, n_test)}-{order}")
 
 
 # ------------------------------------------------------------------------------------------ tensor-side ops

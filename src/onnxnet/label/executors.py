@@ -37,7 +37,10 @@ class DataSource:
 
 
 class Executor(ABC):
-    """Runs jobs and reports each result (``on_result``) as it finishes."""
+    """Runs jobs and reports each result (``on_result``) as it finishes; ``lost`` lists the jobs whose worker died
+    (nothing was recorded for them: a resumed run trains them again)."""
+
+    lost: list[Job]
 
     @abstractmethod
     def run(self, jobs: Iterable[Job], on_result: Callable[[Job, TrainResult], None]) -> None:
@@ -102,6 +105,27 @@ def _devices(device: str, per_gpu: int) -> list[str]:
     return []
 
 
+@EXECUTORS.register("inline")
+class InlineExecutor(Executor):
+    """Trains in this process, one job after another (debugging, tests, notebooks)."""
+
+    def __init__(self, device: str = "auto", source: DataSource | None = None, threads: int = 1, **_: Any) -> None:
+        self.device, self.threads, self.source = device, threads, source or DataSource()
+        self.lost: list[Job] = []
+
+    def run(self, jobs: Iterable[Job], on_result: Callable[[Job, TrainResult], None]) -> None:
+        import torch
+
+        before = torch.get_num_threads()
+        _init_worker(self.source, Recipe(device=self.device).resolve_device(), self.threads)
+        try:
+            for job in jobs:
+                on_result(job, run_job(job))
+        finally:
+            torch.set_num_threads(before)
+            _STATE.clear()
+
+
 @EXECUTORS.register("local")
 class LocalExecutor(Executor):
     """A pool of worker processes on this machine: ``jobs`` CPU workers, or ``per_gpu`` workers per GPU.
@@ -115,6 +139,7 @@ class LocalExecutor(Executor):
         self.jobs, self.per_gpu, self.device, self.threads = max(1, jobs), max(1, per_gpu), device, threads
         self.source = source or DataSource()
         self.active: int | None = None
+        self.lost: list[Job] = []
         self._pools: dict[int, Any] = {}
         self._devs: list[str] = []
 
@@ -166,13 +191,19 @@ class LocalExecutor(Executor):
                 except BrokenProcessPool:
                     # the worker died (killed / out of memory): nothing recorded, a resumed run retries the job
                     self._pools.pop(w).shutdown(wait=False, cancel_futures=True)
+                    self.lost.append(job)
                     continue
                 on_result(job, res)
             free.sort()
 
     def close(self) -> None:
+        """Stop the workers now (a training still running is abandoned: nothing of it was recorded)."""
         for p in self._pools.values():
+            procs = list((getattr(p, "_processes", None) or {}).values())
             p.shutdown(wait=False, cancel_futures=True)
+            for proc in procs:
+                if proc.is_alive():
+                    proc.terminate()
         self._pools.clear()
 
 
@@ -190,6 +221,7 @@ class RayExecutor(Executor):
         self.address, self.per_gpu, self.device, self.threads = address, max(1, per_gpu), device, threads
         self.source = source or DataSource()
         self.num_cpus, self.max_in_flight = num_cpus, max_in_flight
+        self.lost: list[Job] = []
 
     def _ray(self) -> Any:
         try:
@@ -231,7 +263,8 @@ class RayExecutor(Executor):
                 try:
                     res = ray.get(ref)
                 except ray.exceptions.RayError:
-                    continue  # worker lost: nothing recorded, a resumed run retries the network
+                    self.lost.append(job)  # worker lost: nothing recorded, a resumed run retries the network
+                    continue
                 on_result(job, res)
 
 

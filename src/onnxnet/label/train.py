@@ -105,6 +105,10 @@ def hardware(device: str) -> str:
 
 # ----------------------------------------------------------------------------------------------- networks
 
+def _shape_str(dims: list[int | None]) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in dims) + ")"
+
+
 def _onnx_io_check(model: Any, where: str) -> None:
     """Static checks of a ModelProto's input / output declarations (before any torch work)."""
     inits = {t.name for t in model.graph.initializer}
@@ -114,8 +118,7 @@ def _onnx_io_check(model: Any, where: str) -> None:
                            "network takes exactly one image tensor of shape (N, 3, 32, 32)")
     dims = [d.dim_value if d.HasField("dim_value") else None for d in inputs[0].type.tensor_type.shape.dim]
     if len(dims) != 4 or any(d is not None and d != w for d, w in zip(dims[1:], INPUT_SHAPE)):
-        shown = tuple(d if d is not None else "?" for d in dims)
-        raise NetworkError(f"{where}: input {inputs[0].name!r} has shape {shown}; a CIFAR-10 network takes "
+        raise NetworkError(f"{where}: input {inputs[0].name!r} has shape {_shape_str(dims)}; a CIFAR-10 network takes "
                            f"(N, 3, 32, 32) images. Re-export the model for 3x32x32 input")
     if len(model.graph.output) != 1:
         raise NetworkError(f"{where}: the graph has {len(model.graph.output)} outputs "
@@ -124,7 +127,7 @@ def _onnx_io_check(model: Any, where: str) -> None:
     odims = [d.dim_value if d.HasField("dim_value") else None
              for d in model.graph.output[0].type.tensor_type.shape.dim]
     if odims and odims[-1] is not None and odims[-1] != NUM_CLASSES:
-        raise NetworkError(f"{where}: output {model.graph.output[0].name!r} has shape {tuple(odims)}; CIFAR-10 "
+        raise NetworkError(f"{where}: output {model.graph.output[0].name!r} has shape {_shape_str(odims)}; CIFAR-10 "
                            f"needs (N, {NUM_CLASSES}) logits")
 
 
