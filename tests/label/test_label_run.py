@@ -95,9 +95,16 @@ def test_label_refuses_another_recipe_and_imports_tables(tmp_path, tiny_cifar):
     assert c["not_in_store"] == 1 and c["added"] == 0 and c["missing_by_space"] == {"nb201": 1}
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_ray_local_cluster_gives_the_same_accuracies(tmp_path, tiny_cifar):
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """One local Ray (2 CPUs) shared by the Ray tests (starting Ray is the slow part)."""
     ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_local_cluster_gives_the_same_accuracies(tiny_cifar, ray_cluster):
     from onnxnet.label.executors import RayExecutor
 
     nets = [Network(id=f"tiny/{i}", onnx=tiny_onnx(), source=f"t{i}.onnx") for i in range(2)]
@@ -109,10 +116,17 @@ def test_ray_local_cluster_gives_the_same_accuracies(tmp_path, tiny_cifar):
     jobs = [Job(n, r) for n in nets for r in recipes]
     InlineExecutor(device="cpu", source=DataSource(str(tiny_cifar))).run(
         jobs, lambda j, r: ref.__setitem__((j.net.id, j.recipe.seed), (r.status, r.val_acc, r.test_acc)))
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        RayExecutor(device="cpu", source=DataSource(str(tiny_cifar))).run(
-            jobs, lambda j, r: got.__setitem__((j.net.id, j.recipe.seed), (r.status, r.val_acc, r.test_acc)))
-    finally:
-        ray.shutdown()
+    RayExecutor(device="cpu", source=DataSource(str(tiny_cifar))).run(
+        jobs, lambda j, r: got.__setitem__((j.net.id, j.recipe.seed), (r.status, r.val_acc, r.test_acc)))
     assert got == ref and len(got) == 4 and all(v[0] == "ok" for v in got.values())
+
+
+def test_bench_build_runs_on_ray(tmp_path, ray_cluster):
+    from onnxnet.bench.build import BuildOptions, build_store
+
+    archs = tmp_path / "archs.txt"
+    archs.write_text("(0, 0, 0, 0, 0, 0)\n(2, 2, 2, 2, 2, 2)\n(4, 3, 2, 1, 0, 4)\n")
+    rep = build_store(BuildOptions(space="nb201", out=tmp_path / "s", archs=archs, simplifier=None, chunk_size=1,
+                                   executor="ray", progress=False))
+    assert (rep.built, rep.failed, rep.chunks_built) == (3, 0, 3)
+    assert len(BenchStore(tmp_path / "s").read(columns=["id"])) == 3

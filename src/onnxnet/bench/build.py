@@ -55,6 +55,8 @@ class BuildOptions:
     simplifier: str | None = "onnxsim"
     data: str | os.PathLike[str] | None = None
     progress: bool = True
+    executor: str = "local"  # local (process pool of --jobs) | ray (one Ray task per chunk)
+    address: str | None = None  # Ray cluster to join (executor ray); None starts a local Ray
 
     def plan_settings(self) -> dict[str, Any]:
         """The settings that determine the rows (and thus the plan key)."""
@@ -510,7 +512,13 @@ def _build_locked(opts: BuildOptions, space: Any, table: Any, archs: list[Hashab
             on_progress(report.built + report.failed, total)
 
     try:
-        if opts.jobs == 1:
+        if opts.executor == "ray" and tasks:
+            from onnxnet.bench.ray_tasks import map_ray
+
+            map_ray(build_chunk, tasks, done, address=opts.address, num_cpus=opts.jobs if not opts.address else None)
+        elif opts.executor != "local":
+            raise DataError(f"unknown build executor {opts.executor!r}; use local or ray")
+        elif opts.jobs == 1:
             _one_thread()
             for t in tasks:
                 done(build_chunk(t))

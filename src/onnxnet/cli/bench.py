@@ -33,6 +33,10 @@ def build(
     simplifier: str = typer.Option("onnxsim", "--simplifier", help="onnxsim | onnxslim | none"),
     data: Optional[Path] = typer.Option(None, "--data", help="label data folder (default: $ONNXNET_DATA or ../shared/data)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    executor: str = typer.Option("local", "--executor", help="local (process pool of --jobs) | ray (one Ray task "
+                                                             "per chunk; every node must see --out)"),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to join (default: a local Ray "
+                                                                  "with --jobs CPUs)"),
 ) -> None:
     """Build SPACE's networks into a Parquet store (parallel, resumable: rerun the same command after a kill)."""
     from onnxnet.bench.build import BuildOptions, build_store
@@ -41,7 +45,7 @@ def build(
         space=space, out=out, limit=limit, jobs=jobs, seed=seed, archs=archs, labelled_only=labelled_only,
         require_label=require_label, chunk_size=chunk_size, reuse_isomorphic=reuse_isomorphic,
         keep_weights=keep_weights, simplifier=None if simplifier.lower() == "none" else simplifier, data=data,
-        progress=not quiet))
+        progress=not quiet, executor=executor, address=address))
     typer.echo(report.summary())
     if report.labels_unjoined:
         typer.echo(f"note: {report.labels_unjoined} label rows did not join (see `onnxnet bench labels {space}`)")
@@ -129,7 +133,7 @@ def _recipe_options() -> list[Any]:
     import inspect
     import typing
 
-    from onnxnet.label.recipe import Recipe
+    from onnxnet.label.recipe import HELP, Recipe
 
     hints = typing.get_type_hints(Recipe)
     params = []
@@ -138,7 +142,7 @@ def _recipe_options() -> list[Any]:
         tp = hints[f.name]
         decls = [f"{flag}/--no-{flag[2:]}"] if tp is bool else [flag]
         params.append(inspect.Parameter(f"recipe_{f.name}", inspect.Parameter.KEYWORD_ONLY, annotation=tp,
-                                        default=typer.Option(f.default, *decls, help=f"recipe: {f.name}",
+                                        default=typer.Option(f.default, *decls, help=HELP.get(f.name, f.name),
                                                              rich_help_panel="Recipe")))
     return params
 

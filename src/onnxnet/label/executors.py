@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
 
-from onnxnet.errors import OnnxNetError, TrainingError
+from onnxnet.errors import TrainingError
 from onnxnet.label.recipe import Recipe
 from onnxnet.label.train import Network, NetworkError, TrainResult
 from onnxnet.registry import Registry
@@ -223,26 +223,10 @@ class RayExecutor(Executor):
         self.num_cpus, self.max_in_flight = num_cpus, max_in_flight
         self.lost: list[Job] = []
 
-    def _ray(self) -> Any:
-        try:
-            import ray
-        except ImportError:
-            raise OnnxNetError("--executor ray needs Ray: pip install 'ray[default]'") from None
-        if not ray.is_initialized():
-            kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-            if self.address:
-                kw["address"] = self.address
-            elif self.num_cpus:
-                kw["num_cpus"] = self.num_cpus
-            try:
-                ray.init(**kw)
-            except (ConnectionError, RuntimeError, ValueError) as e:
-                raise OnnxNetError(f"cannot start or join Ray{' at ' + self.address if self.address else ''}: "
-                                   f"{e}") from None
-        return ray
-
     def run(self, jobs: Iterable[Job], on_result: Callable[[Job, TrainResult], None]) -> None:
-        ray = self._ray()
+        from onnxnet.bench.ray_tasks import init_ray
+
+        ray = init_ray(self.address, self.num_cpus)
         gpu = self.device.startswith("cuda") or (self.device == "auto" and
                                                  ray.cluster_resources().get("GPU", 0) > 0)
         remote = ray.remote(_ray_task).options(num_cpus=self.threads,

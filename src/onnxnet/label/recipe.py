@@ -113,5 +113,26 @@ class Recipe:
         return self.precision == "bf16" or (self.precision == "auto" and device.startswith("cuda"))
 
 
+#: One line per field: the CLI's option help (``onnxnet bench label --help``).
+HELP: dict[str, str] = {
+    "epochs": "training budget in epochs (NB201: 200; 12 for cheap labels)",
+    "batch_size": "training batch size",
+    "lr": "peak learning rate (SGD)",
+    "momentum": "SGD momentum",
+    "nesterov": "Nesterov momentum",
+    "weight_decay": "L2 weight decay",
+    "warmup_epochs": "linear learning-rate warm-up (epochs, may be fractional) before the cosine decay",
+    "label_smoothing": "label smoothing of the cross-entropy",
+    "train_images": "train on the first N images of the fixed 45k train split (default: all)",
+    "val_images": "validate on the first N of the 5k validation images (default: all)",
+    "test_images": "test on the first N of the 10k test images (default: all)",
+    "augment": "random crop (4 px padding) + horizontal flip",
+    "seed": "seed of initialisation, data order and augmentation",
+    "precision": "auto (bf16 autocast + channels-last on CUDA, fp32 on CPU) | bf16 | fp32",
+    "device": "auto | cpu | cuda | cuda:N",
+    "cuda_graphs": "capture the training step as a CUDA graph (CUDA only; eager if capture fails)",
+    "eval_batch": "evaluation batch size",
+}
+
 #: NAS-Bench-201's 12-epoch budget (the cheap label its tables also publish).
 SHORT = Recipe(epochs=12)
