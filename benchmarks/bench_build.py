@@ -28,7 +28,7 @@ def stage_times(space_name: str, n: int) -> dict[str, float]:
     """Mean seconds per network for each pipeline stage (build, export, load+simplify, strip, facts+hash)."""
     import torch
 
-    from onnxnet.bench.weights import strip
+    from onnxnet.graph.weights import strip
     from onnxnet.graph import export_torch, graph_facts, graph_hash, load_model
     from onnxnet.spaces import get_space
 

@@ -26,7 +26,7 @@ def test_kill_9_mid_build_then_rerun_gives_the_same_store(tmp_path, tiny_store, 
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "onnxnet.cli.main", "bench", "build", "--space", "nb201", "--archs",
            str(nb201_archs_file), "--chunk-size", "2", "--jobs", "2", "--reuse-isomorphic", "off", "--quiet",
-           "--out", str(out)]
+           "--store", str(out)]
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 240
     try:
@@ -128,10 +128,10 @@ def test_one_build_per_space_and_store_at_a_time(tmp_path, tiny_store, nb201_arc
 def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     from onnxnet.cli.main import main
 
-    assert main(["bench", "build", "--space", "nope", "--out", str(tmp_path / "x")]) == 2
+    assert main(["bench", "build", "--space", "nope", "--store", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: unknown search space 'nope'") and "Traceback" not in err
-    assert main(["bench", "info", str(tmp_path / "missing")]) == 2
+    assert main(["bench", "info", "--store", str(tmp_path / "missing")]) == 2
     assert "not an onnxnet benchmark store" in capsys.readouterr().err
 
 

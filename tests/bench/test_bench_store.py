@@ -136,7 +136,7 @@ def test_strip_keeps_constant_valued_weights(tmp_path):
     from onnx import numpy_helper
 
     from bench_onnx_files import make_onnx
-    from onnxnet.bench.weights import is_empty, materialize, strip
+    from onnxnet.graph.weights import is_empty, materialize, strip
 
     m = onnx.load(str(make_onnx(tmp_path / "m.onnx", channels=8)))
     zero = numpy_helper.from_array(np.zeros((8, 3, 3, 3), np.float32), "w")

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from onnxnet.predictors import get_predictor
-from onnxnet.predictors.graph_features import features_frame, topology_features
+from onnxnet.features import features_frame, topology_features
 from predictor_nets import block_model
 
 
@@ -48,7 +48,7 @@ def test_static_predictors_use_graph_facts():
 
 
 def test_parallel_features_equal_serial_ones_and_small_jobs_stay_in_process(monkeypatch):
-    import onnxnet.predictors.graph_features as gf
+    import onnxnet.features.engine as gf
 
     models = [block_model(i % 2 == 0, zero_branch=i % 3 == 0) for i in range(gf._MIN_PARALLEL)]
     rows = pd.DataFrame({"id": [f"n{i}" for i in range(len(models))], "graph_hash": [f"p{i}" for i in range(len(models))],

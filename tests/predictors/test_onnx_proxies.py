@@ -10,11 +10,11 @@ import torch.nn as nn
 
 from onnxnet.graph import export_torch, graph_hash, load_model
 from onnxnet.predictors import get_predictor
-from onnxnet.predictors.graph_features import features_frame
-from onnxnet.predictors.onnx_proxies import PROXY_SET, onnx_proxy_features
-from onnxnet.predictors.proxies import compute_proxies
-from onnxnet.predictors.proxies._relu import RELU_STATISTICS, relu_scores
-from onnxnet.predictors.proxies.swap import Swap
+from onnxnet.features import features_frame
+from onnxnet.features.onnx_proxies import PROXY_SET, onnx_proxy_features
+from onnxnet.features.proxies import compute_proxies
+from onnxnet.features.proxies._relu import RELU_STATISTICS, relu_scores
+from onnxnet.features.proxies.swap import Swap
 
 
 def cnn(width: int, seed: int = 0) -> nn.Module:
@@ -74,7 +74,7 @@ def test_proxy_cache_resumes_and_bad_rows_are_reported(onnx_rows, tmp_path, monk
     assert [f["id"] for f in failures] == ["broken"]
     assert list(tmp_path.glob("graph_features_proxies-*.parquet"))
 
-    import onnxnet.predictors.graph_features as gf
+    import onnxnet.features.engine as gf
 
     gf.clear_memory_cache()
     monkeypatch.setattr(gf, "_compute_chunk", lambda *a: pytest.fail("cached graphs were recomputed"))
@@ -108,7 +108,7 @@ def test_rank_linear_learns_the_sign_of_a_proxy_and_ignores_space_scale(onnx_row
 
 def test_proxies_follow_the_declared_input_size():
     from onnxnet.graph.torch_exec import UnsupportedOpError
-    from onnxnet.predictors.onnx_proxies import proxy_input_size
+    from onnxnet.features.onnx_proxies import proxy_input_size
 
     big = load_model(export_torch(cnn(4).eval(), (1, 3, 224, 160)))
     assert proxy_input_size(big) == (64, 46) and proxy_input_size(big, max_side=512) == (224, 160)
@@ -120,7 +120,7 @@ def test_proxies_follow_the_declared_input_size():
 
 def test_proxy_seeds_average_independent_draws_each_cached(onnx_rows, tmp_path):
     from onnxnet.errors import ProtocolError
-    from onnxnet.predictors.onnx_proxies import proxy_frame
+    from onnxnet.features.onnx_proxies import proxy_frame
 
     one, _ = proxy_frame(onnx_rows, cache_dir=tmp_path)
     draw1, _ = features_frame(onnx_rows, kind="proxies-seed1", cache_dir=tmp_path)
@@ -136,8 +136,8 @@ def test_proxy_seeds_average_independent_draws_each_cached(onnx_rows, tmp_path):
 
 
 def test_meco_batch_counts_layers_with_more_channels_than_positions():
-    from onnxnet.predictors.proxies.meco import Meco
-    from onnxnet.predictors.proxies.meco_batch import MecoBatch
+    from onnxnet.features.proxies.meco import Meco
+    from onnxnet.features.proxies.meco_batch import MecoBatch
 
     torch.manual_seed(0)
     narrow = torch.relu(torch.randn(16, 32, 2, 2))  # 32 channels, 4 positions per image
@@ -155,7 +155,7 @@ def test_meco_batch_counts_layers_with_more_channels_than_positions():
 
 def test_extra_proxies_have_their_own_cache_and_predictor(onnx_rows, tmp_path):
     from onnxnet.errors import ProtocolError
-    from onnxnet.predictors.onnx_proxies import proxy_frame
+    from onnxnet.features.onnx_proxies import proxy_frame
 
     frame, failures = proxy_frame(onnx_rows, ("nwot", "meco_batch"), cache_dir=tmp_path)
     assert list(frame.columns) == ["zc_nwot", "zc_meco_batch"] and not failures

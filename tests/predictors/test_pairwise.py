@@ -71,13 +71,13 @@ def test_cli_fits_the_comparator_and_scores_files(onnx_nets, tmp_path, capsys):
     from onnxnet.cli.main import main
 
     store = write_store(onnx_nets, tmp_path / "store")
-    rc = main(["fit", "--bench", str(store.path), "--spaces", "s0,s1", "--out", str(tmp_path / "pw"),
+    rc = main(["fit", "--store", str(store.path), "--spaces", "s0,s1", "--out", str(tmp_path / "pw"),
                "--predictor", "pairwise", "--param", "proxies=('nwot',)", "--param", "min_child_samples=2",
                "--param", f"cache_dir='{tmp_path}'"])
     out = capsys.readouterr().out
     assert rc == 0 and "comparator: 28 within-space pairs" in out and "saved pairwise" in out
     files = onnx_nets["path"].iloc[[0, 11]].tolist()
-    assert main(["predict", *files, "--surrogate", str(tmp_path / "pw"), "--space", "s1", "--json"]) == 0
+    assert main(["predict", *files, "--predictor", str(tmp_path / "pw"), "--space", "s1", "--json"]) == 0
     preds = json.loads(capsys.readouterr().out)["predictions"]
     assert preds[0]["model"] == files[1]  # the widest, deepest net ranks first
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from onnxnet.predictors import get_predictor
-from onnxnet.predictors.proxies import compute_proxies, proxy_names
+from onnxnet.features.proxies import compute_proxies, proxy_names
 
 NAMES = ["synflow", "nwot", "jacov", "grad_norm", "snip"]
 

@@ -98,28 +98,28 @@ def test_cli_fit_stack_then_predict_files(onnx_nets, tmp_path, capsys):
 
     store = write_store(onnx_nets, tmp_path / "store")
     members = repr(ONNX_MEMBERS[1:])
-    rc = main(["fit", "--bench", str(store.path), "--spaces", "s0,s1", "--out", str(tmp_path / "st"),
+    rc = main(["fit", "--store", str(store.path), "--spaces", "s0,s1", "--out", str(tmp_path / "st"),
                "--predictor", "stack", "--param", f"members={members}", "--param", "folds=3",
                "--param", f"cache_dir='{tmp_path}'"])
     assert rc == 0 and "saved stack" in capsys.readouterr().out
     files = onnx_nets["path"].iloc[[0, 11]].tolist()
-    assert main(["predict", *files, "--surrogate", str(tmp_path / "st"), "--json"]) == 0
+    assert main(["predict", *files, "--predictor", str(tmp_path / "st"), "--json"]) == 0
     captured = capsys.readouterr()
     preds = json.loads(captured.out)["predictions"]
     assert preds[0]["model"] == files[1]  # the widest, deepest net ranks first
     assert "not fitted on (s0, s1)" in captured.err and "among each other" in captured.err
     # One file: with --space it is placed among that space's training networks, the same score as in a batch.
-    assert main(["predict", files[1], "--surrogate", str(tmp_path / "st"), "--json"]) == 0
+    assert main(["predict", files[1], "--predictor", str(tmp_path / "st"), "--json"]) == 0
     assert "nothing to be ranked against; pass --space (one of s0, s1)" in capsys.readouterr().err
     both = []
     for batch in ([files[1]], files):
-        assert main(["predict", *batch, "--surrogate", str(tmp_path / "st"), "--space", "s1", "--json"]) == 0
+        assert main(["predict", *batch, "--predictor", str(tmp_path / "st"), "--space", "s1", "--json"]) == 0
         both.append({p["model"]: p["score"] for p in json.loads(capsys.readouterr().out)["predictions"]})
     assert both[0][files[1]] == pytest.approx(both[1][files[1]]) and both[0][files[1]] > 0.5
 
 
 def test_space_quantiles_place_values_among_the_fitted_ones():
-    from onnxnet.surrogate.targets import SpaceQuantiles
+    from onnxnet.ranking import SpaceQuantiles
 
     q = SpaceQuantiles(points=5).fit([1.0, 2.0, 3.0, 4.0, 100.0, 7.0, np.nan], ["a"] * 5 + ["b", "b"])
     assert q.reference["b"] == [7.0] and len(q.reference["a"]) == 5

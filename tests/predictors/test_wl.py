@@ -5,7 +5,7 @@ import onnx
 import pytest
 
 from onnxnet.predictors import get_predictor, load_predictor
-from onnxnet.predictors.wl_features import BUCKETS, ITERATIONS, normalise, wl_features
+from onnxnet.features.wl import BUCKETS, ITERATIONS, normalise, wl_features
 from predictor_nets import block_model
 
 

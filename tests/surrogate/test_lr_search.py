@@ -81,6 +81,6 @@ def test_bad_grids_are_clear_errors(tmp_path, toy, tiny_config, changes, match):
 def test_cli_rejects_a_malformed_grid(tmp_path, capsys):
     from onnxnet.cli.main import main
 
-    assert main(["train", "--bench", str(tmp_path), "--spaces", "nb201", "--out", str(tmp_path / "o"),
+    assert main(["train", "--store", str(tmp_path), "--spaces", "nb201", "--out", str(tmp_path / "o"),
                  "--lr-grid", "1e-3,fast"]) == 2
     assert "--lr-grid" in capsys.readouterr().err

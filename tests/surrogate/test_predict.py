@@ -11,6 +11,7 @@ import pytest
 
 from surrogate_tiny import TINY
 from onnxnet.errors import ModelLoadError
+from onnxnet.predictors import load_predictor
 
 
 def _net(c: int, k: int, depth: int):
@@ -118,7 +119,7 @@ def test_hybrid_predictor_runs_the_contract(nets):
 
 def test_hybrid_saves_and_reloads_identically(nets, tmp_path):
     from onnxnet.errors import SurrogateError
-    from onnxnet.surrogate.hybrid import HybridPredictor
+    from onnxnet.predictors.hybrid import HybridPredictor
 
     df, _ = nets
     p = HybridPredictor(lm="modernbert-tiny", lm_backbone_overrides=dict(TINY), lm_epochs=1, lm_max_length=256,
@@ -127,13 +128,13 @@ def test_hybrid_saves_and_reloads_identically(nets, tmp_path):
     p.fit(df, df["accuracy"].to_numpy(), df["space"].tolist())
     assert {"zc_nwot", "zc_synflow"} <= set(p.feature_names_)
     p.save(tmp_path / "hybrid")
-    again = HybridPredictor.load(tmp_path / "hybrid")
+    again = load_predictor(tmp_path / "hybrid")
     np.testing.assert_allclose(again.predict(df), p.predict(df), rtol=1e-6)
     # Rank-normalised features are placed among the training networks: one row scores as it does in the batch.
     np.testing.assert_allclose(again.predict(df.iloc[[3]]), p.predict(df)[[3]], rtol=1e-6)
     (tmp_path / "hybrid" / "trees_1.txt").write_text("garbage")
-    with pytest.raises(SurrogateError, match="trees_1|not a readable onnxnet-hybrid"):
-        HybridPredictor.load(tmp_path / "hybrid")
+    with pytest.raises(SurrogateError, match="not a readable saved predictor.*tree member"):
+        load_predictor(tmp_path / "hybrid")
 
 
 def test_cli_train_then_predict(nets, tmp_path, capsys):
@@ -145,14 +146,14 @@ def test_cli_train_then_predict(nets, tmp_path, capsys):
     for space, part in df.drop(columns=["path"]).groupby("space"):
         store.write_part(f"{space}-0", part)  # part files are named after their space
     out = tmp_path / "surrogate"
-    rc = main(["train", "--bench", str(store.path), "--spaces", "toy0,toy1", "--out", str(out), "--epochs", "1",
+    rc = main(["train", "--store", str(store.path), "--spaces", "toy0,toy1", "--out", str(out), "--epochs", "1",
                "--batch-size", "4", "--vocab-size", "400", "--max-length", "256"])
     assert rc == 0
     text = capsys.readouterr().out
     assert "val" in text and "test" in text and (out / "surrogate.json").is_file()
     card = (out / "README.md").read_text()
     assert "toy0" in card and "Best epoch" in card
-    rc = main(["predict", df["path"].iloc[0], df["path"].iloc[7], "--surrogate", str(out), "--json"])
+    rc = main(["predict", df["path"].iloc[0], df["path"].iloc[7], "--predictor", str(out), "--json"])
     assert rc == 0
     res = json.loads(capsys.readouterr().out)
     preds = res["predictions"]
@@ -167,13 +168,13 @@ def test_cli_train_then_predict(nets, tmp_path, capsys):
         m.metadata_props.add(key="accuracy", value=repr(float(df["accuracy"].iloc[i])))
         files.append(str(tmp_path / f"bench{i}.onnx"))
         onnx.save(m, files[-1])
-    assert main(["predict", *files, "--surrogate", str(out), "--json"]) == 0
+    assert main(["predict", *files, "--predictor", str(out), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["rank_correlation"]["n"] == 3
     assert sorted(p["known_accuracy"] for p in res["predictions"]) == sorted(df["accuracy"].iloc[[0, 3, 7]])
     # unknown space and bad folder: one-line errors, exit code 2
-    assert main(["train", "--bench", str(store.path), "--spaces", "nb999", "--out", str(tmp_path / "x")]) == 2
-    assert main(["predict", df["path"].iloc[0], "--surrogate", str(tmp_path)]) == 2
+    assert main(["train", "--store", str(store.path), "--spaces", "nb999", "--out", str(tmp_path / "x")]) == 2
+    assert main(["predict", df["path"].iloc[0], "--predictor", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "error:" in err and "nb999" in err and "onnxnet train" in err
 
@@ -184,7 +185,7 @@ def test_weight_free_store_row_reads_like_its_file(tmp_path):
     import onnx
 
     from onnxnet.bench.build import canonical_onnx
-    from onnxnet.bench.weights import is_weight_free, materialize
+    from onnxnet.graph.weights import is_weight_free, materialize
     from onnxnet.spaces import get_space
     from onnxnet.surrogate.inputs import encode_items
 
@@ -206,17 +207,17 @@ def test_cli_fit_hybrid_then_predict_files(nets, tmp_path, capsys):
     for space, part in df.drop(columns=["path"]).groupby("space"):
         store.write_part(f"{space}-0", part)
     out = tmp_path / "hybrid"
-    rc = main(["fit", "--bench", str(store.path), "--spaces", "toy0,toy1", "--out", str(out),
+    rc = main(["fit", "--store", str(store.path), "--spaces", "toy0,toy1", "--out", str(out),
                "--predictor", "onnxnet-hybrid", "--param", "lm=None",
                "--param", "n_trees=2", "--param", "val_fraction=0.0", "--param", f"cache_dir='{tmp_path}'"])
     assert rc == 0
     text = capsys.readouterr().out
-    assert "test split toy" in text and (out / "hybrid.json").is_file()
-    rc = main(["predict", df["path"].iloc[0], df["path"].iloc[3], "--surrogate", str(out), "--json"])
+    assert "test split toy" in text and (out / "predictor.json").is_file()
+    rc = main(["predict", df["path"].iloc[0], df["path"].iloc[3], "--predictor", str(out), "--json"])
     assert rc == 0
     preds = json.loads(capsys.readouterr().out)["predictions"]
     assert {p["model"] for p in preds} == {df["path"].iloc[0], df["path"].iloc[3]}
-    assert main(["fit", "--bench", str(store.path), "--spaces", "toy0", "--out", str(out), "--predictor",
+    assert main(["fit", "--store", str(store.path), "--spaces", "toy0", "--out", str(out), "--predictor",
                  "gbm"]) == 2
     assert "cannot be saved" in capsys.readouterr().err
 
@@ -225,13 +226,13 @@ def test_hybrid_module_imports_first_in_a_fresh_process():
     import subprocess
     import sys
 
-    code = "from onnxnet.surrogate.hybrid import HybridPredictor; from onnxnet.predictors import get_predictor; " \
+    code = "from onnxnet.predictors.hybrid import HybridPredictor; from onnxnet.predictors import get_predictor; " \
            "assert type(get_predictor('onnxnet-hybrid')) is HybridPredictor"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).returncode == 0
 
 
 def test_hybrid_auto_proxies_decides_on_validation_and_persists(nets, tmp_path):
-    from onnxnet.surrogate.hybrid import HybridPredictor
+    from onnxnet.predictors.hybrid import HybridPredictor
 
     df, _ = nets
     p = HybridPredictor(lm=None, n_trees=2, val_fraction=0.5, proxies="auto", cache_dir=str(tmp_path / "c"))
@@ -239,6 +240,6 @@ def test_hybrid_auto_proxies_decides_on_validation_and_persists(nets, tmp_path):
     assert {"trees_proxies_False", "trees_proxies_True"} <= set(p.val_scores_)
     assert (any(c.startswith("zc_") for c in p.feature_names_)) == bool(p.proxies_)
     p.save(tmp_path / "h")
-    again = HybridPredictor.load(tmp_path / "h")
+    again = load_predictor(tmp_path / "h")
     assert again.proxies_ == p.proxies_
     np.testing.assert_allclose(again.predict(df), p.predict(df), rtol=1e-6)

@@ -71,18 +71,18 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(tmp_path, toy, tiny
 
     full = _train(tmp_path / "full", toy, tiny_config)
 
-    real_write = tr._write_json_atomic
+    real_write = tr.write_json
 
     def die_after_first_epoch(path, obj):
         real_write(path, obj)
         raise KeyboardInterrupt  # the process is killed right after epoch 1's checkpoint
 
-    monkeypatch.setattr(tr, "_write_json_atomic", die_after_first_epoch)
+    monkeypatch.setattr(tr, "write_json", die_after_first_epoch)
     with pytest.raises(KeyboardInterrupt):
         _train(tmp_path / "killed", toy, tiny_config)
     assert json.loads((tmp_path / "killed" / "checkpoints" / STATE_FILE).read_text())["epoch"] == 0
     assert not (tmp_path / "killed" / "surrogate.json").exists()
-    monkeypatch.setattr(tr, "_write_json_atomic", real_write)
+    monkeypatch.setattr(tr, "write_json", real_write)
     resumed = _train(tmp_path / "killed", toy, tiny_config)
     assert resumed.settings["training"]["epochs_run"] == 2
     np.testing.assert_allclose(resumed.predict_texts(toy[0]), full.predict_texts(toy[0]), rtol=0, atol=1e-6)

@@ -25,7 +25,7 @@ _EXPORTS = {
     "import_onnx_bench": "onnxnet.bench.interop",
     "export_onnx_bench": "onnxnet.bench.interop",
     "store_info": "onnxnet.bench.info",
-    "materialize": "onnxnet.bench.weights",
+    "materialize": "onnxnet.graph.weights",
 }
 
 __all__ = sorted(_EXPORTS)

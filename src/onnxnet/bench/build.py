@@ -7,7 +7,7 @@ chunk done: a build killed at any moment (even ``kill -9``) is resumed by runnin
 the resumed store equals an uninterrupted one (same part files, same rows, no row lost or duplicated).
 Every network that fails is recorded in ``failures`` with the stage (build, export, load, facts) and reason.
 
-Stored ONNX is weight-free (see ``onnxnet.bench.weights``): exact graph, attributes, shapes and structural
+Stored ONNX is weight-free (see ``onnxnet.graph.weights``): exact graph, attributes, shapes and structural
 constants, but large random-init weight tensors keep only their dims, unless ``keep_weights`` is set. That
 keeps an NB201 network at ~16 KB instead of ~1.8 MB.
 """
@@ -28,7 +28,7 @@ from typing import Any, Callable, Hashable, Iterator, Sequence
 
 import numpy as np
 
-from onnxnet.bench import atomic
+from onnxnet import atomic
 from onnxnet.bench.store import BenchStore, split_of
 from onnxnet.errors import ArchitectureError, DataError, OnnxNetError
 
@@ -197,7 +197,7 @@ def canonical_onnx(space: Any, arch: Hashable, *, simplifier: str | None = "onnx
 
     Raises ``_StageError`` naming the stage (build, export, load, weights) that failed and why.
     """
-    from onnxnet.bench.weights import strip as strip_weights
+    from onnxnet.graph.weights import strip as strip_weights
     from onnxnet.graph import export_torch, load_model
 
     stage = "build"

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
-from onnxnet.bench import atomic
+from onnxnet import atomic
 from onnxnet.bench.store import BenchStore, split_of
 from onnxnet.errors import DataError, OnnxNetError
 
@@ -126,7 +126,7 @@ def import_chunk(task: ImportTask) -> dict[str, Any]:
 
     import onnx
 
-    from onnxnet.bench.weights import strip
+    from onnxnet.graph.weights import strip
     from onnxnet.graph import graph_facts, graph_hash, load_model
 
     warnings.filterwarnings("ignore")
@@ -240,13 +240,13 @@ def export_onnx_bench(store: str | os.PathLike[str] | BenchStore, dest: str | os
                       labelled_only: bool = False) -> int:
     """Write every stored network as ``dest/<space>/<name>.onnx`` with its accuracy in ``metadata_props``.
 
-    Weight-free networks get placeholder weights (``onnxnet.bench.weights.materialize``) so each file is a
+    Weight-free networks get placeholder weights (``onnxnet.graph.weights.materialize``) so each file is a
     valid, runnable ONNX model. The accuracy is the first property (what the ONNX-Net reference code reads).
     Returns the number of files written.
     """
     import onnx
 
-    from onnxnet.bench.weights import materialize
+    from onnxnet.graph.weights import materialize
 
     st = store if isinstance(store, BenchStore) else BenchStore(store)
     df = st.read(spaces=spaces, columns=["id", "space", "arch", "onnx", "accuracy", "accuracy_label"])

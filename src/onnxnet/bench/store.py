@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from onnxnet.bench import atomic
+from onnxnet import atomic
 from onnxnet.bench.provenance import LABELS, PRIMARY, PRIMARY_NOTE, labels_for
 from onnxnet.errors import DataError, OnnxNetError
 

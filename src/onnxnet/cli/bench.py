@@ -8,6 +8,7 @@ from typing import Any, Optional
 import typer
 
 from onnxnet.cli.app import app
+from onnxnet.cli.options import renamed, split_names
 
 bench_app = typer.Typer(help="Build, inspect, import and export ONNX-Bench stores.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
@@ -16,7 +17,8 @@ app.add_typer(bench_app, name="bench")
 @bench_app.command("build")
 def build(
     space: str = typer.Option(..., "--space", help="search space name (nb201, nb101, nb301, transnas_micro, ...)"),
-    out: Path = typer.Option(..., "--out", help="store folder (created, or resumed if it exists)"),
+    store: Optional[Path] = typer.Option(None, "--store", help="store folder (created, or resumed if it exists)"),
+    out: Optional[Path] = typer.Option(None, "--out", hidden=True, help="Old name of --store."),
     limit: Optional[int] = typer.Option(None, "--limit", help="a seeded random subset of N architectures"),
     jobs: int = typer.Option(1, "--jobs", "-j", help="worker processes (one torch thread each)"),
     seed: int = typer.Option(0, "--seed", help="seed for --limit subsets and for sampling non-enumerable spaces"),
@@ -41,6 +43,7 @@ def build(
     """Build SPACE's networks into a Parquet store (parallel, resumable: rerun the same command after a kill)."""
     from onnxnet.bench.build import BuildOptions, build_store
 
+    out = renamed(store, out, "--store", "--out")
     report = build_store(BuildOptions(
         space=space, out=out, limit=limit, jobs=jobs, seed=seed, archs=archs, labelled_only=labelled_only,
         require_label=require_label, chunk_size=chunk_size, reuse_isomorphic=reuse_isomorphic,
@@ -50,7 +53,7 @@ def build(
     if report.labels_unjoined:
         typer.echo(f"note: {report.labels_unjoined} label rows did not join (see `onnxnet bench labels {space}`)")
     if report.failed:
-        typer.echo(f"note: {report.failed} networks failed; see `onnxnet bench info {out} --failures`")
+        typer.echo(f"note: {report.failed} networks failed; see `onnxnet bench info --store {out} --failures`")
 
 
 @bench_app.command("labels")
@@ -77,7 +80,8 @@ def labels(
 
 @bench_app.command("info")
 def info(
-    store: Path = typer.Argument(..., help="store folder"),
+    store: Optional[Path] = typer.Option(None, "--store", help="store folder"),
+    store_arg: Optional[Path] = typer.Argument(None, hidden=True, help="Old form: the store as an argument."),
     tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="tokenizer (name or folder) for token lengths"),
     encoding: str = typer.Option("compact", "--encoding", help="text encoding for length statistics"),
     lengths: bool = typer.Option(True, "--lengths/--no-lengths", help="encode networks for text-length statistics"),
@@ -87,6 +91,7 @@ def info(
     """Counts per space, label coverage, node and text-length distributions, op-type divergence between spaces."""
     from onnxnet.bench.info import format_info, store_info
 
+    store = renamed(store, store_arg, "--store", "the store as an argument")
     typer.echo(format_info(store_info(store, tokenizer=tokenizer, encoding=encoding, lengths=lengths,
                                       sample=sample), show_failures=failures))
 
@@ -94,7 +99,8 @@ def info(
 @bench_app.command("import")
 def import_(
     src: Path = typer.Argument(..., help="folder in the ONNX-Bench layout (one folder per space, one .onnx per net)"),
-    out: Path = typer.Option(..., "--out", help="store folder to create or add to"),
+    store: Optional[Path] = typer.Option(None, "--store", help="store folder to create or add to"),
+    out: Optional[Path] = typer.Option(None, "--out", hidden=True, help="Old name of --store."),
     key: Optional[str] = typer.Option(None, "--key", help="metadata_props key holding the accuracy "
                                                            "(default: try accuracy/acc/..., else the only property)"),
     space: Optional[str] = typer.Option(None, "--space", help="space name for files not in a per-space folder"),
@@ -106,7 +112,7 @@ def import_(
     """Import an ONNX-Bench folder into a store (every file canonicalised; unreadable files recorded as failures)."""
     from onnxnet.bench.interop import import_onnx_bench
 
-    rep = import_onnx_bench(src, out, key=key, space=space,
+    rep = import_onnx_bench(src, renamed(store, out, "--store", "--out"), key=key, space=space,
                             simplifier=None if simplifier.lower() == "none" else simplifier,
                             keep_weights=keep_weights, jobs=jobs, progress=not quiet)
     typer.echo(rep.summary())
@@ -114,16 +120,26 @@ def import_(
 
 @bench_app.command("export")
 def export(
-    store: Path = typer.Argument(..., help="store folder"),
-    dest: Path = typer.Argument(..., help="output folder (ONNX-Bench layout: <space>/<name>.onnx)"),
+    paths: list[Path] = typer.Argument(..., metavar="DEST",
+                                       help="output folder (ONNX-Bench layout: <space>/<name>.onnx)"),
+    store: Optional[Path] = typer.Option(None, "--store", help="store folder"),
     key: str = typer.Option("accuracy", "--key", help="metadata_props key to write the accuracy under"),
-    spaces: Optional[list[str]] = typer.Option(None, "--space", help="only these spaces (repeatable)"),
+    spaces: Optional[str] = typer.Option(None, "--spaces", help="only these spaces, comma-separated"),
+    space: Optional[list[str]] = typer.Option(None, "--space", hidden=True, help="Old form of --spaces."),
     labelled_only: bool = typer.Option(False, "--labelled-only", help="skip networks without an accuracy"),
 ) -> None:
     """Export a store to the ONNX-Bench layout (runnable ONNX, accuracy and provenance in metadata_props)."""
     from onnxnet.bench.interop import export_onnx_bench
 
-    n = export_onnx_bench(store, dest, key=key, spaces=spaces, labelled_only=labelled_only)
+    if len(paths) == 2 and store is None:  # the old form: STORE DEST
+        store_arg, dest = paths
+        store = renamed(store, store_arg, "--store", "the store as an argument")
+    elif len(paths) == 1:
+        store, dest = renamed(store, None, "--store", ""), paths[0]
+    else:
+        raise typer.BadParameter(f"expected one output folder DEST, got {len(paths)} paths")
+    names = split_names(renamed(spaces, space, "--spaces", "--space", required=False)) or None
+    n = export_onnx_bench(store, dest, key=key, spaces=names, labelled_only=labelled_only)
     typer.echo(f"wrote {n} ONNX files under {dest}")
 
 

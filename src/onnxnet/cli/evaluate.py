@@ -14,6 +14,7 @@ from typing import Any, Optional
 import typer
 
 from onnxnet.cli.app import app
+from onnxnet.cli.options import split_names
 
 evaluate_app = typer.Typer(help="Evaluate accuracy predictors on the paper's protocols (results folder + table).",
                            no_args_is_help=True)
@@ -48,10 +49,6 @@ def _ints(text: str, what: str) -> list[int]:
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise ProtocolError(f"{what} must be comma-separated integers, got {text!r}") from None
-
-
-def _names(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip()]
 
 
 def _value(text: str) -> Any:
@@ -137,7 +134,7 @@ def _run(protocol: str, store: list[Path], predictor: str, param: list[str] | No
 
     from onnxnet.predictors import PREDICTORS
 
-    preds = _names(predictor)
+    preds = split_names(predictor)
     params = _params(preds, param)
     tags = _tags(preds, tag)
     for p in preds:  # predictors that compute graph features share one on-disk cache
@@ -149,7 +146,7 @@ def _run(protocol: str, store: list[Path], predictor: str, param: list[str] | No
     results = []
     for p in preds:
         console.print(f"[bold]{protocol}[/bold]: {p} on {len(rows)} rows")
-        labels = _names(label)
+        labels = split_names(label)
         extra = {"label": labels if len(labels) > 1 else labels[0]} if protocol != "cross-task" else {}
         res = fn(rows, p, params=params[p] or None, progress=True, **extra, **kwargs)
         if p in tags:
@@ -203,7 +200,7 @@ def all_spaces_cmd(
     tag: Optional[list[str]] = TagOpt,
 ) -> None:
     """Train on the store's train split of every space; score each space's test split separately."""
-    names = _names(spaces) if spaces else None
+    names = split_names(spaces) if spaces else None
     _run("all-spaces", store, predictor, param, out, plots, names, label, tag, spaces=names,
          max_train_per_space=max_train, seeds=seeds, regression=regression)
 
@@ -217,7 +214,7 @@ def loso_cmd(
     tag: Optional[list[str]] = TagOpt,
 ) -> None:
     """For each space: train on all the other spaces, test on all of it."""
-    names = _names(spaces) if spaces else None
+    names = split_names(spaces) if spaces else None
     _run("leave-one-space-out", store, predictor, param, out, plots, names, label, tag, spaces=names, seeds=seeds,
          regression=regression)
 
@@ -234,7 +231,7 @@ def zero_shot_cmd(
     tag: Optional[list[str]] = TagOpt,
 ) -> None:
     """Train on space(s) A, test on every graph of space B (the paper's headline: nb101 -> nb201)."""
-    tr = _names(train)
+    tr = split_names(train)
     _run("zero-shot", store, predictor, param, out, plots, tr + [test], label, tag, train_space=tr, test_space=test,
          n=n, test_sample=test_sample, seeds=seeds, regression=regression)
 
@@ -251,7 +248,7 @@ def few_shot_cmd(
     tag: Optional[list[str]] = TagOpt,
 ) -> None:
     """Zero-shot plus k target-space graphs in training; test on the rest of the target space."""
-    tr = _names(train)
+    tr = split_names(train)
     _run("few-shot", store, predictor, param, out, plots, tr + [test], label, tag, train_space=tr, test_space=test,
          shots=_ints(shots, "--shots"), n=n, seeds=seeds, regression=regression)
 
@@ -270,7 +267,7 @@ def cross_task_cmd(
     from onnxnet.errors import ProtocolError
 
     if tasks:
-        task_list = _names(tasks)
+        task_list = split_names(tasks)
     else:  # every trained-metric label the space has (not proxies, latencies or costs)
         from onnxnet.bench.provenance import labels_for
 

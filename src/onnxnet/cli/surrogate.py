@@ -1,64 +1,41 @@
-"""CLI commands: ``onnxnet train`` (train a surrogate on a benchmark store) and ``onnxnet predict`` (score ONNX files)."""
+"""CLI commands: ``onnxnet train`` / ``pretrain`` (the language model), ``fit`` (any predictor) and ``predict``."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 from onnxnet.cli.app import app
-from onnxnet.errors import TrainingError
-
-
-def _known_accuracy(path: Path, key: str) -> float | None:
-    """The accuracy stored in an ONNX file's metadata under ``key`` (ONNX-Bench layout), if any."""
-    import math
-
-    import onnx
-
-    try:
-        m = onnx.load(str(path), load_external_data=False)
-    except Exception:  # unreadable files were already reported by predict
-        return None
-    for p in m.metadata_props:
-        if p.key == key:
-            try:
-                v = float(p.value)
-            except ValueError:
-                return None
-            return v if math.isfinite(v) else None
-    return None
+from onnxnet.cli.options import renamed, split_names
+from onnxnet.errors import SurrogateError, TrainingError
 
 
 def _correlation(scores: object, known: list[float | None]) -> dict[str, float] | None:
     """Kendall and Spearman between scores and known accuracies (files that have one; at least 3)."""
     import numpy as np
-    from scipy.stats import kendalltau, spearmanr
+
+    from onnxnet.ranking import group_correlation
 
     idx = [i for i, k in enumerate(known) if k is not None]
-    if len(idx) < 3:
-        return None
-    sc = np.asarray(scores, dtype=float)[idx]
-    y = np.asarray([known[i] for i in idx], dtype=float)
-    return {"n": len(idx), "kendall": float(kendalltau(sc, y).statistic), "spearman": float(spearmanr(sc, y).statistic)}
-
-
-def _split_spaces(spaces: str) -> list[str]:
-    return [s.strip() for s in spaces.split(",") if s.strip()]
+    per = group_correlation(np.asarray(scores, dtype=float)[idx], [known[i] for i in idx], ["all"] * len(idx),
+                            min_rows=3)
+    return per.get("all")
 
 
 def _parse_rates(text: str) -> tuple[float, ...]:
     try:
-        return tuple(float(v) for v in _split_spaces(text))
+        return tuple(float(v) for v in split_names(text))
     except ValueError:
         raise TrainingError(f"--lr-grid {text!r}: expected numbers separated by commas, e.g. 1e-3,3e-4") from None
 
 
 @app.command()
 def train(
-    bench: Path = typer.Option(..., "--bench", help="Benchmark store folder (from 'onnxnet bench build')."),
+    store: Optional[Path] = typer.Option(None, "--store", help="Benchmark store folder (from 'onnxnet bench build')."),
+    bench: Optional[Path] = typer.Option(None, "--bench", hidden=True, help="Old name of --store."),
     spaces: str = typer.Option(..., "--spaces", help="Training search spaces, comma-separated, e.g. nb201,nb101."),
     out: Path = typer.Option(..., "--out", help="Output folder: the trained surrogate (and its checkpoints)."),
     backbone: str = typer.Option("modernbert-tiny", "--backbone",
@@ -87,16 +64,16 @@ def train(
     """Train a surrogate on the train split of --spaces; select the epoch on their val split; report the test split.
 
     Same command on CPU or one GPU; on several GPUs or nodes run it under accelerate:
-    accelerate launch --num_processes 4 -m onnxnet.cli.main train --bench ... A killed run resumes when rerun.
+    accelerate launch --num_processes 4 -m onnxnet.cli.main train --store ... A killed run resumes when rerun.
     """
     from onnxnet.surrogate.run import report_table, run_training
 
     result = run_training(
-        bench=bench, spaces=_split_spaces(spaces), out=out, backbone=backbone, loss=loss, target_norm=target_norm,
+        bench=renamed(store, bench, "--store", "--bench"), spaces=split_names(spaces), out=out, backbone=backbone, loss=loss, target_norm=target_norm,
         epochs=epochs, batch_size=batch_size, lr=lr, lr_grid=_parse_rates(lr_grid),
         max_length=max_length, encoding=encoding,
         vocab_size=vocab_size, limit=limit, val_limit=val_limit, test_limit=test_limit,
-        zero_shot=_split_spaces(zero_shot), patience=patience, seed=seed,
+        zero_shot=split_names(zero_shot), patience=patience, seed=seed,
         gradient_checkpointing=gradient_checkpointing, mixed_precision=mixed_precision, resume=resume,
     )
     report_table(result)
@@ -105,7 +82,8 @@ def train(
 
 @app.command()
 def pretrain(
-    bench: list[Path] = typer.Option(..., "--bench", help="Benchmark store folder(s) (repeatable)."),
+    store: Optional[list[Path]] = typer.Option(None, "--store", help="Benchmark store folder(s) (repeatable)."),
+    bench: Optional[list[Path]] = typer.Option(None, "--bench", hidden=True, help="Old name of --store."),
     spaces: str = typer.Option(..., "--spaces", help="Search spaces whose encodings to learn from, labelled or not."),
     out: Path = typer.Option(..., "--out", help="Output folder: a backbone for 'onnxnet train --backbone OUT'."),
     backbone: str = typer.Option("modernbert-tiny", "--backbone", help="modernbert-tiny | modernbert-small."),
@@ -127,17 +105,38 @@ def pretrain(
     """
     from onnxnet.surrogate.run import run_pretraining
 
-    folder = run_pretraining(bench=bench, spaces=_split_spaces(spaces), out=out, encoding=encoding, limit=limit,
+    folder = run_pretraining(bench=renamed(store, bench, "--store", "--bench"), spaces=split_names(spaces), out=out, encoding=encoding, limit=limit,
                              seed=seed, resume=resume, backbone=backbone, epochs=epochs, batch_size=batch_size,
                              lr=lr, max_length=max_length, mlm_probability=mlm_probability, vocab_size=vocab_size,
                              mixed_precision=mixed_precision)
     print(f"saved pretrained backbone to {folder}")
 
 
+def _space_for(est: Any, space: str | None, n_files: int) -> str | None:
+    """The space a fitted predictor scores the files as: ``--space``, else the one it was fitted on (notes say
+    what was assumed, and when the files are scored zero-shot)."""
+    fitted_on = list(getattr(est, "fit_spaces_", None) or [])
+    if space is None and len(fitted_on) == 1:
+        typer.echo(f"note: scoring the files as {fitted_on[0]} networks, the space this predictor was fitted on "
+                   "(--space to change)", err=True)
+        return fitted_on[0]
+    if space is None and n_files == 1:
+        typer.echo(f"note: one network of a space this predictor was not fitted on has nothing to be ranked "
+                   f"against; pass --space (one of {', '.join(fitted_on) or 'its training spaces'}) or more "
+                   "files", err=True)
+    elif fitted_on and (space or "user") not in fitted_on:
+        typer.echo(f"note: scoring as a space this predictor was not fitted on ({', '.join(fitted_on)}): the "
+                   "scores rank the files among each other (zero-shot; see docs/results.md for how well that "
+                   "transfers)", err=True)
+    return space
+
+
 @app.command()
 def predict(
     models: list[Path] = typer.Argument(..., help="ONNX files to score."),
-    surrogate: Path = typer.Option(..., "--surrogate", help="A trained surrogate folder ('onnxnet train') or a fitted predictor folder ('onnxnet fit')."),
+    predictor: Optional[Path] = typer.Option(None, "--predictor", help="A fitted predictor folder ('onnxnet fit') "
+                                             "or a trained surrogate folder ('onnxnet train')."),
+    surrogate: Optional[Path] = typer.Option(None, "--surrogate", hidden=True, help="Old name of --predictor."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     space: Optional[str] = typer.Option(None, "--space",
                                         help="Also give accuracies on this training space's scale (MSE/zscore surrogates); "
@@ -146,66 +145,53 @@ def predict(
     metadata_key: str = typer.Option("accuracy", "--metadata-key",
                                      help="Show this ONNX metadata property as the known accuracy (ONNX-Bench files)."),
 ) -> None:
-    """Score ONNX files with a trained surrogate (higher = better), best first.
+    """Score ONNX files with a fitted predictor or trained surrogate (higher = better), best first.
 
     Files that carry an accuracy in their metadata (ONNX-Bench layout, 'onnxnet bench export') get it shown beside
     the score, with the rank correlation over them.
     """
-    from onnxnet.predictors.base import is_predictor_folder
-    from onnxnet.surrogate.surrogate import Surrogate
+    from onnxnet.inputs import as_rows, metadata_value
+    from onnxnet.predictors import load_predictor
+    from onnxnet.predictors.surrogate import SurrogatePredictor
 
-    if is_predictor_folder(surrogate):  # from `onnxnet fit`
-        from onnxnet.predictors import load_predictor
-        from onnxnet.surrogate.inputs import as_rows
-
-        s = load_predictor(surrogate)
-        fitted_on = list(getattr(s, "fit_spaces_", None) or [])
-        if space is None and len(fitted_on) == 1:
-            space = fitted_on[0]
-            typer.echo(f"note: scoring the files as {space} networks, the space this predictor was fitted on "
-                       "(--space to change)", err=True)
-        elif space is None and len(models) == 1:
-            typer.echo(f"note: one network of a space this predictor was not fitted on has nothing to be ranked "
-                       f"against; pass --space (one of {', '.join(fitted_on) or 'its training spaces'}) or more "
-                       "files", err=True)
-        elif fitted_on and (space or "user") not in fitted_on:
-            typer.echo(f"note: scoring as a space this predictor was not fitted on ({', '.join(fitted_on)}): the "
-                       "scores rank the files among each other (zero-shot; see docs/results.md for how well that "
-                       "transfers)", err=True)
-        scores = s.predict(as_rows([str(m) for m in models], space=space or "user"))
-        for f in getattr(s, "failures_", []):
+    folder = renamed(predictor, surrogate, "--predictor", "--surrogate")
+    est = load_predictor(folder)
+    lm = est.surrogate_ if isinstance(est, SurrogatePredictor) else None
+    if lm is None:
+        space = _space_for(est, space, len(models))
+    rows = as_rows([str(m) for m in models], space=(space if lm is None else None) or "user")  # each file read once
+    if lm is None:
+        scores = est.predict(rows)
+        for f in getattr(est, "failures_", []):
             typer.echo(f"note: {f['id']}: {f['reason']} (scored without it)", err=True)
         over = 0
         space = None  # a fitted predictor ranks; it does not regress accuracies
     else:
-        s = Surrogate.from_pretrained(surrogate)
-        scores = s.predict([str(m) for m in models], batch_size=batch_size)
-        over = s.last_over_length_
+        scores = lm.predict(rows, batch_size=batch_size)
+        over = lm.last_over_length_
     acc = None
     if space is not None:
-        st = s.settings.get("space_stats", {})
-        if not s.regresses_accuracy or space not in st.get("mean", {}):
-            from onnxnet.errors import SurrogateError
-
+        st = lm.settings.get("space_stats", {})
+        if not lm.regresses_accuracy or space not in st.get("mean", {}):
             raise SurrogateError(
-                f"--space {space}: this surrogate cannot give accuracies there (loss {s.settings.get('loss')!r}, "
-                f"targets {s.settings.get('target_norm')!r}, spaces {', '.join(st.get('mean', {}))}); drop --space"
+                f"--space {space}: this surrogate cannot give accuracies there (loss {lm.settings.get('loss')!r}, "
+                f"targets {lm.settings.get('target_norm')!r}, spaces {', '.join(st.get('mean', {}))}); drop --space"
             )
         acc = scores * float(st["std"][space]) + float(st["mean"][space])
-    known = [_known_accuracy(m, metadata_key) for m in models]
+    known = metadata_value(rows, metadata_key)
     order = sorted(range(len(models)), key=lambda i: -scores[i])
     rows = [{"model": str(models[i]), "score": float(scores[i]), "rank": r + 1,
              **({"accuracy": float(acc[i])} if acc is not None else {}),
              **({"known_accuracy": known[i]} if known[i] is not None else {})} for r, i in enumerate(order)]
     corr = _correlation(scores, known)
     if as_json:
-        print(json.dumps({"surrogate": str(surrogate), "over_length": over, "predictions": rows,
+        print(json.dumps({"predictor": str(folder), "surrogate": str(folder), "over_length": over, "predictions": rows,
                           **({"rank_correlation": corr} if corr else {})}, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"surrogate {surrogate}")
+    t = Table(title=f"predictor {folder}")
     has_known = any(k is not None for k in known)
     for c in ("rank", "model", "score") + (("accuracy",) if acc is not None else ()) + \
             (("known accuracy",) if has_known else ()):
@@ -224,7 +210,8 @@ def predict(
 
 @app.command()
 def fit(
-    bench: list[Path] = typer.Option(..., "--bench", help="Benchmark store folder(s) (repeat to combine)."),
+    store: Optional[list[Path]] = typer.Option(None, "--store", help="Benchmark store folder(s) (repeat to combine)."),
+    bench: Optional[list[Path]] = typer.Option(None, "--bench", hidden=True, help="Old name of --store."),
     spaces: str = typer.Option(..., "--spaces", help="Training search spaces, comma-separated, e.g. nb101."),
     out: Path = typer.Option(..., "--out", help="Output folder for the fitted predictor."),
     predictor: str = typer.Option("auto", "--predictor", help="A registered predictor that can save itself: auto "
@@ -237,7 +224,7 @@ def fit(
     include_test: bool = typer.Option(False, "--include-test/--exclude-test",
                                       help="Also fit on the store's test split (default: keep it for evaluation)."),
 ) -> None:
-    """Fit a predictor on benchmark rows of --spaces and save it; `onnxnet predict --surrogate OUT` then scores
+    """Fit a predictor on benchmark rows of --spaces and save it; `onnxnet predict --predictor OUT` then scores
     ONNX files with it. Its own model selection (early stopping, blend weight) uses a validation part of these
     rows only; the test split of the store is reported when it was left out."""
     from onnxnet.cli.evaluate import FEATURE_CACHE, _params, _rows
@@ -247,16 +234,17 @@ def fit(
     from onnxnet.predictors import get_predictor
     from onnxnet.predictors.base import savable_learners
 
-    names = _split_spaces(spaces)
+    store = renamed(store, bench, "--store", "--bench")
+    names = split_names(spaces)
     params = _params([predictor], param)[predictor]
     params.setdefault("cache_dir", str(FEATURE_CACHE))
     est = get_predictor(predictor, **params)
     if not est.can_save():
         raise ProtocolError(f"predictor {predictor!r} cannot be saved; use one of {', '.join(savable_learners())} "
                             "(or `onnxnet train` for the language model alone)")
-    rows = labelled(_rows(bench, [predictor], names, label), _split_spaces(label))
+    rows = labelled(_rows(store, [predictor], names, label), split_names(label))
     if rows.empty:
-        raise ProtocolError(f"no labelled rows of {names} in {[str(b) for b in bench]}")
+        raise ProtocolError(f"no labelled rows of {names} in {[str(b) for b in store]}")
     test = rows[rows["split"] == "test"] if not include_test and "split" in rows.columns else rows.iloc[:0]
     train = rows.drop(test.index)
     print(f"fitting {predictor} on {len(train)} networks of {', '.join(names)}")

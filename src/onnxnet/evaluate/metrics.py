@@ -11,6 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from onnxnet.errors import ProtocolError
+from onnxnet.ranking import mean_kendall  # noqa: F401  (part of the metrics API)
 
 #: The top-k% levels reported by default (the paper's precision@1/5/10%).
 TOP_K_PERCENTS: tuple[float, ...] = (1.0, 5.0, 10.0)
@@ -34,22 +35,6 @@ def kendall_tau(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
     if t.size < 2 or np.ptp(t) == 0 or np.ptp(p) == 0:
         return float("nan")
     return float(kendalltau(t, p).statistic)
-
-
-def mean_kendall(y_pred: Sequence[float], y_true: Sequence[float], groups: Sequence[str]) -> float:
-    """Kendall tau within each group (search space), averaged: scores are never ranked across spaces.
-    A group whose predictions are constant counts as 0; groups of fewer than two rows are skipped."""
-    from scipy.stats import kendalltau
-
-    p, t = np.asarray(y_pred, dtype=float), np.asarray(y_true, dtype=float)
-    g = np.asarray(list(groups), dtype=object)
-    taus = []
-    for s in np.unique(g):
-        m = g == s
-        if m.sum() >= 2:
-            tau = kendalltau(p[m], t[m]).statistic
-            taus.append(0.0 if np.isnan(tau) else float(tau))
-    return float(np.mean(taus)) if taus else float("nan")
 
 
 def spearman_rho(y_true: Sequence[float], y_pred: Sequence[float]) -> float:

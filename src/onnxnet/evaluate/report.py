@@ -18,14 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from onnxnet.atomic import write_with as _atomic_write
 from onnxnet.evaluate.protocols import ProtocolResult
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 def _fmt(mean: float, std: float | None) -> str:

@@ -32,7 +32,7 @@ import onnx
 from onnx import helper
 
 from onnxnet.errors import ModelLoadError
-from onnxnet.graph.ir import CONFIG_SLOTS, attr_value, keep_values, zero_filled
+from onnxnet.graph.ir import CONFIG_SLOTS, attr_value, keep_values, numel, zero_filled
 
 #: Ops that compute nothing at inference time and are removed (their output is their first input).
 NOOP_OPS = frozenset({"Identity", "Dropout"})
@@ -114,7 +114,7 @@ def _type_key(tp: onnx.TypeProto | None) -> str:
 
 def _init_key(t: onnx.TensorProto, keep: bool) -> str:
     base = f"W{t.data_type}:{tuple(t.dims)}"
-    if keep or keep_values(t.data_type, _numel(t)):
+    if keep or keep_values(t.data_type, numel(t)):
         try:
             base += repr(onnx.numpy_helper.to_array(t).reshape(-1).tolist())
         except Exception:
@@ -143,7 +143,7 @@ def duplicate_initializers(inits: dict[str, onnx.TensorProto]) -> dict[str, str]
     structure."""
     groups: dict[bytes, list[str]] = defaultdict(list)
     for name, t in inits.items():
-        if t.data_location == onnx.TensorProto.EXTERNAL or not keep_values(t.data_type, _numel(t)):
+        if t.data_location == onnx.TensorProto.EXTERNAL or not keep_values(t.data_type, numel(t)):
             continue
         groups[_init_fingerprint(t)].append(name)
     alias: dict[str, str] = {}
@@ -156,13 +156,6 @@ def duplicate_initializers(inits: dict[str, onnx.TensorProto]) -> dict[str, str]
             else:
                 alias[name] = same
     return alias
-
-
-def _numel(t: onnx.TensorProto) -> int:
-    n = 1
-    for d in t.dims:
-        n *= d
-    return n
 
 
 def canonicalize(model: onnx.ModelProto, *, source: str = "<model>", unshare_weights: bool = True,
@@ -462,7 +455,7 @@ def _rebuild(model: onnx.ModelProto, nodes: list[onnx.NodeProto], inits: dict[st
         typed(graph.output.add(), o, rename[o], orig)
     for name, src in new_inits:
         t = graph.initializer.add()
-        if weights or keep_values(src.data_type, _numel(src)) or zero_filled(src):
+        if weights or keep_values(src.data_type, numel(src)) or zero_filled(src):
             t.CopyFrom(src)
             t.ClearField("doc_string")
         else:  # type and shape only: enough for the encodings and the facts

@@ -186,6 +186,14 @@ def tensor_type(tp: onnx.TypeProto) -> TensorType:
     return TensorType(tt.elem_type, tuple(dims))
 
 
+def numel(t: onnx.TensorProto) -> int:
+    """Number of elements of an initializer, from its dims (1 for a scalar)."""
+    n = 1
+    for d in t.dims:
+        n *= int(d)
+    return n
+
+
 def keep_values(dtype: int, numel: int | None) -> bool:
     """Whether a constant's values are part of the structure (small integer or scalar constants)."""
     if numel is None:

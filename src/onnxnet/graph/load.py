@@ -13,11 +13,11 @@ from google.protobuf.message import DecodeError
 from onnxnet.errors import ModelLoadError
 from onnxnet.graph.canonical import canonicalize, topo_sort_nodes
 from onnxnet.graph.export import DEFAULT_OPSET, export_torch, strip_metadata
+from onnxnet.graph.ir import keep_values, numel
+from onnxnet.graph.weights import PROTO_LIMIT, model_bytes, strip_weights
 
 Simplifier = Literal["onnxsim", "onnxslim"]
 SIMPLIFIERS = ("onnxsim", "onnxslim")
-#: Protobuf cannot serialise a message of 2 GiB or more; bigger models are handled without weight values.
-PROTO_LIMIT = 2**31 - 1
 
 
 def _describe(source: Any) -> str:
@@ -84,9 +84,7 @@ def _load_external(model: onnx.ModelProto, path: Path) -> None:
         length = next((int(e.value) for e in t.external_data if e.key == "length"), None)
         total += length if length is not None else f.stat().st_size
     if total > PROTO_LIMIT:  # too big for one message: large weights stay on disk, shapes are enough for onnxnet
-        from onnxnet.graph.ir import keep_values
-
-        ext = [t for t in ext if keep_values(t.data_type, _numel(t))]
+        ext = [t for t in ext if keep_values(t.data_type, numel(t))]
     for t in ext:
         try:
             load_external_data_for_tensor(t, str(base))
@@ -94,64 +92,6 @@ def _load_external(model: onnx.ModelProto, path: Path) -> None:
             raise ModelLoadError(f"{path}: cannot read external weights of tensor {t.name!r}: {e}") from None
         t.data_location = onnx.TensorProto.DEFAULT
         del t.external_data[:]
-
-
-def _numel(t: onnx.TensorProto) -> int:
-    n = 1
-    for d in t.dims:
-        n *= d
-    return n
-
-
-def model_bytes(model: onnx.ModelProto) -> int:
-    """Approximate serialized size, without serialising (which fails above 2 GiB)."""
-    total = 0
-    for t in model.graph.initializer:
-        total += len(t.raw_data) or t.ByteSize()
-    return total + sum(n.ByteSize() for n in model.graph.node)
-
-
-def strip_weights(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Copy of ``model`` whose large initializers keep dims but no values (for models over 2 GiB)."""
-    from onnxnet.graph.ir import keep_values, zero_filled
-
-    out = onnx.ModelProto()
-    if model.ByteSize() < PROTO_LIMIT:
-        out.CopyFrom(model)
-    else:
-        _copy_light(model, out)
-    for t in out.graph.initializer:
-        numel = 1
-        for d in t.dims:
-            numel *= d
-        if not keep_values(t.data_type, numel) and not zero_filled(t):
-            t.ClearField("raw_data")
-            for f in ("float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data"):
-                t.ClearField(f)
-            del t.external_data[:]
-            t.data_location = onnx.TensorProto.DEFAULT
-    return out
-
-
-def _copy_light(model: onnx.ModelProto, out: onnx.ModelProto) -> None:
-    """Copy ``model`` into ``out`` with only small initializers' values (a full copy would not fit protobuf)."""
-    from onnxnet.graph.ir import keep_values
-
-    for f in ("ir_version", "producer_name", "producer_version", "domain", "model_version"):
-        setattr(out, f, getattr(model, f))
-    out.opset_import.extend(model.opset_import)
-    g = model.graph
-    out.graph.name = g.name
-    out.graph.node.extend(g.node)
-    out.graph.input.extend(g.input)
-    out.graph.output.extend(g.output)
-    out.graph.value_info.extend(g.value_info)
-    for t in g.initializer:
-        nt = out.graph.initializer.add()
-        nt.name, nt.data_type = t.name, t.data_type
-        nt.dims.extend(t.dims)
-        if keep_values(t.data_type, _numel(t)):
-            nt.CopyFrom(t)
 
 
 def infer_shapes(model: onnx.ModelProto, what: str) -> onnx.ModelProto:

@@ -1,6 +1,6 @@
 """Run any ONNX graph as a freshly initialised torch module, so zero-cost proxies need no search-space builder.
 
-Benchmark rows and user files are ONNX; proxies (``onnxnet.predictors.proxies``) need a differentiable network
+Benchmark rows and user files are ONNX; proxies (``onnxnet.features.proxies``) need a differentiable network
 at initialisation. ``to_torch(model)`` turns the graph into an ``OnnxModule``: one small ``nn.Module`` per node
 (``Relu`` nodes become ``nn.ReLU``, ``Conv`` nodes ``nn.Conv2d``, ...), so the proxies' hooks and layer walks see
 the same module types as in a hand-written network. Weights are re-initialised (the values in the file, if any,
@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from onnxnet.errors import OnnxNetError
+from onnxnet.graph.weights import is_empty
 from onnxnet.registry import Registry
 
 
@@ -327,7 +328,6 @@ def to_torch(model: Any, *, normalize: str = "conv", weights: str = "init", seed
     import torch
     from onnx import numpy_helper
 
-    from onnxnet.bench.weights import is_empty
     from onnxnet.graph.load import load_model
 
     if normalize not in ("conv", "none"):

@@ -9,6 +9,7 @@ import numpy as np
 
 from onnxnet.errors import ProtocolError
 from onnxnet.predictors.base import Predictor, registered_name
+from onnxnet.ranking import rank_within
 
 
 class RidgeOnFeatures(Predictor):
@@ -22,8 +23,6 @@ class RidgeOnFeatures(Predictor):
 
     def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:
         from sklearn.linear_model import RidgeCV
-
-        from onnxnet.surrogate.targets import rank_within
 
         X, self.fit_failures_ = self._features(rows, fit=True)
         ok = np.isfinite(X).all(axis=1)

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from onnxnet.errors import ProtocolError
-from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
+from onnxnet.predictors.base import PREDICTORS, Predictor, row_groups
+from onnxnet.predictors.loading import load_predictor
 from onnxnet.predictors.stack import Member, make_member, member_spec
 
 _ROLES = ("few", "many")
@@ -40,7 +41,7 @@ class AutoPredictor(Predictor):
         if int(self.threshold) < 1:
             raise ProtocolError(f"auto: threshold must be a positive number of rows, got {self.threshold!r}")
         rows = rows.reset_index(drop=True)
-        space = row_spaces(rows)
+        space = row_groups(rows)
         names, counts = np.unique(space, return_counts=True)
         self.routes_ = {str(s): "many" if c >= int(self.threshold) else "few" for s, c in zip(names, counts)}
         self.models_: dict[str, Predictor] = {}
@@ -60,7 +61,7 @@ class AutoPredictor(Predictor):
         if not getattr(self, "is_fitted_", False):
             raise ProtocolError("auto: call fit(rows, y) before predict")
         rows = rows.reset_index(drop=True)
-        roles = np.array([self._role(s) for s in row_spaces(rows)], dtype=object)
+        roles = np.array([self._role(s) for s in row_groups(rows)], dtype=object)
         out = np.full(len(rows), np.nan)
         self.failures_ = []
         for role, model in self.models_.items():
@@ -83,8 +84,6 @@ class AutoPredictor(Predictor):
         return {"routes": self.routes_, "roles": sorted(self.models_)}
 
     def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
-        from onnxnet.predictors.base import load_predictor
-
         self.routes_ = {str(k): str(v) for k, v in state["routes"].items()}
         unknown = sorted(set(state["roles"]) - set(_ROLES))
         if unknown:

@@ -10,17 +10,22 @@ scikit-learn style: hyperparameters are constructor arguments, ``fit`` learns st
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from onnxnet.atomic import write_json
 from onnxnet.errors import ProtocolError
+from onnxnet.ranking import mean_kendall, row_groups
 from onnxnet.registry import Registry
 
 #: All predictors by name, e.g. ``PREDICTORS.get("params")``.
 PREDICTORS: Registry[type["Predictor"]] = Registry("predictor")
-#: The file a saved predictor folder is recognised by (``onnxnet-hybrid`` folders have ``hybrid.json``).
+#: Constructor arguments that describe this machine, not the predictor: never saved.
+MACHINE_PARAMS = ("cache_dir", "device")
+#: The file a saved predictor folder is recognised by.
 PREDICTOR_FILE = "predictor.json"
 
 
@@ -40,11 +45,12 @@ class Predictor:
     #: Store columns ``fit`` / ``predict`` read besides id, space, arch, graph_hash, split and the labels, so
     #: callers can skip loading the (large) ``onnx`` column; ``None`` means every column.
     required_columns: tuple[str, ...] | None = None
+    #: Feature families (``onnxnet.features.FEATURES``) the predictor reads through the feature engine, in the
+    #: order their columns are composed (``onnxnet.features.compose``); proxies chosen by a parameter included.
+    feature_families: tuple[str, ...] = ()
 
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments, as scikit-learn's ``get_params``."""
-        import inspect
-
         sig = inspect.signature(type(self).__init__)
         return {k: getattr(self, k) for k in sig.parameters if k != "self" and hasattr(self, k)}
 
@@ -65,9 +71,9 @@ class Predictor:
                 bad = int((~np.isfinite(y_arr)).sum())
                 raise ProtocolError(f"fit: {bad} of {len(y_arr)} targets are NaN or infinite; drop or fix them")
         if hasattr(rows, "columns") and "space" in rows.columns:
-            self.fit_spaces_ = sorted(set(row_spaces(rows)))
+            self.fit_spaces_ = sorted(set(row_groups(rows)))
         if spaces is None:
-            spaces = row_spaces(rows) if hasattr(rows, "columns") else ["?"] * len(y_arr)
+            spaces = row_groups(rows) if hasattr(rows, "columns") else ["?"] * len(y_arr)
         self._fit(rows, y_arr, np.asarray(list(spaces), dtype=object))
         self.is_fitted_ = True
         return self
@@ -85,15 +91,13 @@ class Predictor:
 
     # ------------------------------------------------------------------ persistence
     def saved_params(self) -> dict[str, Any]:
-        """Constructor arguments as JSON values; ``cache_dir`` dropped (a path on this machine)."""
-        return {k: _jsonable(v) for k, v in self.get_params().items() if k != "cache_dir"}
+        """Constructor arguments as JSON values; ``cache_dir`` and ``device`` dropped (this machine's)."""
+        return {k: _jsonable(v) for k, v in self.get_params().items() if k not in MACHINE_PARAMS}
 
     def save(self, path: str | Path) -> Path:
         """Write the predictor to folder ``path`` (``PREDICTOR_FILE``: its registered name and parameters, plus
-        ``_save_state``'s files); ``load_predictor(path)`` restores it. Predictors that learn save their state by
+        ``_save_state``'s files); ``onnxnet.predictors.load_predictor(path)`` restores it. Predictors that learn save their state by
         overriding ``_save_state`` / ``_load_state``; the others need nothing more."""
-        from onnxnet.bench.atomic import write_json
-
         if self.needs_training and not getattr(self, "is_fitted_", False):
             raise ProtocolError(f"{registered_name(type(self))}: fit before save")
         out = Path(path)
@@ -118,10 +122,8 @@ class Predictor:
 
     def score(self, rows: Any, y: Sequence[float], spaces: Sequence[str] | None = None) -> float:
         """Kendall tau between ``predict(rows)`` and ``y``, within each of ``spaces`` and averaged when given
-        (``evaluate.metrics.mean_kendall``: never across spaces; constant scores count 0). Rows the predictor
+        (``onnxnet.ranking.mean_kendall``: never across spaces; constant scores count 0). Rows the predictor
         could not score (NaN, listed in ``failures_``) are left out, as the protocols do; none scored: NaN."""
-        from onnxnet.evaluate.metrics import mean_kendall
-
         pred = np.asarray(self.predict(rows), dtype=float)
         y_arr = np.asarray(y, dtype=float)
         groups = np.asarray(["all"] * len(pred) if spaces is None else list(spaces), dtype=object)
@@ -152,13 +154,6 @@ def savable_learners() -> list[str]:
     return sorted(out)
 
 
-def row_spaces(rows: Any) -> np.ndarray:
-    """The search space of each row as strings (``"?"`` for every row when the rows carry no ``space`` column)."""
-    if hasattr(rows, "columns") and "space" in rows.columns:
-        return rows["space"].astype(str).to_numpy(object)
-    return np.array(["?"] * len(rows), dtype=object)
-
-
 def registered_name(cls: type) -> str:
     """The name ``cls`` is registered under (its class name if it is not registered)."""
     import onnxnet.predictors  # noqa: F401  (registers the built-ins)
@@ -167,38 +162,3 @@ def registered_name(cls: type) -> str:
         if PREDICTORS.get(name) is cls:
             return name
     return cls.__name__
-
-
-def is_predictor_folder(path: str | Path) -> bool:
-    """Whether ``path`` holds a predictor saved by ``save`` / ``onnxnet fit`` (what ``load_predictor`` reads)."""
-    folder = Path(path)
-    return (folder / PREDICTOR_FILE).is_file() or (folder / "hybrid.json").is_file()
-
-
-def load_predictor(path: str | Path) -> Predictor:
-    """A fitted predictor from a folder written by its ``save`` (``onnxnet fit``); a missing or damaged folder is
-    a ``SurrogateError`` naming it."""
-    import json
-
-    from onnxnet.errors import SurrogateError
-
-    folder = Path(path)
-    if (folder / "hybrid.json").is_file():
-        from onnxnet.surrogate.hybrid import HybridPredictor
-
-        return HybridPredictor.load(folder)
-    meta = folder / PREDICTOR_FILE
-    try:
-        saved = json.loads(meta.read_text())
-        if saved.get("format") != "onnxnet-predictor":
-            raise ValueError(f"format is {saved.get('format')!r}")
-        pred = get_predictor(saved["name"], **saved["params"])
-        if pred.needs_training:
-            pred._load_state(folder, saved["state"])
-        if saved.get("fit_spaces"):
-            pred.fit_spaces_ = list(saved["fit_spaces"])
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise SurrogateError(f"{folder} is not a readable saved predictor ({type(e).__name__}: {e}); save one with "
-                             "`onnxnet fit` or Predictor.save") from None
-    pred.is_fitted_ = True
-    return pred

@@ -16,7 +16,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from onnxnet.errors import ProtocolError
+from onnxnet.features import compose
 from onnxnet.predictors.base import PREDICTORS, Predictor
+from onnxnet.ranking import rank_within
 
 
 def fit_early_stopped(model: Any, X: Any, y: np.ndarray, X_val: Any, y_val: np.ndarray, rounds: int) -> Any:
@@ -45,6 +47,7 @@ class GBMPredictor(Predictor):
     """
 
     required_columns: tuple[str, ...] | None = ("onnx",)
+    feature_families = ("all",)
 
     def __init__(self, n_estimators: int = 500, learning_rate: float = 0.05, num_leaves: int = 15,
                  min_child_samples: int = 5, subsample: float = 0.8, colsample_bytree: float = 0.8,
@@ -70,9 +73,7 @@ class GBMPredictor(Predictor):
         """Feature matrix, mask of rows whose graph features exist, and per-row failures."""
         import pandas as pd
 
-        from onnxnet.predictors.graph_features import features_frame
-
-        frame, failures = features_frame(rows, kind="all", cache_dir=self.cache_dir)
+        frame, failures = compose(rows, self.feature_families, cache_dir=self.cache_dir)
         ok = frame.notna().any(axis=1).to_numpy()
         proxies = [self.proxies] if isinstance(self.proxies, str) else list(self.proxies)
         for name in proxies:
@@ -107,7 +108,6 @@ class GBMPredictor(Predictor):
             raise ProtocolError(f"gbm: features failed for all {len(rows)} training rows; first: {failures[:1]}")
         self.fit_failures_ = failures
         X, y, spaces = X[ok], y[ok], spaces[ok]
-        from onnxnet.surrogate.targets import rank_within
 
         target = rank_within(y, spaces) if self.target == "rank" else y
         self.feature_names_ = list(X.columns)

@@ -6,7 +6,7 @@ networks *of one space* (never across spaces: accuracies from different training
 accuracies differ by more than ``margin`` x the space's standard deviation, becomes the features
 ``[x_a - x_b, (x_a + x_b) / 2]`` (what differs, and where in the space the pair lies) with label "a is better", and
 once more swapped with the opposite label, so the learned P(a beats b) is close to 1 - P(b beats a). ``x`` are the
-GRAF-style graph features of ``onnxnet.predictors.graph_features`` plus the ONNX zero-cost ``proxies``; with
+GRAF-style graph features of ``onnxnet.features`` plus the ONNX zero-cost ``proxies``; with
 ``feature_norm="rank"`` each is first replaced by its quantile within its space (``SpaceQuantiles``: among the
 fitted networks of a seen space, among each other for an unseen one), which is what a comparator trained on one
 space needs to be applied to another, whose networks may be ten times bigger.
@@ -30,8 +30,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from onnxnet.atomic import write_bytes
 from onnxnet.errors import ProtocolError
-from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
+from onnxnet.features import features_frame, size_view
+from onnxnet.features.onnx_proxies import proxy_families, with_proxies
+from onnxnet.predictors.base import PREDICTORS, Predictor, row_groups
+from onnxnet.ranking import column_quantiles, column_references, fit_column_quantiles, load_column_quantiles
 
 #: Rows of pair features scored per LightGBM call (bounds memory at ~200k x 2 x #features floats).
 _PAIR_CHUNK = 200_000
@@ -93,13 +97,13 @@ class PairwisePredictor(Predictor):
         self.jobs = jobs
         self.progress = progress
 
+    @property
+    def feature_families(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("all",) + (proxy_families(self.proxies, self.proxy_seeds) if self.proxies else ())
+
     # ------------------------------------------------------------------ features
     def _features(self, rows: Any, fit: bool = False) -> tuple[np.ndarray, list[dict[str, str]]]:
         """Graph features (+ proxies) of ``rows`` as a float matrix in ``feature_names_`` order."""
-        from onnxnet.predictors.graph_features import features_frame, size_view
-        from onnxnet.predictors.onnx_proxies import with_proxies
-        from onnxnet.surrogate.targets import column_quantiles, fit_column_quantiles
-
         if self.feature_norm not in ("none", "rank"):
             raise ProtocolError(f"pairwise: feature_norm must be 'none' or 'rank', got {self.feature_norm!r}")
         X, failures = features_frame(rows, kind="all", cache_dir=self.cache_dir, progress=self.progress,
@@ -113,7 +117,7 @@ class PairwisePredictor(Predictor):
             self.feature_names_ = list(X.columns)
         X = X.reindex(columns=self.feature_names_)
         if self.feature_norm == "rank":
-            spaces = row_spaces(rows)
+            spaces = row_groups(rows)
             if fit:
                 self.quantiles_ = fit_column_quantiles(X, spaces)
             X = column_quantiles(X, self.quantiles_, spaces)
@@ -152,7 +156,7 @@ class PairwisePredictor(Predictor):
             second.append(idx[j])
             better.append(_soft_label(diff, self.soft * float(np.std(y[idx]))) if self.soft > 0 else diff > 0)
         # References are looked up by the rows' search space at predict time (groups are a training notion).
-        row_space = row_spaces(rows)
+        row_space = row_groups(rows)
         self.references_: dict[str, np.ndarray] = {
             space: X[self._sample(np.flatnonzero((row_space == space) & usable), rng)]
             for space in sorted(set(row_space[usable].tolist()))}
@@ -198,7 +202,7 @@ class PairwisePredictor(Predictor):
         if not getattr(self, "is_fitted_", False):
             raise ProtocolError("pairwise: call fit(rows, y) before predict")
         X, self.failures_ = self._features(rows)
-        spaces = row_spaces(rows)
+        spaces = row_groups(rows)
         usable = ~np.isnan(X).all(axis=1)
         out = np.full(len(X), np.nan)
         for space in sorted(set(spaces.tolist())):
@@ -212,9 +216,6 @@ class PairwisePredictor(Predictor):
 
     # ------------------------------------------------------------------ persistence
     def _save_state(self, folder: Any) -> dict[str, Any]:
-        from onnxnet.bench.atomic import write_bytes
-        from onnxnet.surrogate.targets import column_references
-
         for k, booster in enumerate(self.boosters_):
             write_bytes(folder / f"pairwise_trees_{k}.txt", booster.model_to_string().encode())
         return {"feature_names": self.feature_names_, "n_pairs": self.n_pairs_, "n_models": len(self.boosters_),
@@ -223,8 +224,6 @@ class PairwisePredictor(Predictor):
 
     def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
         import lightgbm as lgb
-
-        from onnxnet.surrogate.targets import load_column_quantiles
 
         self.feature_names_ = list(state["feature_names"])
         self.n_pairs_ = int(state["n_pairs"])

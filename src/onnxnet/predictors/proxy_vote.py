@@ -1,7 +1,7 @@
 """Training-free scorers from zero-cost proxies computed on the ONNX graph: one proxy, or a rank vote of several.
 
 ``onnx-<proxy>`` (``onnx-nwot``, ``onnx-meco``, ``onnx-swap``, ``onnx-synflow``) scores each network by that
-proxy, computed by ``onnxnet.predictors.onnx_proxies`` from the graph itself, so it works on any ONNX network,
+proxy, computed by ``onnxnet.features.onnx_proxies`` from the graph itself, so it works on any ONNX network,
 not only on the spaces that have a torch builder (``nwot``, ``synflow``... build the network from its space).
 ``proxy-vote`` averages each feature's rank within its space among the rows scored together (Abdelfattah et al.
 2021 vote / "ensemble of proxies"); nothing is trained, so it is its own zero-shot score.
@@ -13,8 +13,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
-from onnxnet.predictors.onnx_proxies import EXTRA_PROXIES, PROXY_SET
+from onnxnet.errors import ProtocolError
+from onnxnet.predictors.base import PREDICTORS, Predictor, row_groups
+from onnxnet.features.onnx_proxies import EXTRA_PROXIES, PROXY_SET, proxy_families, proxy_frame
+from onnxnet.ranking import rank_within
 
 
 class ProxyVotePredictor(Predictor):
@@ -31,11 +33,12 @@ class ProxyVotePredictor(Predictor):
         self.jobs = jobs
         self.progress = progress
 
-    def predict(self, rows: Any) -> np.ndarray:
-        from onnxnet.errors import ProtocolError
-        from onnxnet.predictors.onnx_proxies import proxy_frame
-        from onnxnet.surrogate.targets import rank_within
+    @property
+    def feature_families(self) -> tuple[str, ...]:  # type: ignore[override]
+        feats = [self.features] if isinstance(self.features, str) else list(self.features)
+        return proxy_families([f for f in feats if f not in ("n_params", "flops")], self.proxy_seeds)
 
+    def predict(self, rows: Any) -> np.ndarray:
         feats = [self.features] if isinstance(self.features, str) else list(self.features)
         static = [f for f in feats if f in ("n_params", "flops")]
         proxies = [f for f in feats if f not in static]
@@ -46,7 +49,7 @@ class ProxyVotePredictor(Predictor):
                                             jobs=self.jobs, seeds=self.proxy_seeds)
         for c in static:
             frame[c] = rows[c].to_numpy(dtype=float)
-        spaces = row_spaces(rows)
+        spaces = row_groups(rows)
         ok = frame.notna().all(axis=1).to_numpy()
         out = np.full(len(rows), np.nan)
         if ok.any():

@@ -1,6 +1,6 @@
 """``rank-linear``: a ridge regression from per-space feature ranks to per-space accuracy ranks.
 
-Every feature (ONNX proxies of ``onnxnet.predictors.onnx_proxies``, #params, FLOPs, optionally the GRAF-style
+Every feature (ONNX proxies of ``onnxnet.features.onnx_proxies``, #params, FLOPs, optionally the GRAF-style
 graph features) is replaced by its quantile within its space, and the target by its quantile within its group,
 so the model learns *which ordering signals agree with accuracy*, with no notion of a space's scale: what a model
 trained on one space can carry to an unseen one. A network of a space seen in training is placed among that
@@ -16,10 +16,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from onnxnet.errors import ProtocolError
+from onnxnet.features import features_frame
 from onnxnet.predictors._linear import RidgeOnFeatures
-from onnxnet.predictors.base import PREDICTORS, row_spaces
-from onnxnet.predictors.onnx_proxies import PROXY_SET
-from onnxnet.surrogate.targets import (column_quantiles, column_references, fit_column_quantiles,
+from onnxnet.predictors.base import PREDICTORS, row_groups
+from onnxnet.features.onnx_proxies import PROXY_SET, proxy_families, proxy_frame
+from onnxnet.ranking import (column_quantiles, column_references, fit_column_quantiles,
                                        load_column_quantiles)
 
 
@@ -39,12 +41,12 @@ class RankLinearPredictor(RidgeOnFeatures):
         self.cache_dir = cache_dir
         self.jobs = jobs
 
+    @property
+    def feature_families(self) -> tuple[str, ...]:  # type: ignore[override]
+        return proxy_families(list(self.proxies)) + (("all",) if self.graph_features else ())
+
     def _features(self, rows: Any, fit: bool = False) -> tuple[np.ndarray, list[dict[str, str]]]:
         import pandas as pd
-
-        from onnxnet.errors import ProtocolError
-        from onnxnet.predictors.graph_features import features_frame
-        from onnxnet.predictors.onnx_proxies import proxy_frame
 
         X, failures = proxy_frame(rows, list(self.proxies), cache_dir=self.cache_dir, jobs=self.jobs)
         missing = [c for c in self.static if c not in rows.columns]
@@ -56,7 +58,7 @@ class RankLinearPredictor(RidgeOnFeatures):
             G, more = features_frame(rows, kind="all", cache_dir=self.cache_dir)
             X = pd.concat([X, G.drop(columns=[c for c in G.columns if c in X.columns])], axis=1)
             failures += more
-        spaces = row_spaces(rows)
+        spaces = row_groups(rows)
         if not fit:
             X = X.reindex(columns=self.feature_names_)
         else:

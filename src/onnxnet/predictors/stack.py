@@ -18,8 +18,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from onnxnet.errors import ProtocolError
-from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
-from onnxnet.surrogate.targets import SpaceQuantiles, rank_within
+from onnxnet.predictors.base import PREDICTORS, Predictor, row_groups
+from onnxnet.predictors.loading import load_predictor
+from onnxnet.ranking import mean_kendall, rank_within, SpaceQuantiles
 
 #: A member: a registered predictor name, or ``(name, constructor parameters)``.
 Member = str | tuple[str, dict[str, Any]]
@@ -86,8 +87,6 @@ class StackPredictor(Predictor):
     def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:
         from scipy.optimize import nnls
 
-        from onnxnet.evaluate.metrics import mean_kendall
-
         if not self.members:
             raise ProtocolError("stack: give at least one member predictor")
         rows = rows.reset_index(drop=True)
@@ -118,7 +117,7 @@ class StackPredictor(Predictor):
         if self.oof_kendall_ is not None:
             self.val_scores_.update({f"{m} (out of fold)": t for m, t in zip(labels, self.oof_kendall_)})
         self.models_, self.quantiles_, self.fit_failures_ = [], [], []
-        spaces_of_rows = row_spaces(rows)
+        spaces_of_rows = row_groups(rows)
         for member, wj in zip(self.members, self.weights_):
             model = self._make(member) if wj > 0 else None
             quantiles = None
@@ -138,8 +137,6 @@ class StackPredictor(Predictor):
                 "reference": [q.reference if q is not None else None for q in self.quantiles_]}
 
     def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
-        from onnxnet.predictors.base import load_predictor
-
         self.weights_ = np.asarray(state["weights"], dtype=float)
         self.member_names_ = list(state["member_names"])
         if len(self.weights_) != len(self.members):
@@ -155,7 +152,7 @@ class StackPredictor(Predictor):
         if not getattr(self, "is_fitted_", False):
             raise ProtocolError("stack: call fit(rows, y) before predict")
         rows = rows.reset_index(drop=True)
-        spaces = row_spaces(rows)
+        spaces = row_groups(rows)
         out = np.zeros(len(rows))
         self.failures_ = []
         for model, quantiles, wj in zip(self.models_, self.quantiles_, self.weights_):

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from onnxnet.errors import ProtocolError
+from onnxnet.features import FACT_NAMES, compose
 from onnxnet.predictors.base import PREDICTORS, Predictor
 
 #: Feature name -> the store column that already holds it (if any).
@@ -25,22 +27,20 @@ class StaticFeaturePredictor(Predictor):
     needs_training = False
     #: Store columns this predictor reads (``onnx`` only when the fact is not stored, e.g. ``width``).
     required_columns: tuple[str, ...] | None = ("n_params", "flops", "depth", "onnx")
+    feature_families = ("facts",)
 
     def __init__(self, feature: str = "n_params", cache_dir: str | None = None) -> None:
         self.feature = feature
         self.cache_dir = cache_dir
 
     def predict(self, rows: Any) -> np.ndarray:
-        from onnxnet.errors import ProtocolError
-        from onnxnet.predictors.graph_features import FACT_NAMES, features_frame
-
         if self.feature not in FACT_NAMES:
             raise ProtocolError(f"unknown static feature {self.feature!r}; choose one of {', '.join(FACT_NAMES)}")
         col = _STORE_COLUMN.get(self.feature)
         self.failures_: list[dict[str, str]] = []
         if col is not None and col in rows.columns and rows[col].notna().all() and (rows[col] > 0).all():
             return rows[col].to_numpy(dtype=float)
-        frame, self.failures_ = features_frame(rows, kind="facts", cache_dir=self.cache_dir)
+        frame, self.failures_ = compose(rows, self.feature_families, cache_dir=self.cache_dir)
         if self.feature not in frame.columns:  # every row failed
             return np.full(len(rows), np.nan)
         return frame[self.feature].to_numpy(dtype=float)

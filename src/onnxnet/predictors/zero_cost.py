@@ -20,7 +20,7 @@ _SCORE_CACHE: dict[tuple[Any, ...], float] = {}
 
 
 class ZeroCostPredictor(Predictor):
-    """Scores each network by the zero-cost proxy ``proxy`` (see ``onnxnet.predictors.proxies``); higher = better.
+    """Scores each network by the zero-cost proxy ``proxy`` (see ``onnxnet.features.proxies``); higher = better.
 
     ``batch_size`` 64 and one training batch follow NAS-Bench-Suite-Zero. ``seed`` fixes both the weight
     initialisation and the image batch. ``data``: path of the CIFAR-10 pack (default from ``onnxnet.config``).
@@ -44,7 +44,7 @@ class ZeroCostPredictor(Predictor):
 
         Runs with ``threads`` torch threads (default 1, see ``proxies.torch_threads``).
         """
-        from onnxnet.predictors.proxies import torch_threads
+        from onnxnet.features.proxies import torch_threads
 
         with torch_threads(self.threads):
             return self._predict(rows)
@@ -52,7 +52,7 @@ class ZeroCostPredictor(Predictor):
     def _predict(self, rows: Any) -> np.ndarray:
         import torch
 
-        from onnxnet.predictors.proxies import PROXIES, compute_proxy, proxy_batch
+        from onnxnet.features.proxies import PROXIES, compute_proxy, proxy_batch
         from onnxnet.spaces import get_space
 
         PROXIES.get(self.proxy)  # fail fast on an unknown proxy name

@@ -11,7 +11,7 @@ import math
 import torch
 from torch import nn
 
-from onnxnet.spaces.einspace import (
+from onnxnet.spaces._einspace_grammar import (
     PERMUTES, Branching, Computation, Node, Routing, Sequential, Shape, aggregate_shape, branch_shape,
     im2col_params, terminal_shape,
 )

@@ -16,7 +16,7 @@ from torch import nn
 
 from onnxnet.errors import ArchitectureError
 from onnxnet.spaces._cell_ops import ResNetBasicblock, Zero
-from onnxnet.spaces.hnb201 import TOPOLOGIES, Derivation
+from onnxnet.spaces._hnb201_grammar import TOPOLOGIES, Derivation
 
 Child = Union[Derivation, str]
 

@@ -1,5 +1,7 @@
 """Turn whatever a user hands the surrogate (paths, bytes, ModelProtos, torch modules, store rows) into text.
 
+Which networks were handed in is ``onnxnet.inputs.as_items``'s job; this module renders each as text.
+
 Encodings are cached in memory, keyed by the encoding's name and version and by a digest of the graph, so
 scoring the same network twice (or ranking a search population repeatedly) encodes it once.
 """
@@ -10,9 +12,10 @@ import hashlib
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from onnxnet.errors import ModelLoadError
+from onnxnet.inputs import as_items, as_rows  # noqa: F401  (as_rows: old import path)
 
 
 def encoding_version(encoding: str) -> str:
@@ -60,7 +63,7 @@ def _row_model(src: bytes) -> Any:
 
     Stores keep weight-free ONNX; rendered as it is, its empty weights all look alike and the text differs from
     the text of the same network loaded from a real file (shared constants, less folding). Placeholder weights
-    (``onnxnet.bench.weights.materialize``) and the loader's canonicalisation (no simplifier: the stored graph is
+    (``onnxnet.graph.weights.materialize``) and the loader's canonicalisation (no simplifier: the stored graph is
     already simplified) give the file's text exactly, so training texts and prediction texts agree.
     """
     import onnx
@@ -72,7 +75,7 @@ def _row_model(src: bytes) -> Any:
     except Exception as e:
         raise ModelLoadError(f"store row holds unreadable ONNX bytes ({e}); rebuild the store") from None
     try:
-        from onnxnet.bench.weights import is_weight_free, materialize
+        from onnxnet.graph.weights import is_weight_free, materialize
     except ImportError:  # an onnxnet without the store's weight helpers
         return model
     if is_weight_free(model):
@@ -82,23 +85,6 @@ def _row_model(src: bytes) -> Any:
 
 def _digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
-
-
-def _is_rows(obj: Any) -> bool:
-    return hasattr(obj, "columns") and hasattr(obj, "iterrows")
-
-
-def as_items(models: Any) -> list[Any]:
-    """Normalise the many accepted input forms to a list of single networks."""
-    if _is_rows(models):
-        if "onnx" not in models.columns:
-            raise ModelLoadError("the rows have no 'onnx' column; pass benchmark-store rows (BenchStore.read())")
-        return [{"onnx": b} for b in models["onnx"]]
-    if isinstance(models, (str, os.PathLike, bytes, bytearray)) or not isinstance(models, Iterable):
-        return [models]
-    if hasattr(models, "graph") and hasattr(models, "SerializeToString"):  # a single ModelProto
-        return [models]
-    return list(models)
 
 
 def encode_items(items: Sequence[Any], encoding: str, *, input_shape: Sequence[int] | None = None,
@@ -155,26 +141,3 @@ def encode_items(items: Sequence[Any], encoding: str, *, input_shape: Sequence[i
             cache.put(key, text)
         out.append(text)
     return out
-
-
-def as_rows(models: Any, space: str = "user") -> Any:
-    """Store-like rows (``id``, ``space``, ``graph_hash``, ``onnx``, ``n_params``, ``flops``) for any accepted
-    input form, so predictors fitted on benchmark rows (``onnxnet-hybrid``, ``gbm``...) score user networks.
-
-    Files, bytes and torch modules go through ``onnxnet.graph.load_model`` (the store's canonical form); rows
-    pass through unchanged. ``space`` groups the networks for predictors that normalise per space.
-    """
-    import pandas as pd
-
-    from onnxnet.graph import graph_facts, graph_hash, load_model
-
-    if _is_rows(models):
-        return models
-    out = []
-    for i, item in enumerate(as_items(models)):
-        model = load_model(item)
-        facts = graph_facts(model)
-        name = os.fspath(item) if isinstance(item, (str, os.PathLike)) else f"model{i}"
-        out.append({"id": name, "space": space, "graph_hash": graph_hash(model), "onnx": model.SerializeToString(),
-                    "n_params": int(facts.n_params), "flops": int(facts.flops)})
-    return pd.DataFrame(out)

@@ -15,7 +15,7 @@ import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from onnxnet.errors import DivergedError, TrainingError
 
@@ -42,15 +42,15 @@ def check_lr_grid(grid: Sequence[float], lr: float | None) -> tuple[float, ...]:
 
 
 def train_lr_grid(texts: Sequence[str], y: Sequence[float], spaces: Sequence[str], out_dir: str | os.PathLike[str],
-                  config: Any, *, val: Any = None, resume: bool = True, progress: bool = True, **train_kw: Any):
+                  config: Any, *, train: Callable[..., Any], val: Any = None, resume: bool = True,
+                  progress: bool = True, **train_kw: Any):
     """Train one surrogate per rate of ``config.lr_grid`` and save the best on validation to ``out_dir``.
 
-    Arguments are ``train_surrogate``'s (``train_kw`` passes the rest on). Ties keep the earlier rate in the grid.
+    Arguments are those of ``train``, the trainer's ``train_surrogate`` (``train_kw`` passes the rest on). Ties
+    keep the earlier rate in the grid.
     Returns the chosen ``Surrogate``; its card's ``training.lr_search`` lists every rate with its best validation
     Kendall (``None`` where it diverged) and the epoch it came from.
     """
-    from onnxnet.surrogate.trainer import train_surrogate
-
     rates = check_lr_grid(config.lr_grid, config.lr)
     if val is None and config.val_fraction <= 0:
         raise TrainingError("a learning-rate search needs a validation split of the training networks: pass a "
@@ -65,7 +65,7 @@ def train_lr_grid(texts: Sequence[str], y: Sequence[float], spaces: Sequence[str
         if progress:
             print(f"learning-rate search: {i + 1}/{len(rates)}, lr {lr:g}")
         try:
-            sur = train_surrogate(texts, y, spaces, runs / _lr_name(lr), replace(config, lr=lr, lr_grid=()),
+            sur = train(texts, y, spaces, runs / _lr_name(lr), replace(config, lr=lr, lr_grid=()),
                                   val=val, resume=resume, progress=progress, **train_kw)
         except DivergedError as e:
             if progress:

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from onnxnet.atomic import write_json
 from onnxnet.errors import DivergedError, TrainingError
 
 PRETRAIN_FILE = "pretrain.json"
@@ -70,7 +71,7 @@ def pretrain_backbone(texts: Sequence[str], out_dir: str | os.PathLike[str], con
     from onnxnet.surrogate.data import BucketBatchSampler
     from onnxnet.surrogate.surrogate import tokenize
     from onnxnet.surrogate.trainer import (
-        CKPT_DIR, STATE_FILE, _fresh_accelerator_state, _read_state, _write_json_atomic, adamw_schedule,
+        CKPT_DIR, STATE_FILE, _fresh_accelerator_state, _read_state, adamw_schedule,
         auto_mixed_precision, load_checkpoint, run_tokenizer)
 
     cfg = config or PretrainConfig()
@@ -149,7 +150,7 @@ def pretrain_backbone(texts: Sequence[str], out_dir: str | os.PathLike[str], con
         accel.wait_for_everyone()
         accel.save_state(str(ckpt / f"epoch-{epoch}"))
         if accel.is_main_process:
-            _write_json_atomic(ckpt / STATE_FILE, {"epoch": epoch, "fingerprint": fp, "history": history})
+            write_json(ckpt / STATE_FILE, {"epoch": epoch, "fingerprint": fp, "history": history})
             for old in ckpt.glob("epoch-*"):
                 if old.name != f"epoch-{epoch}":
                     shutil.rmtree(old, ignore_errors=True)

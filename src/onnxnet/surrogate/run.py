@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from onnxnet.errors import DataError, TrainingError
+from onnxnet.ranking import group_correlation
 
 
 def _sample(df: Any, n: int | None, seed: int) -> Any:
@@ -83,7 +84,7 @@ def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str
                  progress: bool = True) -> dict[str, Any]:
     """Train on ``bench`` and return ``{"surrogate", "val", "test", "zero_shot", "seconds"}``."""
     from onnxnet.bench.store import BenchStore
-    from onnxnet.surrogate.trainer import TrainConfig, rank_metrics, train_surrogate
+    from onnxnet.surrogate.trainer import TrainConfig, train_surrogate
 
     if not spaces:
         raise TrainingError("no training spaces given; pass --spaces nb201 (or several, comma-separated)")
@@ -132,12 +133,12 @@ def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str
         te = _sample(df[df["space"].isin(spaces) & (df["split"] == "test")], test_limit, seed)
         if len(te):
             p = s.predict_texts(encode_rows(te, encoding, "encode test", progress, store))
-            result["test"] = rank_metrics(p, te["accuracy"].to_numpy(float), te["group"].to_numpy(object))
+            result["test"] = group_correlation(p, te["accuracy"].to_numpy(float), te["group"].to_numpy(object))
         if zero_shot:
             zs = _sample(df[df["space"].isin(zero_shot)], test_limit, seed)
             if len(zs):
                 p = s.predict_texts(encode_rows(zs, encoding, "encode zero-shot", progress, store))
-                result["zero_shot"] = rank_metrics(p, zs["accuracy"].to_numpy(float), zs["group"].to_numpy(object))
+                result["zero_shot"] = group_correlation(p, zs["accuracy"].to_numpy(float), zs["group"].to_numpy(object))
     result["seconds"] = time.time() - t0
     s.settings["training"]["held_out"] = {"test": result["test"], "zero_shot": result["zero_shot"]}
     if _is_main_process():

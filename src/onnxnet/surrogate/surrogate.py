@@ -194,8 +194,9 @@ class Surrogate:
         return dest
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike[str], device: str | None = None) -> "Surrogate":
-        """Load a folder written by ``save_pretrained`` (or by ``onnxnet train --out``)."""
+    def from_pretrained(cls, path: str | os.PathLike[str], device: str | None = "auto") -> "Surrogate":
+        """Load a folder written by ``save_pretrained`` (or by ``onnxnet train --out``) onto ``device``
+        (``resolve_device``: ``"auto"`` is the GPU when there is one, else the CPU)."""
         import torch
         from safetensors.torch import load_file
         from transformers import AutoModel, AutoTokenizer
@@ -230,9 +231,22 @@ class Surrogate:
                 "the folder is incomplete or corrupted: retrain or re-copy it"
             ) from None
         model.eval()
-        if device:
-            model.to(torch.device(device))
+        model.to(torch.device(resolve_device(device)))
         return cls(model, tok, settings)
+
+
+def resolve_device(device: str | None = "auto") -> str:
+    """The torch device to run on: ``"auto"`` (or ``None``) is ``"cuda"`` when CUDA is available, else ``"cpu"``;
+    anything else (``"cpu"``, ``"cuda:1"``, ``"mps"``) is used as given, and CUDA asked for without one is a
+    ``SurrogateError``."""
+    import torch
+
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise SurrogateError(f"device {device!r} asked for, but torch sees no CUDA GPU here; use device='cpu' or "
+                             "'auto'")
+    return str(device)
 
 
 def _json_default(o: Any) -> Any:

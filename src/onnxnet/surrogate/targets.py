@@ -1,14 +1,16 @@
-"""Per-space target normalisation: raw accuracies from different spaces are never compared directly."""
+"""Per-space target normalisation for training: raw accuracies from different spaces are never compared directly.
+
+Ranks and quantiles themselves live in ``onnxnet.ranking`` (re-exported here for old imports)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
-from scipy.stats import rankdata
-
 from onnxnet.errors import TrainingError
+from onnxnet.ranking import (SpaceQuantiles, column_quantiles, column_references,  # noqa: F401  (old path)
+                              fit_column_quantiles, load_column_quantiles, rank_within)
 
 #: Names accepted by ``normalize_per_space``.
 TARGET_NORMS = ("rank", "zscore", "none")
@@ -24,18 +26,6 @@ class SpaceStats:
 
     def as_dict(self) -> dict[str, dict[str, float]]:
         return {"mean": self.mean, "std": self.std, "count": self.count}
-
-
-def rank_within(values: Sequence[float], groups: Sequence[str]) -> np.ndarray:
-    """Each value's fractional rank in [0, 1] within its group (ties share their mean rank): scale-free, so
-    values of different spaces, or of different predictors, can be compared and averaged."""
-    v = np.asarray(values, dtype=float)
-    g = np.asarray(list(groups), dtype=object)
-    out = np.empty(len(v), dtype=float)
-    for s in np.unique(g):
-        m = g == s
-        out[m] = (rankdata(v[m]) - 1.0) / max(int(m.sum()) - 1, 1)
-    return out
 
 
 def normalize_per_space(
@@ -70,76 +60,3 @@ def normalize_per_space(
         elif method == "none":
             out[m] = v
     return out, stats
-
-
-@dataclass
-class SpaceQuantiles:
-    """Per-space reference values, so a score or feature becomes its quantile among the *fitted* networks of its
-    space: the same network gets the same value whether it is scored alone or in a batch of 10,000.
-
-    ``transform`` maps a value of a space seen at ``fit`` to its mid-rank quantile in [0, 1] among that space's
-    reference values; rows of a space not seen at fit (zero-shot) have no reference, so they are ranked among
-    the rows transformed together (mid-rank quantiles), which needs at least two of them (a lone row gets 0.5).
-    References are kept as at most ``points`` quantiles, so a saved predictor stays small.
-    """
-
-    points: int = 513
-    reference: dict[str, list[float]] = field(default_factory=dict)
-
-    def fit(self, values: Sequence[float], groups: Sequence[str]) -> "SpaceQuantiles":
-        v = np.asarray(values, dtype=float)
-        g = np.asarray(list(groups), dtype=object)
-        self.reference = {}
-        for s in np.unique(g):
-            ref = np.sort(v[(g == s) & np.isfinite(v)])
-            if len(ref) > self.points:
-                ref = np.quantile(ref, np.linspace(0.0, 1.0, self.points))
-            if len(ref):
-                self.reference[str(s)] = ref.tolist()
-        return self
-
-    def transform(self, values: Sequence[float], groups: Sequence[str]) -> np.ndarray:
-        v = np.asarray(values, dtype=float)
-        g = np.asarray([str(s) for s in groups], dtype=object)
-        out = np.full(len(v), np.nan)
-        ok = np.isfinite(v)
-        for s in np.unique(g):
-            m = (g == s) & ok
-            if not m.any():
-                continue
-            ref = self.reference.get(s)
-            if ref is None:  # the mid-rank quantile among these rows, on the same scale as a reference's
-                out[m] = (rankdata(v[m]) - 0.5) / m.sum()
-            else:
-                r = np.asarray(ref)
-                # Ties within a relative 1e-6: a value recomputed in another batch differs in the last bits (a
-                # float32 language model's score by ~1e-7 between a padded batch and a single text).
-                eps = 1e-6 * max(1.0, float(np.abs(r).max()))
-                out[m] = (np.searchsorted(r, v[m] - eps, "left") + np.searchsorted(r, v[m] + eps, "right")) \
-                    / (2.0 * len(r))
-        return out
-
-
-def fit_column_quantiles(X: Any, groups: Sequence[str]) -> dict[str, SpaceQuantiles]:
-    """One ``SpaceQuantiles`` per column of the frame ``X``: each feature's per-space reference values."""
-    return {c: SpaceQuantiles().fit(X[c].to_numpy(dtype=float), groups) for c in X.columns}
-
-
-def column_quantiles(X: Any, quantiles: dict[str, SpaceQuantiles], groups: Sequence[str]) -> Any:
-    """The frame ``X`` with every column replaced by its per-space quantile under ``quantiles[column]``."""
-    import pandas as pd
-
-    return pd.DataFrame({c: quantiles[c].transform(X[c].to_numpy(dtype=float), groups) for c in X.columns},
-                        index=X.index)
-
-
-def column_references(quantiles: dict[str, SpaceQuantiles]) -> dict[str, dict[str, list[float]]]:
-    """What ``load_column_quantiles`` needs to restore ``quantiles`` (JSON values)."""
-    return {c: q.reference for c, q in quantiles.items()}
-
-
-def load_column_quantiles(references: dict[str, dict[str, list[float]]],
-                          names: Sequence[str] | None = None) -> dict[str, SpaceQuantiles]:
-    """``SpaceQuantiles`` per column from ``column_references``; ``names``: the columns that must be there."""
-    return {c: SpaceQuantiles(reference={s: list(v) for s, v in dict(references[c]).items()})
-            for c in (references if names is None else names)}

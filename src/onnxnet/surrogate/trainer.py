@@ -20,7 +20,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from onnxnet.atomic import write_json
 from onnxnet.errors import DivergedError, TrainingError
+from onnxnet.ranking import group_correlation
+from onnxnet.surrogate.lr_search import train_lr_grid
 from onnxnet.surrogate.targets import normalize_per_space
 
 CKPT_DIR = "checkpoints"
@@ -190,24 +193,6 @@ def split_validation(data: TrainData, fraction: float, seed: int) -> tuple[Train
     return pick(~vm), pick(vm)
 
 
-def rank_metrics(pred: np.ndarray, y: np.ndarray, spaces: np.ndarray) -> dict[str, dict[str, float]]:
-    """Kendall tau and Spearman rho per space, plus their mean over spaces under ``"mean"``."""
-    from scipy.stats import kendalltau, spearmanr
-
-    out: dict[str, dict[str, float]] = {}
-    for s in np.unique(spaces):
-        m = spaces == s
-        if m.sum() < 2:
-            continue
-        kt = float(kendalltau(pred[m], y[m]).statistic)
-        sr = float(spearmanr(pred[m], y[m]).statistic)
-        out[str(s)] = {"kendall": 0.0 if math.isnan(kt) else kt, "spearman": 0.0 if math.isnan(sr) else sr,
-                       "n": int(m.sum())}
-    if out:
-        out["mean"] = {k: float(np.mean([v[k] for v in out.values()])) for k in ("kendall", "spearman")}
-    return out
-
-
 def _fingerprint(cfg: TrainConfig, data: TrainData, val: TrainData | None) -> str:
     settings = {k: v for k, v in cfg.as_dict().items() if not (k == "lr_grid" and not v)}  # older runs resume
     h = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode())
@@ -219,12 +204,6 @@ def _fingerprint(cfg: TrainConfig, data: TrainData, val: TrainData | None) -> st
         h.update(np.asarray(d.y, dtype=np.float64).tobytes())
         h.update("\x00".join(d.spaces.tolist()).encode())
     return h.hexdigest()
-
-
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _read_state(ckpt: Path) -> dict[str, Any] | None:
@@ -284,10 +263,8 @@ def train_surrogate(
 
     cfg = config or TrainConfig()
     if cfg.lr_grid:
-        from onnxnet.surrogate.lr_search import train_lr_grid
-
-        return train_lr_grid(texts, y, spaces, out_dir, cfg, val=val, resume=resume, progress=progress,
-                             data_info=data_info)
+        return train_lr_grid(texts, y, spaces, out_dir, cfg, train=train_surrogate, val=val, resume=resume,
+                             progress=progress, data_info=data_info)
     out = Path(out_dir)
     data = TrainData.make(texts, y, spaces)
     check_train_data(data)
@@ -386,7 +363,7 @@ def train_surrogate(
     def evaluate() -> dict[str, dict[str, float]]:
         assert vdata is not None
         pred = make_surrogate().predict_texts(vdata.texts, batch_size=cfg.batch_size * 2)
-        return rank_metrics(pred, vdata.y, vdata.spaces)
+        return group_correlation(pred, vdata.y, vdata.spaces)
 
     stop = state is not None and state.get("stopped", False)
     global_step = start_epoch * steps_per_epoch
@@ -447,7 +424,7 @@ def train_surrogate(
         stop = vdata is not None and bad_epochs >= cfg.patience
         accel.save_state(str(ckpt / f"epoch-{epoch}"))
         if accel.is_main_process:
-            _write_json_atomic(ckpt / STATE_FILE, {
+            write_json(ckpt / STATE_FILE, {
                 "epoch": epoch, "fingerprint": fp, "best": None if best == -math.inf else best,
                 "best_epoch": best_epoch, "bad_epochs": bad_epochs, "history": history, "stopped": stop,
             })

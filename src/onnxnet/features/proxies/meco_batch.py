@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from onnxnet.predictors.proxies._relu import relu_proxy
-from onnxnet.predictors.proxies.meco import Meco
+from onnxnet.features.proxies._relu import relu_proxy
+from onnxnet.features.proxies.meco import Meco
 
 #: Positions kept per channel (a fixed stride over images x positions).
 POSITIONS_PER_CHANNEL = 8

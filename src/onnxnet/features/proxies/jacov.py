@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from onnxnet.predictors.proxies import PROXIES
-from onnxnet.predictors.proxies._layers import logits
+from onnxnet.features.proxies import PROXIES
+from onnxnet.features.proxies._layers import logits
 
 
 @PROXIES.register("jacov")

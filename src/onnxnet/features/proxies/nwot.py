@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from onnxnet.predictors.proxies._relu import ReluStatistic, relu_proxy
+from onnxnet.features.proxies._relu import ReluStatistic, relu_proxy
 
 
 class Nwot(ReluStatistic):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from onnxnet.predictors.proxies import PROXIES
-from onnxnet.predictors.proxies._layers import logits, weight_layers
+from onnxnet.features.proxies import PROXIES
+from onnxnet.features.proxies._layers import logits, weight_layers
 
 
 @PROXIES.register("snip")

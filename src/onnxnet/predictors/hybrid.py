@@ -1,7 +1,7 @@
 """``onnxnet-hybrid``: the language-model surrogate blended with gradient-boosted trees on graph features.
 
 Two views of a network are combined: what a language model reads in its text encoding, and GRAF-style static
-graph features (op counts, path statistics, #params, FLOPs) from ``onnxnet.predictors.graph_features``. Each
+graph features (op counts, path statistics, #params, FLOPs) from ``onnxnet.features``. Each
 member is trained on per-space normalised targets; the trees are an ensemble over seeds; the language model can
 optionally feed its pooled text representation (reduced by PCA) to the trees as extra features. The blend
 weight is chosen on a validation split of the *training* rows only, then members are refitted on all of them.
@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import re
 import tempfile
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from onnxnet.atomic import write_bytes
 from onnxnet.errors import ProtocolError
-from onnxnet.evaluate.metrics import mean_kendall
-from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
-from onnxnet.surrogate.targets import (SpaceQuantiles, column_quantiles, column_references, fit_column_quantiles,
-                                       load_column_quantiles, rank_within)
+from onnxnet.features import features_frame, size_view
+from onnxnet.features.onnx_proxies import proxy_families, with_proxies
+from onnxnet.predictors.base import PREDICTORS, Predictor
+from onnxnet.predictors.gbm import fit_early_stopped
+from onnxnet.ranking import (SpaceQuantiles, column_quantiles, column_references, fit_column_quantiles,
+                             load_column_quantiles, mean_kendall, rank_within, row_groups)
+from onnxnet.surrogate.inputs import EncodingCache, as_items, encode_items
+from onnxnet.surrogate.surrogate import Surrogate
+from onnxnet.surrogate.targets import normalize_per_space
+from onnxnet.surrogate.trainer import TrainConfig, train_surrogate
 
 
 def _val_mask(rows: Any, spaces: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -51,7 +59,7 @@ class HybridPredictor(Predictor):
     ``lm_weight``: blend weight of the LM member (``"auto"``: the best of ``weights`` on validation).
     ``n_trees`` LightGBM models (seeds differ) each stop early (at most ``max_rounds``) on the validation rows,
     then are refitted on all training rows with their chosen number of rounds. ``proxies``: zero-cost proxies
-    computed from each ONNX graph (``onnxnet.predictors.onnx_proxies``; ``True``: all of ``PROXY_SET``) added to
+    computed from each ONNX graph (``onnxnet.features.onnx_proxies``; ``True``: all of ``PROXY_SET``) added to
     the trees' features; ``graph_features=False`` drops the static graph features (keeps #params and FLOPs).
     ``feature_norm="rank"`` replaces each feature by its quantile within its space (no labels used): among the
     fitted networks of a seen space, among the rows scored together for an unseen one (``SpaceQuantiles``), so
@@ -62,7 +70,8 @@ class HybridPredictor(Predictor):
     extremely randomised trees, ``max_rounds`` trees, nothing early-stopped: less variance on a few hundred rows).
     ``extra_features``: store columns to add to the trees' features as they are (e.g. published proxies
     ``label:zc_jacov``); a row without a value gets NaN. ``tree_params``: LightGBM parameters that override the
-    defaults of ``trees`` (e.g. ``{"num_leaves": 7}``).
+    defaults of ``trees`` (e.g. ``{"num_leaves": 7}``). ``device``: where a reloaded LM member runs (``"auto"``:
+    the GPU when there is one).
     """
 
     required_columns = ("onnx",)
@@ -74,7 +83,8 @@ class HybridPredictor(Predictor):
                  lm_backbone_overrides: dict[str, Any] | None = None, cache_dir: str | None = None,
                  progress: bool = False, proxies: Sequence[str] | str | bool = (), graph_features: bool = True,
                  feature_norm: str = "none", jobs: int = 1, trees: str = "gbdt",
-                 extra_features: Sequence[str] = (), tree_params: dict[str, Any] | None = None) -> None:
+                 extra_features: Sequence[str] = (), tree_params: dict[str, Any] | None = None,
+                 device: str = "auto") -> None:
         self.lm = lm
         self.lm_epochs = lm_epochs
         self.lm_loss = lm_loss
@@ -98,20 +108,20 @@ class HybridPredictor(Predictor):
         self.trees = trees
         self.extra_features = extra_features
         self.tree_params = tree_params
+        self.device = device
+
+    @property
+    def feature_families(self) -> tuple[str, ...]:  # type: ignore[override]
+        proxies = True if self.proxies == "auto" else self.proxies
+        return ("all",) + (proxy_families(proxies) if proxies else ())
 
     # ------------------------------------------------------------------ members
     def _texts(self, rows: Any) -> list[str]:
-        from onnxnet.surrogate.inputs import as_items, encode_items
-
         if not hasattr(self, "_cache"):
-            from onnxnet.surrogate.inputs import EncodingCache
-
             self._cache = EncodingCache()
         return encode_items(as_items(rows), self.encoding, cache=self._cache)
 
     def _train_lm(self, texts: list[str], y: np.ndarray, spaces: np.ndarray, val: tuple | None) -> Any:
-        from onnxnet.surrogate.trainer import TrainConfig, train_surrogate
-
         cfg = TrainConfig(backbone=str(self.lm), backbone_overrides=dict(self.lm_backbone_overrides or {}),
                           loss=self.lm_loss, epochs=self.lm_epochs, max_length=self.lm_max_length,
                           batch_size=self.lm_batch_size, seed=self.seed,
@@ -126,13 +136,9 @@ class HybridPredictor(Predictor):
         With ``feature_norm="rank"``, ``fit=True`` records each column's per-space reference values."""
         import pandas as pd
 
-        from onnxnet.predictors.graph_features import features_frame, size_view
-
         X, self.failures_ = features_frame(rows, kind="all", cache_dir=self.cache_dir)
         X = size_view(X, self.graph_features, log_size=True)
         if proxies:
-            from onnxnet.predictors.onnx_proxies import with_proxies
-
             X, failed = with_proxies(X, rows, proxies, cache_dir=self.cache_dir, progress=self.progress,
                                      jobs=self.jobs)
             self.failures_ = self.failures_ + failed
@@ -146,7 +152,7 @@ class HybridPredictor(Predictor):
             extra.columns = ["extra_" + re.sub(r"[^0-9A-Za-z_]", "_", c) for c in extra.columns]
             X = pd.concat([X, extra], axis=1)
         if self.feature_norm == "rank":
-            space = row_spaces(rows)
+            space = row_groups(rows)
             if fit:  # both proxy options of proxies="auto" add their columns
                 self.feature_quantiles_.update(fit_column_quantiles(X, space))
             X = column_quantiles(X, self.feature_quantiles_, space)
@@ -177,8 +183,6 @@ class HybridPredictor(Predictor):
         of rounds is recorded in ``rounds_``; with ``rounds``, each uses the given number."""
         import lightgbm as lgb
 
-        from onnxnet.predictors.gbm import fit_early_stopped
-
         models = []
         if val is not None:
             self.rounds_ = []
@@ -203,8 +207,6 @@ class HybridPredictor(Predictor):
 
     # ------------------------------------------------------------------ contract
     def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:
-        from onnxnet.surrogate.targets import normalize_per_space
-
         rows = rows.reset_index(drop=True)
         spaces = np.asarray([str(s) for s in spaces], dtype=object)
         self.feature_quantiles_: dict[str, Any] = {}
@@ -273,7 +275,7 @@ class HybridPredictor(Predictor):
         # network scores the same alone or in a batch (unseen spaces: ranked among the rows scored together).
         self.blend_quantiles_ = None
         if use_lm and self.lm_weight_ > 0:
-            spaces_of_rows = row_spaces(rows)
+            spaces_of_rows = row_groups(rows)
             assert texts is not None
             self.blend_quantiles_ = (SpaceQuantiles().fit(self._tree_predict(self.trees_, X), spaces_of_rows),
                                      SpaceQuantiles().fit(self.lm_model_.predict_texts(texts), spaces_of_rows))
@@ -282,7 +284,7 @@ class HybridPredictor(Predictor):
         if not getattr(self, "is_fitted_", False):
             raise ProtocolError("onnxnet-hybrid: call fit(rows, y) before predict")
         rows = rows.reset_index(drop=True)
-        spaces = row_spaces(rows)
+        spaces = row_groups(rows)
         texts = self._texts(rows) if hasattr(self, "lm_model_") else None
         emb = self.lm_model_.embed_texts(texts) if texts is not None and self.lm_features > 0 else None
         X = self._tree_features(rows, emb, self.proxies_).reindex(columns=self.feature_names_)
@@ -294,82 +296,48 @@ class HybridPredictor(Predictor):
         return (1 - self.lm_weight_) * q_tree.transform(tree, spaces) + self.lm_weight_ * q_lm.transform(lm, spaces)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | Any) -> Any:
-        """Write the fitted predictor to folder ``path``: ``hybrid.json`` (hyperparameters, feature names, blend
-        weight, validation scores), one LightGBM text model per tree member, the PCA of the LM features, and the
-        LM member as a ``Surrogate`` folder under ``lm/``. ``HybridPredictor.load(path)`` restores it."""
-        from pathlib import Path
-
-        from onnxnet.bench.atomic import write_bytes, write_json
-
-        if not getattr(self, "is_fitted_", False):
-            raise ProtocolError("onnxnet-hybrid: fit before save")
-        out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        """One LightGBM text model per tree member, the PCA of the LM features, the LM member as a ``Surrogate``
+        folder under ``lm/``; the returned JSON holds feature names, blend weight and validation scores."""
         for k, m in enumerate(self.trees_):
-            write_bytes(out / f"trees_{k}.txt", _booster(m).model_to_string().encode())
+            write_bytes(folder / f"trees_{k}.txt", _booster(m).model_to_string().encode())
         if hasattr(self, "pca_"):
-            np.savez(out / "pca.npz", mean=self.pca_.mean_, components=self.pca_.components_)
+            np.savez(folder / "pca.npz", mean=self.pca_.mean_, components=self.pca_.components_)
         if hasattr(self, "lm_model_"):
-            self.lm_model_.save_pretrained(out / "lm")
-        state = {"format": "onnxnet-hybrid", "version": 1, "params": self.saved_params(),
-                 "feature_names": self.feature_names_,
-                 "lm_weight": self.lm_weight_, "n_trees": len(self.trees_), "val_scores": self.val_scores_,
-                 "proxies_used": self.proxies_, "fit_spaces": getattr(self, "fit_spaces_", None),
-                 "feature_reference": column_references(getattr(self, "feature_quantiles_", {})),
-                 "blend_reference": [q.reference for q in self.blend_quantiles_] if getattr(
-                     self, "blend_quantiles_", None) else None,
-                 "has_pca": hasattr(self, "pca_"), "has_lm": hasattr(self, "lm_model_")}
-        write_json(out / "hybrid.json", state)
-        return out
+            self.lm_model_.save_pretrained(folder / "lm")
+        return {"feature_names": self.feature_names_,
+                "lm_weight": self.lm_weight_, "n_trees": len(self.trees_), "val_scores": self.val_scores_,
+                "proxies_used": self.proxies_,
+                "feature_reference": column_references(getattr(self, "feature_quantiles_", {})),
+                "blend_reference": [q.reference for q in self.blend_quantiles_] if getattr(
+                    self, "blend_quantiles_", None) else None,
+                "has_pca": hasattr(self, "pca_"), "has_lm": hasattr(self, "lm_model_")}
 
-    @classmethod
-    def load(cls, path: str | Any) -> "HybridPredictor":
-        """A predictor saved by ``save``; a missing or damaged file is a ``SurrogateError`` naming it."""
-        import json
-        from pathlib import Path
-
+    def _load_state(self, folder: Path, state: dict[str, Any]) -> None:
         import lightgbm as lgb
 
-        from onnxnet.errors import SurrogateError
-
-        folder = Path(path)
-        meta = folder / "hybrid.json"
+        self.feature_names_ = list(state["feature_names"])
+        self.lm_weight_ = float(state["lm_weight"])
+        self.proxies_ = state.get("proxies_used", self.proxies)
+        self.feature_quantiles_ = load_column_quantiles(state.get("feature_reference", {}))
+        blend = state.get("blend_reference")
+        self.blend_quantiles_ = tuple(SpaceQuantiles(reference=dict(r)) for r in blend) if blend else None
+        if self.lm_weight_ > 0 and state.get("has_lm") and self.blend_quantiles_ is None:
+            raise ValueError("the LM blend's per-space references are missing: refit it")
+        if self.feature_norm == "rank" and not set(self.feature_names_) <= set(self.feature_quantiles_) | {
+                c for c in self.feature_names_ if c.startswith("lm_pc")}:
+            raise ValueError("feature_norm='rank' but the per-space feature references are missing: refit it")
+        self.val_scores_ = dict(state.get("val_scores", {}))
         try:
-            state = json.loads(meta.read_text())
-            if state.get("format") != "onnxnet-hybrid":
-                raise ValueError(f"format is {state.get('format')!r}")
-            self = cls(**state["params"])
-            self.feature_names_ = list(state["feature_names"])
-            self.lm_weight_ = float(state["lm_weight"])
-            self.proxies_ = state.get("proxies_used", self.proxies)
-            if state.get("fit_spaces"):
-                self.fit_spaces_ = list(state["fit_spaces"])
-            self.feature_quantiles_ = load_column_quantiles(state.get("feature_reference", {}))
-            blend = state.get("blend_reference")
-            self.blend_quantiles_ = tuple(SpaceQuantiles(reference=dict(r)) for r in blend) if blend else None
-            if self.lm_weight_ > 0 and state.get("has_lm") and self.blend_quantiles_ is None:
-                raise ValueError("the LM blend's per-space references are missing (a folder saved before they "
-                                 "were kept: refit it)")
-            if self.feature_norm == "rank" and not set(self.feature_names_) <= set(self.feature_quantiles_) | {
-                    c for c in self.feature_names_ if c.startswith("lm_pc")}:
-                raise ValueError("feature_norm='rank' but the per-space feature references are missing "
-                                 "(a folder saved before they were kept: refit it)")
-            self.val_scores_ = dict(state.get("val_scores", {}))
             self.trees_ = [lgb.Booster(model_str=(folder / f"trees_{k}.txt").read_text())
                            for k in range(int(state["n_trees"]))]
-            if state.get("has_pca"):
-                from sklearn.decomposition import PCA
+        except lgb.basic.LightGBMError as e:
+            raise ValueError(f"a tree member does not parse: {e}") from None
+        if state.get("has_pca"):
+            from sklearn.decomposition import PCA
 
-                z = np.load(folder / "pca.npz")
-                self.pca_ = PCA(n_components=z["components"].shape[0])
-                self.pca_.mean_, self.pca_.components_ = z["mean"], z["components"]
-        except (OSError, ValueError, KeyError, TypeError, lgb.basic.LightGBMError) as e:
-            raise SurrogateError(f"{folder} is not a readable onnxnet-hybrid folder ({type(e).__name__}: {e}); "
-                                 "save one with HybridPredictor.save or `onnxnet fit`") from None
+            z = np.load(folder / "pca.npz")
+            self.pca_ = PCA(n_components=z["components"].shape[0])
+            self.pca_.mean_, self.pca_.components_ = z["mean"], z["components"]
         if state.get("has_lm"):
-            from onnxnet.surrogate.surrogate import Surrogate
-
-            self.lm_model_ = Surrogate.from_pretrained(folder / "lm")
-        self.is_fitted_ = True
-        return self
+            self.lm_model_ = Surrogate.from_pretrained(folder / "lm", device=self.device)

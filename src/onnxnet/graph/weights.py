@@ -18,22 +18,65 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import onnx
 
+from onnxnet.graph.ir import keep_values, numel, zero_filled
+
+#: Largest serialised protobuf message (2 GiB - 1): bigger models are copied without large weight values.
+PROTO_LIMIT = 2**31 - 1
 #: ``metadata_props`` key marking a model whose weights were replaced by placeholders.
 PLACEHOLDER_KEY = "onnxnet.weights"
 
 
-def _numel(t: Any) -> int:
-    return int(np.prod(t.dims)) if len(t.dims) else 1
+def model_bytes(model: onnx.ModelProto) -> int:
+    """Approximate serialized size, without serialising (which fails above 2 GiB)."""
+    total = 0
+    for t in model.graph.initializer:
+        total += len(t.raw_data) or t.ByteSize()
+    return total + sum(n.ByteSize() for n in model.graph.node)
+
+
+def strip_weights(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Copy of ``model`` whose large initializers keep dims but no values (for models over 2 GiB)."""
+    out = onnx.ModelProto()
+    if model.ByteSize() < PROTO_LIMIT:
+        out.CopyFrom(model)
+    else:
+        _copy_light(model, out)
+    for t in out.graph.initializer:
+        if not keep_values(t.data_type, numel(t)) and not zero_filled(t):
+            t.ClearField("raw_data")
+            for f in ("float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data"):
+                t.ClearField(f)
+            del t.external_data[:]
+            t.data_location = onnx.TensorProto.DEFAULT
+    return out
+
+
+def _copy_light(model: onnx.ModelProto, out: onnx.ModelProto) -> None:
+    """Copy ``model`` into ``out`` with only small initializers' values (a full copy would not fit protobuf)."""
+    for f in ("ir_version", "producer_name", "producer_version", "domain", "model_version"):
+        setattr(out, f, getattr(model, f))
+    out.opset_import.extend(model.opset_import)
+    g = model.graph
+    out.graph.name = g.name
+    out.graph.node.extend(g.node)
+    out.graph.input.extend(g.input)
+    out.graph.output.extend(g.output)
+    out.graph.value_info.extend(g.value_info)
+    for t in g.initializer:
+        nt = out.graph.initializer.add()
+        nt.name, nt.data_type = t.name, t.data_type
+        nt.dims.extend(t.dims)
+        if keep_values(t.data_type, numel(t)):
+            nt.CopyFrom(t)
 
 
 def is_empty(t: Any) -> bool:
     """Whether an initializer has dims but no values (the weight-free form)."""
-    import onnx
-
     if t.data_location == onnx.TensorProto.EXTERNAL:
         return False
-    return _numel(t) > 0 and not any((t.raw_data, t.float_data, t.int32_data, t.int64_data, t.double_data,
+    return numel(t) > 0 and not any((t.raw_data, t.float_data, t.int32_data, t.int64_data, t.double_data,
                                       t.uint64_data, t.string_data))
 
 
@@ -46,11 +89,9 @@ def strip(model: Any) -> Any:
     """
     from onnx import numpy_helper
 
-    from onnxnet.graph.load import strip_weights
-
     constant = {}
     for t in model.graph.initializer:
-        if t.data_location == 1 or _numel(t) <= 1:  # EXTERNAL, or already kept as structure
+        if t.data_location == 1 or numel(t) <= 1:  # EXTERNAL, or already kept as structure
             continue
         try:
             arr = numpy_helper.to_array(t).reshape(-1)
@@ -75,7 +116,6 @@ def materialize(model: Any) -> Any:
     Each tensor gets its own value so no two weights look like duplicates, and the scale keeps activations
     finite. The values are placeholders, not trained or benchmark-initialised weights.
     """
-    import onnx
     from onnx import helper, numpy_helper
 
     out = onnx.ModelProto()

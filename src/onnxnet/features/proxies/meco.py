@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from onnxnet.predictors.proxies._relu import ReluStatistic, relu_proxy
+from onnxnet.features.proxies._relu import ReluStatistic, relu_proxy
 
 
 class Meco(ReluStatistic):

@@ -46,7 +46,7 @@ def relu_scores(net: Any, inputs: Any, stats: Mapping[str, ReluStatistic]) -> di
 
 def relu_proxy(name: str, make: Callable[[int], ReluStatistic]) -> Callable[[Any, Any, Any], float]:
     """Register ``make`` as forward-only proxy ``name``; returns the plain proxy function."""
-    from onnxnet.predictors.proxies import PROXIES
+    from onnxnet.features.proxies import PROXIES
 
     RELU_STATISTICS[name] = make
 

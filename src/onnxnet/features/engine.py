@@ -1,0 +1,195 @@
+"""The feature engine: features of many graphs, computed once per graph and kept in memory and on disk.
+
+``features_frame(rows, kind)`` computes the registered feature family ``kind`` (``FEATURES``) for every row,
+in-process or in a pool of spawned processes, keyed by the row's ``graph_hash`` (else a hash of its ONNX bytes).
+The disk cache is one Parquet file per family and version under ``cache_dir``
+(``graph_features_<tag>.parquet``), written atomically as it grows, so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from onnxnet.atomic import write_with
+from onnxnet.errors import ProtocolError
+from onnxnet.features.base import FEATURES
+
+_MEM_CACHE: dict[tuple[str, str], dict[str, float]] = {}
+#: Disk caches already merged into ``_MEM_CACHE``, with the (mtime, size) they had then.
+_DISK_READ: dict[Path, tuple[int, int]] = {}
+
+
+def clear_memory_cache() -> None:
+    """Forget the features held in memory (the next ``features_frame`` reads the disk caches again)."""
+    _MEM_CACHE.clear()
+    _DISK_READ.clear()
+
+
+def _row_key(row: dict[str, Any]) -> str:
+    gh = row.get("graph_hash")
+    if isinstance(gh, str) and gh:
+        return gh
+    raw = row.get("onnx")
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        return "sha1:" + hashlib.sha1(bytes(raw)).hexdigest()
+    return "id:" + str(row.get("id"))
+
+
+def _compute_chunk(kind: str, chunk: list[tuple[str, Any]]) -> list[tuple[str, dict[str, float] | None, str]]:
+    """Features of ``(key, onnx bytes or path)`` pairs; a failure gives ``(key, None, reason)``."""
+    import onnx
+
+    import onnxnet.features  # noqa: F401  (a spawned worker registers the families first)
+
+    fn = FEATURES.get(kind).compute
+    out: list[tuple[str, dict[str, float] | None, str]] = []
+    for key, src in chunk:
+        try:
+            model = onnx.load_from_string(bytes(src)) if not isinstance(src, str) else onnx.load(src)
+            out.append((key, fn(model), ""))
+        except Exception as e:  # noqa: BLE001  (one bad graph is recorded, not fatal)
+            out.append((key, None, f"{type(e).__name__}: {e}"))
+    return out
+
+
+def _flush(disk: Path, new: dict[str, dict[str, float]]) -> None:
+    """Merge ``new`` into the Parquet cache at ``disk`` (written atomically; existing keys win)."""
+    import pandas as pd
+
+    old = pd.read_parquet(disk) if disk.is_file() else None
+    add = pd.DataFrame.from_dict(new, orient="index")
+    both = add if old is None else pd.concat([old, add[~add.index.isin(old.index)]])
+    write_with(disk, both.to_parquet)
+
+
+#: Fewer graphs than this to compute are computed in-process whatever ``jobs`` says.
+_MIN_PARALLEL = 32
+
+
+def features_frame(
+    rows: Any,
+    kind: str = "all",
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+    jobs: int = 1,
+    flush_every: int = 256,
+    compute: bool = True,
+) -> tuple[Any, list[dict[str, str]]]:
+    """Features of every row as a DataFrame aligned with ``rows``.
+
+    ``kind``: ``all``, ``facts`` or ``topology`` (static, milliseconds per graph) or ``proxies`` (zero-cost proxies
+    of the untrained network, ``onnxnet.features.onnx_proxies``; any registered family, ~0.3 s per NB201 graph). Rows whose graph
+    fails get NaN features and an entry ``{"id", "reason"}`` in the returned failure list. Results are cached in
+    memory, and on disk under ``cache_dir`` (one Parquet file per kind and version, written atomically every
+    ``flush_every`` new graphs, so a killed run resumes where it stopped); the key is the row's ``graph_hash``
+    (else a hash of its ONNX bytes). ``jobs`` > 1 computes in that many spawned processes (from
+    ``_MIN_PARALLEL`` graphs to compute on). ``compute=False``
+    only reads the caches: rows not in them get NaN and a failure saying so.
+    """
+    import pandas as pd
+
+    if kind not in FEATURES:
+        raise ProtocolError(f"unknown feature kind {kind!r}; choose one of {', '.join(FEATURES.names())}")
+    tag = FEATURES.get(kind).tag
+    disk: Path | None = Path(cache_dir) / f"graph_features_{tag}.parquet" if cache_dir is not None else None
+    if disk is not None and disk.is_file():
+        stamp = (disk.stat().st_mtime_ns, disk.stat().st_size)
+        if _DISK_READ.get(disk.resolve()) != stamp:  # a file already read, unchanged, adds nothing
+            cached = pd.read_parquet(disk)
+            for key, rec in zip(cached.index, cached.to_dict("records")):
+                _MEM_CACHE.setdefault((tag, str(key)), rec)
+            _DISK_READ[disk.resolve()] = stamp
+    cols = [c for c in ("id", "graph_hash", "onnx", "onnx_path") if c in rows.columns]
+    records = rows[cols].to_dict("records")
+    keys = [_row_key(r) for r in records]
+    failures: list[dict[str, str]] = []
+    todo: dict[str, Any] = {}
+    ids: dict[str, str] = {}
+    for key, row in zip(keys, records):
+        if (tag, key) in _MEM_CACHE or key in todo:
+            continue
+        if not compute:
+            failures.append({"id": str(row.get("id")), "reason": f"not in the {kind} feature cache"})
+            continue
+        raw = row.get("onnx")
+        src = bytes(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else row.get("onnx_path")
+        if not src:
+            failures.append({"id": str(row.get("id")),
+                             "reason": f"row {row.get('id')!r} has no ONNX bytes ('onnx' column) or 'onnx_path'"})
+            continue
+        todo[key], ids[key] = src, str(row.get("id"))
+    failed: dict[str, str] = {}
+    if todo:
+        items = list(todo.items())
+        # Spawned workers each import torch (seconds): worth it for a store, not for a handful of user files.
+        parallel = jobs > 1 and len(items) >= _MIN_PARALLEL
+        size = 8 if parallel else 1
+        chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(items), desc=f"graph features ({kind})", unit="net")
+        new: dict[str, dict[str, float]] = {}
+        pending = 0
+
+        def take(results: list[tuple[str, dict[str, float] | None, str]]) -> None:
+            nonlocal pending
+            for key, rec, reason in results:
+                if rec is None:
+                    failed[key] = reason
+                else:
+                    _MEM_CACHE[(tag, key)] = new[key] = rec
+                    pending += 1
+            if bar is not None:
+                bar.update(len(results))
+            if disk is not None and pending >= flush_every:
+                _flush(disk, new)
+                pending = 0
+
+        try:
+            if parallel:
+                import multiprocessing as mp
+                from concurrent.futures import ProcessPoolExecutor
+
+                with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+                    for results in pool.map(_compute_chunk, [kind] * len(chunks), chunks):
+                        take(results)
+            else:
+                for chunk in chunks:
+                    take(_compute_chunk(kind, chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+            if disk is not None and new and pending:
+                _flush(disk, new)
+    out = []
+    for key, row in zip(keys, records):
+        rec = _MEM_CACHE.get((tag, key))
+        if rec is None and key in failed:
+            failures.append({"id": str(row.get("id")), "reason": failed[key]})
+        out.append(rec)
+    names = sorted({k for r in out if r for k in r})
+    frame = pd.DataFrame([r if r else {} for r in out], columns=names, index=rows.index, dtype=float)
+    return frame, failures
+
+
+def compose(rows: Any, families: Sequence[str], **engine: Any) -> tuple[Any, list[dict[str, str]]]:
+    """The frames of several registered ``families`` side by side, aligned with ``rows`` (a column an earlier
+    family already gave is kept from that one), and their failures, one per row (its first reason, prefixed
+    with the family when there are several). ``engine``: ``features_frame``'s keyword arguments."""
+    import pandas as pd
+
+    frames, failures, seen = [], [], set()
+    for kind in families:
+        frame, failed = features_frame(rows, kind=kind, **engine)
+        taken = {c for f in frames for c in f.columns}
+        frames.append(frame.drop(columns=[c for c in frame.columns if c in taken]))
+        for f in failed:
+            if f["id"] not in seen:
+                seen.add(f["id"])
+                failures.append(f if len(families) == 1 else {**f, "reason": f"{kind}: {f['reason']}"})
+    return (pd.concat(frames, axis=1) if frames else pd.DataFrame(index=rows.index)), failures

@@ -1,0 +1,96 @@
+"""From anything a user hands in to rows in the benchmark-store schema: the one way networks enter a predictor.
+
+Accepted: a path to an ``.onnx`` file, its bytes, an ``onnx.ModelProto``, a ``torch.nn.Module`` (with
+``input_shape``), a store row (a mapping or ``pandas.Series`` with an ``onnx`` column), store rows
+(a ``DataFrame``), or a list of any of these. Every file is read once: its metadata (e.g. an ONNX-Bench
+accuracy) is kept from that read before the graph is loaded, checked, simplified and canonicalised by
+``onnxnet.graph.load_model`` into the store's canonical form.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from onnxnet.errors import ModelLoadError
+from onnxnet.graph import graph_facts, graph_hash
+from onnxnet.graph.load import load_model, read_model
+
+#: The columns ``as_rows`` gives every network (``metadata``: the file's ``metadata_props`` as a dict).
+ROW_COLUMNS: tuple[str, ...] = ("id", "space", "graph_hash", "onnx", "n_params", "flops", "metadata")
+
+
+def is_rows(obj: Any) -> bool:
+    """Whether ``obj`` is a table of rows (a ``pandas.DataFrame``)."""
+    return hasattr(obj, "columns") and hasattr(obj, "iterrows")
+
+
+def is_row(obj: Any) -> bool:
+    """Whether ``obj`` is one store row: a mapping or ``pandas.Series`` holding ``onnx`` bytes."""
+    if isinstance(obj, (str, bytes, bytearray, os.PathLike)) or is_rows(obj):
+        return False
+    return hasattr(obj, "get") and hasattr(obj, "keys") and "onnx" in obj.keys()
+
+
+def as_items(models: Any) -> list[Any]:
+    """The single networks in ``models``: a DataFrame becomes its rows (``{"onnx": bytes}``), a single network a
+    one-item list, any other iterable a list."""
+    if is_rows(models):
+        if "onnx" not in models.columns:
+            raise ModelLoadError("the rows have no 'onnx' column; pass benchmark-store rows (BenchStore.read())")
+        return [{"onnx": b} for b in models["onnx"]]
+    if isinstance(models, (str, os.PathLike, bytes, bytearray)) or not isinstance(models, Iterable):
+        return [models]
+    if hasattr(models, "graph") and hasattr(models, "SerializeToString") or is_row(models):  # one network
+        return [models]
+    if hasattr(models, "forward") and hasattr(models, "parameters"):  # one torch module (nn.Sequential iterates)
+        return [models]
+    return list(models)
+
+
+def _row(item: Any, index: int, space: str, input_shape: Sequence[int] | None) -> dict[str, Any]:
+    if isinstance(item, (str, os.PathLike)):
+        name = os.fspath(item)
+        raw = read_model(Path(item))  # the only read of the file (external weights beside it included)
+    elif isinstance(item, (bytes, bytearray)):
+        name, raw = f"model{index}", read_model(bytes(item))
+    elif hasattr(item, "graph") and hasattr(item, "SerializeToString"):
+        name, raw = f"model{index}", item
+    else:  # a torch module (load_model explains what else it could have been)
+        name, raw = f"model{index}", None
+    metadata = {p.key: p.value for p in raw.metadata_props} if raw is not None else {}
+    model = load_model(raw if raw is not None else item, input_shape, name=name)
+    facts = graph_facts(model)
+    return {"id": name, "space": space, "graph_hash": graph_hash(model), "onnx": model.SerializeToString(),
+            "n_params": int(facts.n_params), "flops": int(facts.flops), "metadata": metadata}
+
+
+def as_rows(models: Any, space: str = "user", *, input_shape: Sequence[int] | None = None) -> Any:
+    """Store-like rows (``ROW_COLUMNS``) for any accepted input, so predictors fitted on benchmark rows score
+    user networks. Store rows pass through unchanged (a single row becomes a one-row frame); ``space`` groups
+    the other networks for predictors that rank within a space. Bad input is a ``ModelLoadError`` naming it."""
+    import pandas as pd
+
+    if is_rows(models):
+        return models
+    if is_row(models):
+        return pd.DataFrame([dict(models)])
+    return pd.DataFrame([dict(it) if is_row(it) else _row(it, i, space, input_shape)
+                         for i, it in enumerate(as_items(models))])
+
+
+def metadata_value(rows: Any, key: str) -> list[float | None]:
+    """Per row, the finite number stored under ``key`` in its file's metadata (e.g. ONNX-Bench's ``accuracy``),
+    else ``None``."""
+    import math
+
+    out: list[float | None] = []
+    meta = rows["metadata"] if "metadata" in getattr(rows, "columns", ()) else [None] * len(rows)
+    for m in meta:
+        try:
+            v = float((m or {}).get(key))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            v = math.nan
+        out.append(v if math.isfinite(v) else None)
+    return out
