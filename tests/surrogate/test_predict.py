@@ -177,6 +177,16 @@ def test_cli_train_then_predict(nets, tmp_path, capsys):
     assert main(["predict", df["path"].iloc[0], "--predictor", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "error:" in err and "nb999" in err and "onnxnet train" in err
+    # the folder `onnxnet train` wrote is a predictor like any other: rows from the input adapter score as files do
+    from onnxnet.inputs import as_rows
+    from onnxnet.predictors.surrogate import SurrogatePredictor
+    from onnxnet.surrogate.surrogate import Surrogate
+
+    loaded = load_predictor(out, device="cpu")
+    assert isinstance(loaded, SurrogatePredictor) and loaded.fit_spaces_ == ["toy0", "toy1"]
+    paths = [df["path"].iloc[i] for i in (0, 3, 7)]
+    np.testing.assert_allclose(loaded.predict(as_rows(paths)), Surrogate.from_pretrained(out).predict(paths),
+                               rtol=1e-5)
 
 
 def test_weight_free_store_row_reads_like_its_file(tmp_path):
