@@ -24,14 +24,14 @@ mkdir -p "$OUT"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "1/7 build ONNX-Bench subset: $N201 NB201 + $N101 NB101 (108-epoch labels) -> $OUT/bench"
-"$BIN" bench build --space nb201 --labelled-only --limit "$N201" --jobs "$JOBS" --out "$OUT/bench"
-"$BIN" bench build --space nb101 --require-label cifar10_val_108ep --limit "$N101" --jobs "$JOBS" --out "$OUT/bench"
+"$BIN" bench build --space nb201 --labelled-only --limit "$N201" --jobs "$JOBS" --store "$OUT/bench"
+"$BIN" bench build --space nb101 --require-label cifar10_val_108ep --limit "$N101" --jobs "$JOBS" --store "$OUT/bench"
 
 step "2/7 what the benchmark holds"
-"$BIN" bench info "$OUT/bench"
+"$BIN" bench info --store "$OUT/bench"
 
 step "3/7 one network as canonical, lossless text (compact encoding)"
-"$BIN" bench export "$OUT/bench" "$OUT/onnx" --labelled-only
+"$BIN" bench export --store "$OUT/bench" "$OUT/onnx" --labelled-only
 files=("$OUT"/onnx/nb201/*.onnx)
 first=${files[0]}
 echo "$first"
@@ -48,7 +48,7 @@ step "4/7 baselines: in-space NB201 (train on 32/128 nets) and zero-shot NB101 -
   --seeds 3 --out "$OUT/results/zero-shot"
 
 step "5/7 train a small language-model surrogate (ModernBERT-tiny from scratch, learned BPE, hinge loss)"
-"$BIN" train --bench "$OUT/bench" --spaces nb201 --backbone modernbert-tiny --epochs "$EPOCHS" \
+"$BIN" train --store "$OUT/bench" --spaces nb201 --backbone modernbert-tiny --epochs "$EPOCHS" \
   --out "$OUT/surrogate" --zero-shot nb101
 
 step "6/7 score held-out NB201 networks (test split: never trained or selected on) with their real accuracies"
@@ -69,10 +69,10 @@ for i in test_ids:
         shutil.copy(src[name], dest / src[name].name); n += 1
 print(f"{n} held-out NB201 networks copied to {dest}")
 PYEOF
-"$BIN" predict "$OUT"/unseen/*.onnx --surrogate "$OUT/surrogate"
+"$BIN" predict "$OUT"/unseen/*.onnx --predictor "$OUT/surrogate"
 
 step "7/7 onnxnet fit's default (auto: with a few hundred NB201 labels, the pairwise comparator on graph features + ONNX zero-cost proxies), fitted on NB201's train/val split"
-"$BIN" fit --bench "$OUT/bench" --spaces nb201 --param jobs="$JOBS" --out "$OUT/pairwise"
-"$BIN" predict "$OUT"/unseen/*.onnx --surrogate "$OUT/pairwise"
+"$BIN" fit --store "$OUT/bench" --spaces nb201 --param jobs="$JOBS" --out "$OUT/pairwise"
+"$BIN" predict "$OUT"/unseen/*.onnx --predictor "$OUT/pairwise"
 
 step "done: benchmark in $OUT/bench, results in $OUT/results, fitted predictors in $OUT/surrogate and $OUT/pairwise"
