@@ -29,8 +29,12 @@ from typing import Any, Callable, Hashable, Iterator, Sequence
 import numpy as np
 
 from onnxnet import atomic
+from onnxnet.bench.labels import load_labels
 from onnxnet.bench.store import BenchStore, split_of
 from onnxnet.errors import ArchitectureError, DataError, OnnxNetError
+from onnxnet.graph import export_torch, graph_facts, graph_hash, load_model
+from onnxnet.graph.weights import strip as strip_weights
+from onnxnet.spaces import get_space
 
 #: Bumped when the rows a build produces change; it is part of the plan key (and so of every part name), so
 #: parts from an older pipeline are never resumed into or mixed with a newer build's chunks.
@@ -197,9 +201,6 @@ def canonical_onnx(space: Any, arch: Hashable, *, simplifier: str | None = "onnx
 
     Raises ``_StageError`` naming the stage (build, export, load, weights) that failed and why.
     """
-    from onnxnet.graph.weights import strip as strip_weights
-    from onnxnet.graph import export_torch, load_model
-
     stage = "build"
     try:
         module = space.build(arch)
@@ -223,8 +224,6 @@ class _StageError(Exception):
 
 def row_for(space: Any, arch: Hashable, model: Any) -> dict[str, Any]:
     """The store row of ``arch`` given its canonical model (labels are added by the caller)."""
-    from onnxnet.graph import graph_facts, graph_hash
-
     facts = graph_facts(model)
     gh = graph_hash(model)
     return {
@@ -302,8 +301,6 @@ def build_chunk(task: ChunkTask) -> tuple[str, int, int]:
 
     import pandas as pd
 
-    from onnxnet.spaces import get_space
-
     warnings.filterwarnings("ignore")
     space = get_space(task.space)
     rows, fails = [], []
@@ -380,9 +377,6 @@ def check_isomorphic_reuse(space: Any, archs: Sequence[Hashable], *, sample: int
 
 def build_store(opts: BuildOptions, on_progress: Callable[[int, int], None] | None = None) -> BuildReport:
     """Build (or resume building) ``opts.space`` into the store at ``opts.out``; see the module docstring."""
-    from onnxnet.bench.labels import load_labels
-    from onnxnet.spaces import get_space
-
     t0 = time.time()
     if opts.limit is not None and opts.limit < 1:
         raise ArchitectureError(f"--limit must be a positive number, got {opts.limit}")

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from onnxnet.bench.store import BenchStore
+from onnxnet.bench.store import BenchStore, label_columns
+from onnxnet.encode import count_tokens
 
 
 def jensen_shannon(p: dict[str, float], q: dict[str, float]) -> float:
@@ -107,19 +108,12 @@ def store_info(store: str | os.PathLike[str] | BenchStore, *, tokenizer: str | N
 
 
 def _label_cols(st: BenchStore) -> list[str]:
-    from onnxnet.bench.store import label_columns
-
     return label_columns()
 
 
 def _lengths(st: BenchStore, space: str, ids: Any, encoding: str, tokenizer: str | None,
              notes: list[str]) -> dict[str, Any]:
     """Char (and token) length distribution of ``encoding`` over ``ids``, using and filling the cache."""
-    try:
-        from onnxnet.encode import ENCODINGS  # noqa: F401
-    except ImportError:
-        notes.append("text lengths skipped: onnxnet.encode is not available")
-        return {}
     try:
         texts = st.encode(encoding, spaces=[space], progress=False, ids=set(ids))
     except Exception as e:  # an encoder failure must not hide the rest of the report
@@ -128,8 +122,6 @@ def _lengths(st: BenchStore, space: str, ids: Any, encoding: str, tokenizer: str
     out: dict[str, Any] = {"encoding": encoding, "n": int(len(texts)), "chars": _dist(texts["n_chars"].astype(float))}
     if tokenizer:
         try:
-            from onnxnet.encode import count_tokens
-
             tok = _load_tokenizer(tokenizer)
             n_tok = pd.Series([count_tokens(t, tok) for t in texts["text"]], dtype=float)
             out["tokens"] = _dist(n_tok)

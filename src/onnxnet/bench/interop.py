@@ -22,8 +22,11 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 from onnxnet import atomic
+from onnxnet.bench.build import _one_thread, run_tasks
 from onnxnet.bench.store import BenchStore, split_of
 from onnxnet.errors import DataError, OnnxNetError
+from onnxnet.graph import graph_facts, graph_hash, load_model
+from onnxnet.graph.weights import materialize, strip
 
 #: Metadata keys tried, in order, for the accuracy when no ``key`` is given.
 ACCURACY_KEYS: tuple[str, ...] = ("accuracy", "acc", "test_accuracy", "val_accuracy", "test_acc", "val_acc",
@@ -126,9 +129,6 @@ def import_chunk(task: ImportTask) -> dict[str, Any]:
 
     import onnx
 
-    from onnxnet.graph.weights import strip
-    from onnxnet.graph import graph_facts, graph_hash, load_model
-
     warnings.filterwarnings("ignore")
     rows, fails = [], []
     keys: dict[str, int] = {}
@@ -176,8 +176,6 @@ def import_onnx_bench(src: str | os.PathLike[str], out: str | os.PathLike[str], 
     ``IMPORT_CHUNK`` files are committed atomically, in ``jobs`` worker processes; rerunning skips done chunks.
     """
     from tqdm.auto import tqdm
-
-    from onnxnet.bench.build import _one_thread, run_tasks
 
     t0 = time.time()
     if jobs < 1:
@@ -245,8 +243,6 @@ def export_onnx_bench(store: str | os.PathLike[str] | BenchStore, dest: str | os
     Returns the number of files written.
     """
     import onnx
-
-    from onnxnet.graph.weights import materialize
 
     st = store if isinstance(store, BenchStore) else BenchStore(store)
     df = st.read(spaces=spaces, columns=["id", "space", "arch", "onnx", "accuracy", "accuracy_label"])

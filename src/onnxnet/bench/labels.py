@@ -30,6 +30,7 @@ from onnxnet.bench.provenance import (
 )
 from onnxnet.config import data_dir
 from onnxnet.errors import ArchitectureError, DataError, OnnxNetError
+from onnxnet.spaces import get_space
 
 #: NAS-Bench-101 op names in the nasbench ``ModelSpec`` convention.
 NB101_OPS = {"input": "input", "output": "output", "conv3x3": "conv3x3-bn-relu", "conv1x1": "conv1x1-bn-relu",
@@ -255,8 +256,6 @@ def load_labels(space: str, data: str | os.PathLike[str] | None = None) -> Label
     do not join are listed in ``LabelTable.unjoined`` (file, key, reason), never silently dropped. Results are
     cached per process (keyed by the files' paths, sizes and mtimes); treat the returned table as read-only.
     """
-    from onnxnet.spaces import get_space
-
     sp = get_space(space)  # UnknownNameError for bad names
     name = sp.name
     if name in LABEL_READERS:
@@ -358,8 +357,6 @@ def _load_labels(sp: Any, data: str | os.PathLike[str] | None) -> LabelTable:
 
 def load_arch_list(space: str, data: str | os.PathLike[str] | None = None) -> list[str]:
     """The unlabelled architecture list shipped for ``space`` (canonical strings, file order, duplicates kept once)."""
-    from onnxnet.spaces import get_space
-
     sp = get_space(space)
     rel = ARCH_LISTS.get(sp.name)
     if rel is None:

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from onnxnet import atomic
 from onnxnet.bench.provenance import LABELS, PRIMARY, PRIMARY_NOTE, labels_for
+from onnxnet.encode import encode as encode_model, ENCODINGS
 from onnxnet.errors import DataError, OnnxNetError
 
 FORMAT = "onnxnet-bench"
@@ -355,8 +356,6 @@ class BenchStore:
         """
         import onnx
 
-        from onnxnet.encode import encode as encode_model
-
         version = _encoding_version(encoding)
         have = set(self.encodings(encoding, parts, version)["id"])
         rows = self.read(spaces=spaces, columns=["id", "onnx"])
@@ -393,8 +392,6 @@ class BenchStore:
 
 
 def _encoding_version(encoding: str) -> int | str:
-    from onnxnet.encode import ENCODINGS
-
     cls = ENCODINGS.get(encoding)
     return getattr(cls, "version", 1)
 

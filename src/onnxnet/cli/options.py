@@ -12,6 +12,12 @@ import typer
 
 T = TypeVar("T")
 
+#: ``--store``: one benchmark store folder, or several when the parameter is a list (repeat the option).
+STORE = typer.Option(None, "--store", help="Benchmark store folder (from 'onnxnet bench build'); repeat to combine "
+                                           "where a command reads several.")
+#: ``--bench``: the old name of ``--store`` (hidden; kept for one release).
+OLD_BENCH = typer.Option(None, "--bench", hidden=True, help="Old name of --store.")
+
 
 def _given(value: Any) -> bool:
     return value not in (None, [], ())

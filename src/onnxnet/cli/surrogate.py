@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 
 from onnxnet.cli.app import app
-from onnxnet.cli.options import renamed, split_names
+from onnxnet.cli.options import OLD_BENCH, STORE, renamed, split_names
 from onnxnet.errors import SurrogateError, TrainingError
 
 
@@ -34,8 +34,8 @@ def _parse_rates(text: str) -> tuple[float, ...]:
 
 @app.command()
 def train(
-    store: Optional[Path] = typer.Option(None, "--store", help="Benchmark store folder (from 'onnxnet bench build')."),
-    bench: Optional[Path] = typer.Option(None, "--bench", hidden=True, help="Old name of --store."),
+    store: Optional[Path] = STORE,
+    bench: Optional[Path] = OLD_BENCH,
     spaces: str = typer.Option(..., "--spaces", help="Training search spaces, comma-separated, e.g. nb201,nb101."),
     out: Path = typer.Option(..., "--out", help="Output folder: the trained surrogate (and its checkpoints)."),
     backbone: str = typer.Option("modernbert-tiny", "--backbone",
@@ -82,8 +82,8 @@ def train(
 
 @app.command()
 def pretrain(
-    store: Optional[list[Path]] = typer.Option(None, "--store", help="Benchmark store folder(s) (repeatable)."),
-    bench: Optional[list[Path]] = typer.Option(None, "--bench", hidden=True, help="Old name of --store."),
+    store: Optional[list[Path]] = STORE,
+    bench: Optional[list[Path]] = OLD_BENCH,
     spaces: str = typer.Option(..., "--spaces", help="Search spaces whose encodings to learn from, labelled or not."),
     out: Path = typer.Option(..., "--out", help="Output folder: a backbone for 'onnxnet train --backbone OUT'."),
     backbone: str = typer.Option("modernbert-tiny", "--backbone", help="modernbert-tiny | modernbert-small."),
@@ -210,8 +210,8 @@ def predict(
 
 @app.command()
 def fit(
-    store: Optional[list[Path]] = typer.Option(None, "--store", help="Benchmark store folder(s) (repeat to combine)."),
-    bench: Optional[list[Path]] = typer.Option(None, "--bench", hidden=True, help="Old name of --store."),
+    store: Optional[list[Path]] = STORE,
+    bench: Optional[list[Path]] = OLD_BENCH,
     spaces: str = typer.Option(..., "--spaces", help="Training search spaces, comma-separated, e.g. nb101."),
     out: Path = typer.Option(..., "--out", help="Output folder for the fitted predictor."),
     predictor: str = typer.Option("auto", "--predictor", help="A registered predictor that can save itself: auto "

@@ -9,7 +9,9 @@ from typing import Any, Iterable
 import onnx
 
 from onnxnet.errors import EncodingError
+from onnxnet.graph.canonical import canonicalize
 from onnxnet.graph.ir import Graph
+from onnxnet.graph.load import load_model
 from onnxnet.registry import Registry
 
 
@@ -85,11 +87,8 @@ def as_graph(model: Any) -> Graph:
         return model
     if isinstance(model, onnx.ModelProto):
         if model.producer_name != "onnxnet":
-            from onnxnet.graph.canonical import canonicalize
-
             model = canonicalize(model, weights=False)
         return _from_onnx(model)
-    from onnxnet.graph.load import load_model
 
     return _from_onnx(load_model(model))
 

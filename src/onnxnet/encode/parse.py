@@ -15,7 +15,7 @@ import onnx
 
 from onnxnet.encode.text import ATTR_LONG, parse_attr_value, parse_type
 from onnxnet.errors import EncodingError
-from onnxnet.graph.ir import Graph, Node, TensorType, TensorValue
+from onnxnet.graph.ir import Graph, Node, tensor_type, TensorType, TensorValue
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OP = re.compile(r"^(?:([A-Za-z0-9_.]+)::)?([A-Za-z_][A-Za-z0-9_]*)")
@@ -358,7 +358,6 @@ def _infer_types(g: Graph) -> None:
         inferred = onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=True)
     except Exception:
         return
-    from onnxnet.graph.ir import tensor_type
 
     produced = {o for n in g.nodes for o in n.outputs if o}
     for vi in inferred.graph.value_info:

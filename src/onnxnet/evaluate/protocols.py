@@ -38,6 +38,7 @@ from onnxnet.evaluate.splits import (
     unique_graphs,
     without_graphs,
 )
+from onnxnet.predictors.base import Predictor, registered_name
 
 #: Train sizes of the in-space sample-efficiency protocol.
 DEFAULT_TRAIN_SIZES: tuple[int, ...] = (16, 32, 64, 128, 256, 1024)
@@ -84,8 +85,6 @@ def _name_of(spec: PredictorSpec) -> str:
     """The registered name of a predictor spec (a class name for unregistered predictors)."""
     if isinstance(spec, str):
         return spec
-    from onnxnet.predictors.base import Predictor, registered_name
-
     if isinstance(spec, Predictor):
         return registered_name(type(spec))
     return getattr(spec, "name", None) or getattr(spec, "__name__", None) or type(spec).__name__
@@ -94,7 +93,6 @@ def _name_of(spec: PredictorSpec) -> str:
 def _factory(spec: PredictorSpec, params: dict[str, Any] | None) -> Callable[[int], Any]:
     """A function ``seed -> fresh predictor``; the seed is passed when the predictor takes one."""
     from onnxnet.predictors import get_predictor
-    from onnxnet.predictors.base import Predictor
 
     params = dict(params or {})
 

@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from onnxnet.errors import OnnxNetError
+from onnxnet.graph.load import load_model
 from onnxnet.graph.weights import is_empty
 from onnxnet.registry import Registry
 
@@ -327,8 +328,6 @@ def to_torch(model: Any, *, normalize: str = "conv", weights: str = "init", seed
     """
     import torch
     from onnx import numpy_helper
-
-    from onnxnet.graph.load import load_model
 
     if normalize not in ("conv", "none"):
         raise ValueError(f"normalize must be 'conv' or 'none', not {normalize!r}")

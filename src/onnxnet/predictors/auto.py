@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from onnxnet.errors import ProtocolError
-from onnxnet.predictors.base import PREDICTORS, Predictor, row_groups
+from onnxnet.predictors.base import PREDICTORS, Predictor
 from onnxnet.predictors.loading import load_predictor
 from onnxnet.predictors.stack import Member, make_member, member_spec
+from onnxnet.ranking import row_groups
 
 _ROLES = ("few", "many")
 

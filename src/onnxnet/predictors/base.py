@@ -18,11 +18,14 @@ import numpy as np
 
 from onnxnet.atomic import write_json
 from onnxnet.errors import ProtocolError
+from onnxnet.features.onnx_proxies import proxy_families
 from onnxnet.ranking import mean_kendall, row_groups
 from onnxnet.registry import Registry
 
 #: All predictors by name, e.g. ``PREDICTORS.get("params")``.
 PREDICTORS: Registry[type["Predictor"]] = Registry("predictor")
+#: Store columns some predictors take beside proxy names (``proxy-vote``'s ``features``, ``rank-linear``'s ``static``).
+STORE_FEATURES = ("n_params", "flops")
 #: Constructor arguments that describe this machine, not the predictor: never saved.
 MACHINE_PARAMS = ("cache_dir", "device")
 #: The file a saved predictor folder is recognised by.
@@ -45,9 +48,22 @@ class Predictor:
     #: Store columns ``fit`` / ``predict`` read besides id, space, arch, graph_hash, split and the labels, so
     #: callers can skip loading the (large) ``onnx`` column; ``None`` means every column.
     required_columns: tuple[str, ...] | None = None
-    #: Feature families (``onnxnet.features.FEATURES``) the predictor reads through the feature engine, in the
-    #: order their columns are composed (``onnxnet.features.compose``); proxies chosen by a parameter included.
-    feature_families: tuple[str, ...] = ()
+    #: Feature families (``onnxnet.features.FEATURES``) the predictor reads whatever its parameters.
+    features_read: tuple[str, ...] = ()
+    #: The constructor argument naming the ONNX proxies it reads (their families count too), if any.
+    proxies_param: str | None = None
+
+    @property
+    def feature_families(self) -> tuple[str, ...]:
+        """Every feature family this predictor reads with its parameters: ``features_read``, then the families of
+        the proxies its ``proxies_param`` chooses (``"auto"``: maybe all of them; store columns are not proxies)."""
+        chosen = getattr(self, self.proxies_param) if self.proxies_param else ()
+        if isinstance(chosen, str):
+            chosen = True if chosen == "auto" else [chosen]
+        if not isinstance(chosen, bool):
+            chosen = [c for c in chosen if c not in STORE_FEATURES]
+        extra = proxy_families(chosen, getattr(self, "proxy_seeds", 1)) if chosen else ()
+        return self.features_read + extra
 
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments, as scikit-learn's ``get_params``."""

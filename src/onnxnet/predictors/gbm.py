@@ -47,7 +47,7 @@ class GBMPredictor(Predictor):
     """
 
     required_columns: tuple[str, ...] | None = ("onnx",)
-    feature_families = ("all",)
+    features_read = ("all",)
 
     def __init__(self, n_estimators: int = 500, learning_rate: float = 0.05, num_leaves: int = 15,
                  min_child_samples: int = 5, subsample: float = 0.8, colsample_bytree: float = 0.8,

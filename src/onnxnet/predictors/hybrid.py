@@ -19,7 +19,7 @@ import numpy as np
 from onnxnet.atomic import write_bytes
 from onnxnet.errors import ProtocolError
 from onnxnet.features import features_frame, size_view
-from onnxnet.features.onnx_proxies import proxy_families, with_proxies
+from onnxnet.features.onnx_proxies import with_proxies
 from onnxnet.predictors.base import PREDICTORS, Predictor
 from onnxnet.predictors.gbm import fit_early_stopped
 from onnxnet.ranking import (SpaceQuantiles, column_quantiles, column_references, fit_column_quantiles,
@@ -75,6 +75,8 @@ class HybridPredictor(Predictor):
     """
 
     required_columns = ("onnx",)
+    features_read = ("all",)
+    proxies_param = "proxies"
 
     def __init__(self, lm: str | None = "modernbert-tiny", lm_epochs: int = 10, lm_loss: str = "hinge",
                  lm_max_length: int = 512, lm_batch_size: int = 16, lm_features: int = 0,
@@ -109,11 +111,6 @@ class HybridPredictor(Predictor):
         self.extra_features = extra_features
         self.tree_params = tree_params
         self.device = device
-
-    @property
-    def feature_families(self) -> tuple[str, ...]:  # type: ignore[override]
-        proxies = True if self.proxies == "auto" else self.proxies
-        return ("all",) + (proxy_families(proxies) if proxies else ())
 
     # ------------------------------------------------------------------ members
     def _texts(self, rows: Any) -> list[str]:

@@ -33,9 +33,10 @@ import numpy as np
 from onnxnet.atomic import write_bytes
 from onnxnet.errors import ProtocolError
 from onnxnet.features import features_frame, size_view
-from onnxnet.features.onnx_proxies import proxy_families, with_proxies
-from onnxnet.predictors.base import PREDICTORS, Predictor, row_groups
-from onnxnet.ranking import column_quantiles, column_references, fit_column_quantiles, load_column_quantiles
+from onnxnet.features.onnx_proxies import with_proxies
+from onnxnet.predictors.base import PREDICTORS, Predictor
+from onnxnet.ranking import (column_quantiles, column_references, fit_column_quantiles, load_column_quantiles,
+                             row_groups)
 
 #: Rows of pair features scored per LightGBM call (bounds memory at ~200k x 2 x #features floats).
 _PAIR_CHUNK = 200_000
@@ -72,6 +73,8 @@ class PairwisePredictor(Predictor):
     """LightGBM comparator on within-space pairs; score = mean win probability against the space's references."""
 
     required_columns: tuple[str, ...] | None = ("onnx",)
+    features_read = ("all",)
+    proxies_param = "proxies"
 
     def __init__(self, proxies: Sequence[str] | bool = True, margin: float = 0.0, max_pairs: int = 50_000,
                  max_refs: int = 128, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 15,
@@ -96,10 +99,6 @@ class PairwisePredictor(Predictor):
         self.cache_dir = cache_dir
         self.jobs = jobs
         self.progress = progress
-
-    @property
-    def feature_families(self) -> tuple[str, ...]:  # type: ignore[override]
-        return ("all",) + (proxy_families(self.proxies, self.proxy_seeds) if self.proxies else ())
 
     # ------------------------------------------------------------------ features
     def _features(self, rows: Any, fit: bool = False) -> tuple[np.ndarray, list[dict[str, str]]]:

@@ -14,9 +14,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from onnxnet.errors import ProtocolError
-from onnxnet.predictors.base import PREDICTORS, Predictor, row_groups
-from onnxnet.features.onnx_proxies import EXTRA_PROXIES, PROXY_SET, proxy_families, proxy_frame
-from onnxnet.ranking import rank_within
+from onnxnet.features.onnx_proxies import EXTRA_PROXIES, PROXY_SET, proxy_frame
+from onnxnet.predictors.base import PREDICTORS, Predictor
+from onnxnet.ranking import rank_within, row_groups
 
 
 class ProxyVotePredictor(Predictor):
@@ -24,6 +24,7 @@ class ProxyVotePredictor(Predictor):
 
     needs_training = False
     required_columns: tuple[str, ...] | None = ("onnx", "n_params", "flops")
+    proxies_param = "features"
 
     def __init__(self, features: Sequence[str] = (*PROXY_SET, "n_params"), cache_dir: str | None = None,
                  jobs: int = 1, progress: bool = False, proxy_seeds: int = 1) -> None:
@@ -32,11 +33,6 @@ class ProxyVotePredictor(Predictor):
         self.cache_dir = cache_dir
         self.jobs = jobs
         self.progress = progress
-
-    @property
-    def feature_families(self) -> tuple[str, ...]:  # type: ignore[override]
-        feats = [self.features] if isinstance(self.features, str) else list(self.features)
-        return proxy_families([f for f in feats if f not in ("n_params", "flops")], self.proxy_seeds)
 
     def predict(self, rows: Any) -> np.ndarray:
         feats = [self.features] if isinstance(self.features, str) else list(self.features)

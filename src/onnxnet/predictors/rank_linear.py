@@ -18,11 +18,11 @@ import numpy as np
 
 from onnxnet.errors import ProtocolError
 from onnxnet.features import features_frame
+from onnxnet.features.onnx_proxies import PROXY_SET, proxy_frame
 from onnxnet.predictors._linear import RidgeOnFeatures
-from onnxnet.predictors.base import PREDICTORS, row_groups
-from onnxnet.features.onnx_proxies import PROXY_SET, proxy_families, proxy_frame
-from onnxnet.ranking import (column_quantiles, column_references, fit_column_quantiles,
-                                       load_column_quantiles)
+from onnxnet.predictors.base import PREDICTORS
+from onnxnet.ranking import (column_quantiles, column_references, fit_column_quantiles, load_column_quantiles,
+                             row_groups)
 
 
 @PREDICTORS.register("rank-linear")
@@ -30,6 +30,11 @@ class RankLinearPredictor(RidgeOnFeatures):
     """Ridge on per-space quantiles of ``proxies`` + ``static`` (+ graph features when ``graph_features``)."""
 
     required_columns: tuple[str, ...] | None = ("onnx", "n_params", "flops")
+    proxies_param = "proxies"
+
+    @property
+    def feature_families(self) -> tuple[str, ...]:  # type: ignore[override]
+        return super().feature_families + (("all",) if self.graph_features else ())
 
     def __init__(self, proxies: Sequence[str] = PROXY_SET, static: Sequence[str] = ("n_params", "flops"),
                  graph_features: bool = False, alphas: Sequence[float] = (0.1, 1.0, 10.0, 100.0),
@@ -40,10 +45,6 @@ class RankLinearPredictor(RidgeOnFeatures):
         self.alphas = alphas
         self.cache_dir = cache_dir
         self.jobs = jobs
-
-    @property
-    def feature_families(self) -> tuple[str, ...]:  # type: ignore[override]
-        return proxy_families(list(self.proxies)) + (("all",) if self.graph_features else ())
 
     def _features(self, rows: Any, fit: bool = False) -> tuple[np.ndarray, list[dict[str, str]]]:
         import pandas as pd

@@ -18,9 +18,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from onnxnet.errors import ProtocolError
-from onnxnet.predictors.base import PREDICTORS, Predictor, row_groups
+from onnxnet.predictors.base import PREDICTORS, Predictor
 from onnxnet.predictors.loading import load_predictor
-from onnxnet.ranking import mean_kendall, rank_within, SpaceQuantiles
+from onnxnet.ranking import mean_kendall, rank_within, row_groups, SpaceQuantiles
 
 #: A member: a registered predictor name, or ``(name, constructor parameters)``.
 Member = str | tuple[str, dict[str, Any]]

@@ -27,7 +27,7 @@ class StaticFeaturePredictor(Predictor):
     needs_training = False
     #: Store columns this predictor reads (``onnx`` only when the fact is not stored, e.g. ``width``).
     required_columns: tuple[str, ...] | None = ("n_params", "flops", "depth", "onnx")
-    feature_families = ("facts",)
+    features_read = ("facts",)
 
     def __init__(self, feature: str = "n_params", cache_dir: str | None = None) -> None:
         self.feature = feature

@@ -24,7 +24,7 @@ class WLRidgePredictor(RidgeOnFeatures):
     """Ridge on unit-normalised WL pattern counts, per-space rank targets, penalty by leave-one-out."""
 
     required_columns: tuple[str, ...] | None = ("onnx",)
-    feature_families = ("wl",)
+    features_read = ("wl",)
 
     def __init__(self, alphas: Sequence[float] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0),
                  cache_dir: str | None = None, jobs: int = 1) -> None:

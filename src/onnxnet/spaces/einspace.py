@@ -39,7 +39,7 @@ import numpy as np
 
 from onnxnet.errors import ArchitectureError
 from onnxnet.spaces._einspace_grammar import (_Restart, _SampleError, _Sampler, _ShapeError, analyse, Branching,
-    canonical, Computation, EinInfo, Node, parse_text, PERMUTES, Routing, Sequential, Shape, to_text)
+                                              canonical, Computation, EinInfo, Node, parse_text, PERMUTES, Routing, Sequential, Shape, to_text)
 from onnxnet.spaces.base import SPACES, SearchSpace
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from onnxnet.errors import ArchitectureError
 from onnxnet.spaces._hnb201_grammar import (_err, cell_has_path, check, count_derivations, Derivation,
-    parse_derivation, sample_derivation, semantic_form, START, TOPOLOGIES)
+                                            parse_derivation, sample_derivation, semantic_form, START, TOPOLOGIES)
 from onnxnet.spaces.base import SPACES, SearchSpace
 
 

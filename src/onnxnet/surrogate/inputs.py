@@ -14,14 +14,15 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Sequence
 
+from onnxnet.encode import encode, ENCODINGS
 from onnxnet.errors import ModelLoadError
+from onnxnet.graph import load_model
+from onnxnet.graph.weights import is_weight_free, materialize
 from onnxnet.inputs import as_items, as_rows  # noqa: F401  (as_rows: old import path)
 
 
 def encoding_version(encoding: str) -> str:
     """The registered version of ``encoding`` (part of every cache key and of a saved surrogate's settings)."""
-    from onnxnet.encode import ENCODINGS
-
     cls = ENCODINGS.get(encoding)
     return str(getattr(cls, "version", "?"))
 
@@ -68,16 +69,10 @@ def _row_model(src: bytes) -> Any:
     """
     import onnx
 
-    from onnxnet.graph import load_model
-
     try:
         model = onnx.load_from_string(src)
     except Exception as e:
         raise ModelLoadError(f"store row holds unreadable ONNX bytes ({e}); rebuild the store") from None
-    try:
-        from onnxnet.graph.weights import is_weight_free, materialize
-    except ImportError:  # an onnxnet without the store's weight helpers
-        return model
     if is_weight_free(model):
         model = load_model(materialize(model), simplifier=None)
     return model
@@ -95,9 +90,6 @@ def encode_items(items: Sequence[Any], encoding: str, *, input_shape: Sequence[i
     through the full loading pipeline (``simplify=False`` skips the simplifier for graphs known to be simplified;
     they are still checked and canonicalised). A network gives the same text whichever form it comes in.
     """
-    from onnxnet.encode import encode
-    from onnxnet.graph import load_model
-
     version = encoding_version(encoding)
     out: list[str] = []
     for it in items:

@@ -12,8 +12,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from onnxnet.bench.store import BenchStore
 from onnxnet.errors import DataError, TrainingError
 from onnxnet.ranking import group_correlation
+from onnxnet.surrogate.inputs import encode_items, encoding_version
+from onnxnet.surrogate.pretrain import pretrain_backbone, PretrainConfig
+from onnxnet.surrogate.trainer import train_surrogate, TrainConfig
 
 
 def _sample(df: Any, n: int | None, seed: int) -> Any:
@@ -50,8 +54,6 @@ def encode_rows(rows: Any, encoding: str, desc: str, progress: bool = True, stor
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from onnxnet.surrogate.inputs import encode_items, encoding_version
-
     have: dict[str, str] = {}
     # Our own cache folder in the store: these texts are of the materialised, reloaded graph (see
     # ``inputs._row_model``), which differs from the store's own cache of the weight-free graph.
@@ -83,9 +85,6 @@ def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str
                  gradient_checkpointing: bool = False, mixed_precision: str = "auto", resume: bool = True,
                  progress: bool = True) -> dict[str, Any]:
     """Train on ``bench`` and return ``{"surrogate", "val", "test", "zero_shot", "seconds"}``."""
-    from onnxnet.bench.store import BenchStore
-    from onnxnet.surrogate.trainer import TrainConfig, train_surrogate
-
     if not spaces:
         raise TrainingError("no training spaces given; pass --spaces nb201 (or several, comma-separated)")
     overlap = sorted(set(spaces) & set(zero_shot))
@@ -151,9 +150,6 @@ def run_pretraining(*, bench: Sequence[Path], spaces: Sequence[str], out: Path, 
                     **config: Any) -> Path:
     """Pretrain a backbone on the encodings of every network of ``spaces`` in the stores ``bench``, labelled or
     not (``onnxnet.surrogate.pretrain``); ``config`` holds ``PretrainConfig`` fields. Returns the folder."""
-    from onnxnet.bench.store import BenchStore
-    from onnxnet.surrogate.pretrain import PretrainConfig, pretrain_backbone
-
     if not spaces:
         raise TrainingError("no spaces given; pass --spaces nb201 (or several, comma-separated)")
     texts: list[str] = []

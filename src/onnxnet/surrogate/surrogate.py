@@ -13,6 +13,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from onnxnet.errors import SurrogateError
+from onnxnet.surrogate.card import model_card
 from onnxnet.surrogate.inputs import EncodingCache, as_items, encode_items
 
 #: Bumped when the folder layout changes; ``from_pretrained`` refuses newer folders.
@@ -166,8 +167,6 @@ class Surrogate:
         """Write the folder: ``backbone/`` (config + safetensors), ``head.safetensors``, ``tokenizer/``,
         ``surrogate.json`` (encoding and training settings, written last) and ``README.md`` (model card)."""
         from safetensors.torch import save_file
-
-        from onnxnet.surrogate.card import model_card
 
         dest = Path(path)
         dest.mkdir(parents=True, exist_ok=True)
