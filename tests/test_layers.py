@@ -1,7 +1,8 @@
 """The package's import structure: no import circles, and no import from a lower layer to a higher one.
 
 Every ``import``/``from ... import`` of an onnxnet module is read with ``ast`` (module-level and inside
-functions alike). The layer order is written once here and in docs/architecture.md.
+functions alike; imports under ``if TYPE_CHECKING:`` never run and are not counted). The layer order is
+written once here and in docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -50,11 +51,15 @@ def imports_of(path: Path, known: set[str]) -> list[tuple[str, int, bool]]:
     mod, is_pkg = module_name(path), path.name == "__init__.py"
     tree = ast.parse(path.read_text(), filename=str(path))
     top = {id(n) for n in tree.body}
-    for n in tree.body:  # `if TYPE_CHECKING:` / try blocks at module level still run at import
+    for n in tree.body:  # `if` / `try` blocks at module level run at import
         if isinstance(n, (ast.If, ast.Try)):
             top |= {id(c) for c in ast.walk(n)}
+    typing_only = {id(c) for n in ast.walk(tree) if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test)
+                   for c in ast.walk(n)}
     out = []
     for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):

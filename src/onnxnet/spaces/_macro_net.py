@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from onnxnet.spaces.macro import STRIDES
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the space module imports this one when it builds
     from onnxnet.spaces.macro import MacroArch, Stage
 
 
@@ -80,12 +78,12 @@ class Block(nn.Module):
 class MacroNet(nn.Module):
     """Stem, three stages of stacked blocks, global average pooling, linear classifier."""
 
-    def __init__(self, arch: "MacroArch", num_classes: int = 10) -> None:
+    def __init__(self, arch: "MacroArch", strides: tuple[int, ...], num_classes: int = 10) -> None:
         super().__init__()
         self.stem = conv_bn(3, arch.stem, 3)
         blocks: list[nn.Module] = []
         c = arch.stem
-        for s, stride in zip(arch.stages, STRIDES):
+        for s, stride in zip(arch.stages, strides):
             blocks += stage_blocks(s, c, stride)
             c = s.width
         self.blocks = nn.Sequential(*blocks)
@@ -102,6 +100,7 @@ def stage_blocks(s: "Stage", cin: int, stride: int) -> list[nn.Module]:
             for j in range(s.depth)]
 
 
-def build_network(arch: "MacroArch", num_classes: int = 10) -> MacroNet:
-    """The torch network of ``arch`` (standard PyTorch initialisation; seed torch for reproducible weights)."""
-    return MacroNet(arch, num_classes)
+def build_network(arch: "MacroArch", strides: tuple[int, ...], num_classes: int = 10) -> MacroNet:
+    """The torch network of ``arch`` with one stride per stage (standard PyTorch initialisation; seed torch for
+    reproducible weights)."""
+    return MacroNet(arch, strides, num_classes)

@@ -219,4 +219,4 @@ class MacroSpace(SearchSpace):
         """The torch network (eval mode)."""
         from onnxnet.spaces._macro_net import build_network
 
-        return build_network(self._check(arch), num_classes=self.num_classes).eval()
+        return build_network(self._check(arch), STRIDES, num_classes=self.num_classes).eval()
