@@ -1,7 +1,7 @@
 """Ranking within groups: the one rule every predictor, trainer and protocol shares.
 
 Scores and accuracies of different search spaces are never compared directly: a *group* is a search space
-(``row_groups``), values become ranks or quantiles within their group (``rank_within``, ``SpaceQuantiles``), and
+(``row_groups``; ``space:label`` where a space mixes label sources: ``label_groups``), values become ranks or quantiles within their group (``rank_within``, ``SpaceQuantiles``), and
 rank agreement is measured per group and then averaged (``group_correlation``, ``mean_kendall``).
 """
 
@@ -21,6 +21,17 @@ def row_groups(rows: Any) -> np.ndarray:
     if hasattr(rows, "columns") and "space" in rows.columns:
         return rows["space"].astype(str).to_numpy(object)
     return np.array(["?"] * len(rows), dtype=object)
+
+
+def label_groups(spaces: Sequence[str], labels: Sequence[Any]) -> np.ndarray:
+    """The comparison group of each row: its space, or ``space:label`` where a space's rows mix label sources
+    (e.g. NB101's 108-epoch and 4-epoch accuracies), so they are normalised and ranked apart. A missing label
+    (``None``/NaN) is no source of its own."""
+    sp = np.asarray([str(s) for s in spaces], dtype=object)
+    lab = np.asarray(["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in labels],
+                     dtype=object)
+    mixed = {s for s in np.unique(sp) if len({v for v in lab[sp == s] if v}) > 1}
+    return np.array([f"{s}:{v}" if s in mixed else s for s, v in zip(sp, lab)], dtype=object)
 
 
 def rank_within(values: Sequence[float], groups: Sequence[str]) -> np.ndarray:

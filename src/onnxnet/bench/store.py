@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from onnxnet import atomic
 from onnxnet.bench.provenance import LABELS, PRIMARY, PRIMARY_NOTE, labels_for
-from onnxnet.encode import encode as encode_model, ENCODINGS
+from onnxnet.encode import ENCODINGS, encode as encode_model
 from onnxnet.errors import DataError, OnnxNetError
 
 FORMAT = "onnxnet-bench"

@@ -15,7 +15,7 @@ import onnx
 
 from onnxnet.encode.text import ATTR_LONG, parse_attr_value, parse_type
 from onnxnet.errors import EncodingError
-from onnxnet.graph.ir import Graph, Node, tensor_type, TensorType, TensorValue
+from onnxnet.graph.ir import Graph, Node, TensorType, TensorValue, tensor_type
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OP = re.compile(r"^(?:([A-Za-z0-9_.]+)::)?([A-Za-z_][A-Za-z0-9_]*)")

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from onnxnet.errors import ProtocolError
+from onnxnet.ranking import label_groups
 
 #: Columns every protocol adds to its working copy of the rows.
 TARGET, GROUP = "_y", "_group"
@@ -55,9 +56,7 @@ def labelled(rows: Any, label: str | Sequence[str] = "accuracy") -> Any:
     out[TARGET] = y[keep]
     out["_label"] = src[keep]
     out["_prio"] = prio[keep]
-    n_src = out.groupby("space")["_label"].transform("nunique").to_numpy()
-    out[GROUP] = np.where(n_src > 1, out["space"].astype(str) + ":" + out["_label"].astype(str),
-                          out["space"].astype(str))
+    out[GROUP] = label_groups(out["space"], out["_label"])
     if "id" not in out.columns:
         out["id"] = [f"{s}/{i}" for s, i in zip(out["space"], out.index)]
     return out

@@ -27,7 +27,8 @@ def load_predictor(path: str | Path, *, device: str = "auto") -> Predictor:
         return SurrogatePredictor.from_folder(folder, device=device)
     meta = folder / PREDICTOR_FILE
     if not folder.is_dir():
-        raise SurrogateError(f"{folder}: no such folder; pass a folder written by `onnxnet fit` or `onnxnet train`")
+        raise SurrogateError(f"{folder} is not a readable saved predictor: no such folder; pass a folder written "
+                             "by `onnxnet fit` or `onnxnet train`")
     try:
         saved = json.loads(meta.read_text())
         if saved.get("format") != "onnxnet-predictor":

@@ -20,7 +20,7 @@ import numpy as np
 from onnxnet.errors import ProtocolError
 from onnxnet.predictors.base import PREDICTORS, Predictor
 from onnxnet.predictors.loading import load_predictor
-from onnxnet.ranking import mean_kendall, rank_within, row_groups, SpaceQuantiles
+from onnxnet.ranking import SpaceQuantiles, mean_kendall, rank_within, row_groups
 
 #: A member: a registered predictor name, or ``(name, constructor parameters)``.
 Member = str | tuple[str, dict[str, Any]]

@@ -38,8 +38,9 @@ from typing import Any, Hashable
 import numpy as np
 
 from onnxnet.errors import ArchitectureError
-from onnxnet.spaces._einspace_grammar import (_Restart, _SampleError, _Sampler, _ShapeError, analyse, Branching,
-                                              canonical, Computation, EinInfo, Node, parse_text, PERMUTES, Routing, Sequential, Shape, to_text)
+from onnxnet.spaces._einspace_grammar import (PERMUTES, Branching, Computation, EinInfo, Node, Routing, Sequential,
+                                              Shape, _Restart, _SampleError, _Sampler, _ShapeError, analyse, canonical,
+                                              parse_text, to_text)
 from onnxnet.spaces.base import SPACES, SearchSpace
 
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Sequence
 
-from onnxnet.encode import encode, ENCODINGS
+from onnxnet.encode import ENCODINGS, encode
 from onnxnet.errors import ModelLoadError
 from onnxnet.graph import load_model
 from onnxnet.graph.weights import is_weight_free, materialize

@@ -14,10 +14,10 @@ import numpy as np
 
 from onnxnet.bench.store import BenchStore
 from onnxnet.errors import DataError, TrainingError
-from onnxnet.ranking import group_correlation
+from onnxnet.ranking import group_correlation, label_groups
 from onnxnet.surrogate.inputs import encode_items, encoding_version
-from onnxnet.surrogate.pretrain import pretrain_backbone, PretrainConfig
-from onnxnet.surrogate.trainer import train_surrogate, TrainConfig
+from onnxnet.surrogate.pretrain import PretrainConfig, pretrain_backbone
+from onnxnet.surrogate.trainer import TrainConfig, train_surrogate
 
 
 def _sample(df: Any, n: int | None, seed: int) -> Any:
@@ -28,18 +28,6 @@ def _sample(df: Any, n: int | None, seed: int) -> Any:
         return df
     parts = [g.sample(n=min(n, len(g)), random_state=seed) for _, g in df.groupby("space", sort=True)]
     return df.iloc[0:0] if not parts else pd.concat(parts)
-
-
-def label_groups(df: Any) -> Any:
-    """The comparison group of each row: its space, or ``space:label`` where a space's ``accuracy`` column mixes
-    label sources (e.g. NB101's 108-epoch and 4-epoch accuracies), so they are normalised and ranked apart."""
-    import pandas as pd
-
-    if "accuracy_label" not in df.columns:
-        return df["space"].astype(str)
-    lab = df["accuracy_label"].astype(str)
-    mixed = df.groupby("space")["accuracy_label"].transform("nunique") > 1
-    return pd.Series(np.where(mixed, df["space"].astype(str) + ":" + lab, df["space"].astype(str)), index=df.index)
 
 
 def _is_main_process() -> bool:
@@ -96,7 +84,8 @@ def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str
     if df is None or len(df) == 0:
         raise DataError(f"benchmark store {bench} has no networks of {', '.join(list(spaces) + list(zero_shot))}")
     df = df[np.isfinite(df["accuracy"].astype(float))].copy()
-    df["group"] = label_groups(df)
+    df["group"] = label_groups(df["space"], df["accuracy_label"]) if "accuracy_label" in df.columns \
+        else df["space"].astype(str).to_numpy(object)
     missing = [s for s in spaces if not (df["space"] == s).any()]
     if missing:
         raise DataError(f"benchmark store {bench} has no labelled networks of {', '.join(missing)}; "
