@@ -205,7 +205,7 @@ def predict(
         print(f"rank correlation with the known accuracies of {corr['n']} networks: "
               f"Kendall tau {corr['kendall']:.3f}, Spearman rho {corr['spearman']:.3f}")
     if over:
-        print(f"note: {over} encodings exceeded {s.max_length} tokens and were shortened")
+        print(f"note: {over} encodings exceeded {lm.max_length} tokens and were shortened")
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Hashable, Union
+from typing import Union
 
 import numpy as np
 

@@ -7,7 +7,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Hashable, Union
+from typing import Any, Union
 
 import numpy as np
 

@@ -38,9 +38,9 @@ from typing import Any, Hashable
 import numpy as np
 
 from onnxnet.errors import ArchitectureError
-from onnxnet.spaces._einspace_grammar import (PERMUTES, Branching, Computation, EinInfo, Node, Routing, Sequential,
-                                              Shape, _Restart, _SampleError, _Sampler, _ShapeError, analyse, canonical,
-                                              parse_text, to_text)
+from onnxnet.spaces._einspace_grammar import (Branching, Computation, EinInfo, Node, Routing, Sequential, _Restart,
+                                              _SampleError, _Sampler, _ShapeError, analyse, canonical, parse_text,
+                                              to_text)
 from onnxnet.spaces.base import SPACES, SearchSpace
 
 

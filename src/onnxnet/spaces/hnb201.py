@@ -25,9 +25,8 @@ from typing import Any, Hashable
 
 import numpy as np
 
-from onnxnet.errors import ArchitectureError
-from onnxnet.spaces._hnb201_grammar import (START, TOPOLOGIES, Derivation, _err, cell_has_path, check,
-                                            count_derivations, parse_derivation, sample_derivation, semantic_form)
+from onnxnet.spaces._hnb201_grammar import (START, Derivation, _err, cell_has_path, check, count_derivations,
+                                            parse_derivation, sample_derivation, semantic_form)
 from onnxnet.spaces.base import SPACES, SearchSpace
 
 
