@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("onnxnet.encode",),
     ("onnxnet.spaces",),
     ("onnxnet.bench",),
+    ("onnxnet.label",),
     ("onnxnet.inputs",),
     ("onnxnet.features",),
     ("onnxnet.surrogate",),

@@ -217,7 +217,7 @@ def _label(models: Optional[list[Path]], store: Optional[Path], spaces: Optional
         finally:
             getattr(ex, "close", lambda: None)()
         if out is not None:
-            from onnxnet.bench import atomic
+            from onnxnet import atomic
 
             atomic.write_json(out, {"recipe": recipe.as_dict(), "recipe_hash": recipe.hash, "results": rows})
         return

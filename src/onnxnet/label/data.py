@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from onnxnet import atomic
 from onnxnet.errors import DataError
 
 #: Per-channel mean / std of the CIFAR-10 training pixels (NAS-Bench-201's values).
@@ -134,8 +135,6 @@ def _source_key(src: Path) -> str:
 def decoded(path: str | os.PathLike[str] | None = None,
             cache_dir: str | os.PathLike[str] | None = None) -> dict[str, np.ndarray]:
     """All 60,000 images decoded (cached as ``.npy`` under ``cache_dir``; written atomically, so a kill is safe)."""
-    from onnxnet.bench import atomic
-
     src = resolve_source(path)
     names = ("train_x", "train_y", "test_x", "test_y")
     if src.is_dir() and (src / "train_x.npy").is_file():

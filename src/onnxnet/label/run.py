@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from onnxnet import atomic
 from onnxnet.errors import DataError
 from onnxnet.label.recipe import Recipe
 from onnxnet.label.train import Network, TrainResult
@@ -55,8 +56,6 @@ def write_row(folder: Path, row: dict[str, Any]) -> None:
     """Commit one network's row atomically (its file name is fixed by the id: no duplicates, ever)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from onnxnet.bench import atomic
 
     table = pa.Table.from_pandas(pd.DataFrame([{c: row.get(c) for c in COLUMNS}]).astype(
         {"val_acc": "float64", "test_acc": "float64", "seconds": "float64", "images_per_s": "float64"}),
