@@ -36,7 +36,7 @@ def build(
     data: Optional[Path] = typer.Option(None, "--data", help="label data folder (default: $ONNXNET_DATA or ../shared/data)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     executor: str = typer.Option("local", "--executor", help="local (process pool of --jobs) | ray (one Ray task "
-                                                             "per chunk; every node must see --out)"),
+                                                             "per chunk; every node must see --store)"),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to join (default: a local Ray "
                                                                   "with --jobs CPUs)"),
 ) -> None:
@@ -227,7 +227,7 @@ def _label(models: Optional[list[Path]], store: Optional[Path], spaces: Optional
     from onnxnet.label.run import label_networks, read_id_file, store_networks
 
     st = BenchStore(store)
-    nets = store_networks(st, spaces=spaces or None, n=n, seed=seed,
+    nets = store_networks(st, spaces=split_names(spaces) or None, n=n, seed=seed,
                           ids=read_id_file(ids) if ids is not None else None)
     rep = label_networks(st, nets, recipe, ex, label=label, progress=not quiet, retry=retry or ())
     typer.echo(rep.summary())
@@ -242,8 +242,8 @@ def _make_label_command() -> None:
                           default=typer.Argument(None, help="ONNX files to train (instead of --store)")),
         *[inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=tp, default=opt) for name, tp, opt in [
             ("store", Optional[Path], typer.Option(None, "--store", help="store whose networks to label")),
-            ("spaces", Optional[list[str]], typer.Option(None, "--space", "--spaces",
-                                                         help="spaces of the store to label (repeatable)")),
+            ("spaces", Optional[list[str]], typer.Option(None, "--spaces", "--space",
+                                                         help="spaces of the store to label, comma-separated")),
             ("n", Optional[int], typer.Option(None, "--n", help="a seeded sample of N networks (default: all)")),
             ("ids", Optional[Path], typer.Option(None, "--ids", help="file of store ids to label, one a line")),
             ("seed", int, typer.Option(0, "--sample-seed", help="seed of the --n sample")),
