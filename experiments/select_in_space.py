@@ -1,39 +1,27 @@
-"""Choose the in-space predictor on development spaces, never on NB201 (the space the target is quoted on).
+"""Decide the in-space predictor on development spaces, never on NB201 (the space the in-space figure is quoted on).
 
 For each candidate this runs the in-space protocol (``n`` training networks, tested on every other unique graph,
-``--seeds`` seeds) on the development spaces NB101 (the 301 cells with 108-epoch labels) and NB301 (500
-networks), and prints mean +- std Kendall per space and their mean. The rule, fixed in this file before any
-candidate below was run on NB201: **the candidate with the best mean Kendall over the development spaces is the
-one reported for NB201**; within 0.005 the cheaper one (earlier in ``CANDIDATES``) wins. Features and proxies
-must be in the cache (``benchmarks/bench_onnx_proxies.py``).
+``--seeds`` seeds) on development spaces and prints mean +- std Kendall per space and their mean. Features and
+proxies must be in the cache (``benchmarks/bench_onnx_proxies.py``).
 
-Session 4 added ``wl-ridge`` and the ``pairwise`` comparator (and a ``--grid pairwise`` of its settings) under the
-same rule, fixed here before either was run on NB201. Dev result (5 seeds, n = 128): pairwise 0.704 (NB101 0.773,
-NB301 0.634) > stack(pairwise, rank-linear) 0.702 > stack(trees g+p, rank-linear) 0.681 > wl-ridge 0.511; no
-grid setting beat the pairwise defaults (0.690-0.703). So ``pairwise`` with its defaults went to NB201 (0.848).
-Then, as an ablation, ``pairwise`` without proxies: 0.704 (NB101 0.777, NB301 0.631) vs 0.703-0.704 with them, a
-tie, so by the rule the cheaper one (no zero-cost proxies to compute) is the pick; this was committed before its
-NB201 run, and both NB201 figures are reported. Rank-normalised features 0.701, 3 bags 0.704 (3x the cost).
-Session 5 adds comparator candidates (last in ``CANDIDATES``), same rule: log #params/FLOPs, then two with the new
-``meco_batch`` proxy. The standing pick is the graph-only comparator (0.704, cheapest of the tie), so a new
-candidate has to reach 0.710 to replace it. Outcome: log #params/FLOPs 0.703 (NB101 0.771, NB301 0.635), graph +
-meco_batch 0.700 (0.771, 0.628), graph + proxies + meco_batch 0.703 (0.772, 0.635): no change of pick, and none
-of them was run on NB201.
+The rule, fixed in this file before a candidate runs on NB201: **the candidate with the best mean Kendall over the
+development spaces is the one reported for NB201**; within 0.005 the cheaper one (earlier in ``CANDIDATES``) wins.
+The development spaces were NB101 (the 301 cells with 108-epoch labels) and NB301 (500 networks); once every
+comparator variant tied there (within 0.004 at n = 128, 173 and 372 test networks), TransNAS-Bench-101 micro
+(3,996 networks, a cell space like NB201's) was added as a third (``--spaces nb101,nb301,transnas_micro``), the
+rule written before the rerun. Candidates added after a variant had already run on NB201 are marked as such in
+``docs/history.md``; the rule's choice among them is blind, the candidate list is not.
 
-Session 6 rule (written before any session-6 run; the NB101 + NB301 rule could not separate the comparator's
-variants, all within 0.004 of each other at n = 128 with 173 and 372 test networks): add TransNAS-Bench-101
-micro (3,996 networks, a cell space like NB201's: 4 ops on 6 edges; built in session 3, after the first rule)
-as a third development space, ``--spaces nb101,nb301,transnas_micro``. Pick: best mean Kendall over the three;
-within 0.005 the cheaper wins. The standing candidates are rerun under it. Known before it was written (so not
-blind for them): on NB201, graph + proxies 0.848 vs graph only 0.820.
-Outcome (5 seeds, n = 128; NB101 / NB301 / TransNAS / mean): graph only 0.777 / 0.631 / 0.680 / 0.696, graph +
-proxies 0.773 / 0.634 / 0.682 / 0.696, + meco_batch 0.772 / 0.635 / 0.682 / 0.696, 3 bags 0.696, soft labels 0.1
-0.698, soft 0.3 0.699 (0.782 / 0.635 / 0.679), graph only + soft 0.3 0.698. All within 0.003; TransNAS, with
-3,868 test networks per seed, separates them no better (0.677-0.682). The cheapest, graph only, stays the pick
-(NB201 0.820, known); nothing new ran on NB201.
+Outcome (5 seeds, n = 128; docs/results.md "In-space NB201"): the stack of trees (graph features + proxies) and
+rank-linear (mean 0.681 on NB101 + NB301) was replaced by the ``pairwise`` comparator (0.704); its graph-only
+ablation ties with it (0.704; NB201 0.820 vs 0.848 with proxies); WL-ridge 0.511; no setting of ``--grid
+pairwise`` (0.690-0.703) or ``--grid trees`` (0.650-0.661) beat the defaults; log #params/FLOPs, ``meco_batch``,
+3 bags, soft pair labels all land within 0.003 of the standing pick on all three spaces, so the pick stays the
+cheapest (graph features only).
 
-    .venv/bin/python benchmarks/bench_inspace_select.py --store runs/bench-v3 --store runs/bench \
-        --cache results/cache --extra-cache results/cache-nb301 [--n 128] [--seeds 5] [--grid trees|pairwise]
+    .venv/bin/python experiments/select_in_space.py --store runs/bench-v3 --store runs/bench \
+        --cache results/cache --extra-cache results/cache-nb301 [--n 128] [--seeds 5] [--grid trees|pairwise] \
+        [--spaces nb101,nb301,transnas_micro] [--only "NAME;NAME"]
 """
 
 from __future__ import annotations
@@ -77,10 +65,10 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "stack: trees g, trees g+p, rank-linear, 4 proxies, params": (
         "stack", {"members": (_TREES_G, _TREES_GP, _RIDGE_G, "onnx-meco", "onnx-nwot", "onnx-swap",
                               "onnx-synflow", "params")}),
-    # Session 4: Weisfeiler-Lehman pattern features (onnxnet.predictors.wl_features), alone and as a member.
+    # Weisfeiler-Lehman pattern features (onnxnet.predictors.wl_features), alone and as a member.
     "wl-ridge": ("wl-ridge", {}),
     "stack: trees g+p, rank-linear, wl-ridge": ("stack", {"members": (_TREES_GP, _RIDGE_G, ("wl-ridge", {}))}),
-    # Session 4: a comparator on within-space pairs (onnxnet.predictors.pairwise), alone and as a member.
+    # A comparator on within-space pairs (onnxnet.predictors.pairwise), alone and as a member.
     "pairwise: graph features only": ("pairwise", {"proxies": False}),  # cheaper: no proxies to compute
     "pairwise: graph + proxies": _PAIRWISE,
     "pairwise: margin 0.1": ("pairwise", {"margin": 0.1}),
@@ -89,18 +77,18 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "pairwise: 200k pairs, 512 references": ("pairwise", {"max_pairs": 200_000, "max_refs": 512}),
     "stack: pairwise, rank-linear": ("stack", {"members": (_PAIRWISE, _RIDGE_G)}),
     "stack: pairwise, trees g+p, rank-linear": ("stack", {"members": (_PAIRWISE, _TREES_GP, _RIDGE_G)}),
-    # Session 5 (same rule, committed before any NB201 run): #params / FLOPs compared as logs (a pair's difference
+    # Same rule, committed before any NB201 run: #params / FLOPs compared as logs (a pair's difference
     # becomes a size ratio).
     "pairwise: log #params/FLOPs": ("pairwise", {"log_size": True}),
-    # Dropped before running (cost): proxies averaged over 3 draws; see bench_zero_shot_select.py.
-    # Session 5, after the above: MeCo over the whole batch (`meco_batch`, onnxnet.predictors.proxies.meco_batch),
+    # Dropped before running (cost): proxies averaged over 3 draws; see select_zero_shot.py.
+    # After the above: MeCo over the whole batch (`meco_batch`, onnxnet.predictors.proxies.meco_batch),
     # which on the development spaces alone ranks better than MeCo (NB101 0.493 vs 0.449, NB301 0.360 vs 0.352,
     # TransNAS 0.390 vs -0.180 Kendall on samples), as an extra proxy. Committed before any NB201 run.
     "pairwise: graph + meco_batch": ("pairwise", {"proxies": ("meco_batch",)}),
     "pairwise: graph + proxies + meco_batch": ("pairwise", {"proxies": ("nwot", "meco", "swap", "synflow",
                                                                          "meco_batch")}),
-    # Session 6: soft pair labels (P = Phi(accuracy gap / (soft x the space's std)), a cross-entropy booster), so
-    # that pairs inside the labels' noise stop asking for certainty. Decided by the three-space rule below
+    # Soft pair labels (P = Phi(accuracy gap / (soft x the space's std)), a cross-entropy booster), so
+    # that pairs inside the labels' noise stop asking for certainty. Decided by the three-space rule
     # (committed before any of them ran on NB201).
     "pairwise: soft labels 0.1": ("pairwise", {"soft": 0.1}),
     "pairwise: soft labels 0.3": ("pairwise", {"soft": 0.3}),

@@ -9,7 +9,7 @@ graphs of the store (the in-space protocol's test population):
   graphs whose class has other members: what a perfect function-level predictor would reach on them;
 - Kendall between the 200-epoch CIFAR-10 test label and the 200-epoch validation label of the same networks.
 
-    .venv/bin/python benchmarks/bench_nb201_label_noise.py --store runs/bench-v3
+    .venv/bin/python experiments/label_noise_ceiling.py --store runs/bench-v3
 """
 
 from __future__ import annotations

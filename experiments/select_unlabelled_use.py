@@ -1,4 +1,4 @@
-"""Does the unlabelled rest of a space help the in-space comparator? Measured on development spaces only.
+"""Decide whether the unlabelled rest of a space helps the in-space comparator (development spaces only; it does not).
 
 In-space NAS knows every architecture of its space, labelled or not. Two ways to use the unlabelled ones with the
 ``pairwise`` comparator fitted on ``n`` labelled networks, each scored on the other (test) networks of the space:
@@ -13,7 +13,7 @@ In-space NAS knows every architecture of its space, labelled or not. Two ways to
 Both are transductive (the scores of the test networks depend on the other test networks' graphs, never on their
 labels). Prints Kendall mean ± std over seeds per space. Never run on NB201 (the space the target is quoted on).
 
-    .venv/bin/python benchmarks/bench_inspace_transductive.py --store runs/bench-v3 --store runs/bench \
+    .venv/bin/python experiments/select_unlabelled_use.py --store runs/bench-v3 --store runs/bench \
         --cache results/cache --extra-cache results/cache-nb301 --spaces nb101,nb301,transnas_micro
 """
 
