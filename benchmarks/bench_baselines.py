@@ -1,4 +1,4 @@
-"""Baselines on the published NB201 / NB101 data: the checks of issue 4, printed as Markdown tables.
+"""Baselines on the published NB201 / NB101 data: single features and speed, printed as Markdown tables.
 
 Sections (``--sections``, comma-separated):
 

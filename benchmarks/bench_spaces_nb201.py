@@ -1,4 +1,4 @@
-"""Check the NB201-family builders against published facts and print a table (docs/benchmarks.md, issue 3).
+"""Check the NB201-family builders against published facts and print a table (docs/benchmarks.md).
 
     nice -n 10 .venv/bin/python benchmarks/bench_spaces_nb201.py [--hnb201-samples 200] [--export 20]
 

@@ -25,7 +25,7 @@ from onnxnet.ranking import SpaceQuantiles, mean_kendall, rank_within, row_group
 #: A member: a registered predictor name, or ``(name, constructor parameters)``.
 Member = str | tuple[str, dict[str, Any]]
 
-#: The default members, chosen on the development spaces NB101 and NB301 (``benchmarks/bench_inspace_select.py``):
+#: The default members, chosen on the development spaces NB101 and NB301 (``experiments/select_in_space.py``):
 #: LightGBM trees on graph features + ONNX proxies, and the ridge on per-space feature ranks.
 DEFAULT_MEMBERS: tuple[Member, ...] = (
     ("onnxnet-hybrid", {"lm": None, "proxies": True}),
