@@ -48,3 +48,7 @@ class DivergedError(TrainingError):
 
 class SurrogateError(OnnxNetError):
     """A surrogate backbone, tokenizer, or saved surrogate folder could not be loaded or saved."""
+
+
+class ConfigError(OnnxNetError, ValueError):
+    """A hyperparameter value on the command line that does not fit its declared type."""

@@ -9,8 +9,11 @@ from typing import Any, Optional
 import typer
 
 from onnxnet.cli.app import app
+from onnxnet.cli.config_options import config_options
 from onnxnet.cli.options import OLD_BENCH, STORE, renamed, split_names
-from onnxnet.errors import SurrogateError, TrainingError
+from onnxnet.errors import SurrogateError
+from onnxnet.surrogate.pretrain import PretrainConfig
+from onnxnet.surrogate.trainer import TrainConfig
 
 
 def _correlation(scores: object, known: list[float | None]) -> dict[str, float] | None:
@@ -25,90 +28,57 @@ def _correlation(scores: object, known: list[float | None]) -> dict[str, float] 
     return per.get("all")
 
 
-def _parse_rates(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in split_names(text))
-    except ValueError:
-        raise TrainingError(f"--lr-grid {text!r}: expected numbers separated by commas, e.g. 1e-3,3e-4") from None
-
-
 @app.command()
+@config_options(TrainConfig)
 def train(
     store: Optional[Path] = STORE,
     bench: Optional[Path] = OLD_BENCH,
     spaces: str = typer.Option(..., "--spaces", help="Training search spaces, comma-separated, e.g. nb201,nb101."),
     out: Path = typer.Option(..., "--out", help="Output folder: the trained surrogate (and its checkpoints)."),
-    backbone: str = typer.Option("modernbert-tiny", "--backbone",
-                                 help="modernbert-tiny | modernbert-small | minilm | a local folder | a hub id."),
-    loss: str = typer.Option("hinge", "--loss", help="Loss: hinge | mse | listnet | listmle."),
-    target_norm: str = typer.Option("rank", "--target-norm", help="Per-space target normalisation: rank | zscore."),
-    epochs: int = typer.Option(10, "--epochs"),
-    batch_size: int = typer.Option(16, "--batch-size"),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Default: 1e-3 from scratch, 5e-5 pretrained."),
-    lr_grid: str = typer.Option("", "--lr-grid", help="Several rates, comma-separated (e.g. 1e-3,3e-4,1e-4): one "
-                                "run each on the same split; the best validation Kendall is kept. Not with --lr."),
-    max_length: int = typer.Option(512, "--max-length", help="Context in tokens; longer texts follow the length policy."),
-    encoding: str = typer.Option("compact", "--encoding"),
-    vocab_size: int = typer.Option(2048, "--vocab-size", help="Learned BPE vocabulary (scratch backbones)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use at most N training networks per space (seeded)."),
     val_limit: Optional[int] = typer.Option(500, "--val-limit", help="At most N validation networks per space."),
     test_limit: int = typer.Option(1000, "--test-limit",
                                    help="Report rank correlation on up to N held-out test networks per space (0: skip)."),
     zero_shot: str = typer.Option("", "--zero-shot", help="Also report on these unseen spaces (comma-separated)."),
-    patience: int = typer.Option(3, "--patience", help="Early stopping: epochs without validation improvement."),
-    seed: int = typer.Option(0, "--seed"),
-    gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing/--no-gradient-checkpointing"),
-    mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto | bf16 | fp16 | no."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue a killed run in --out."),
+    config: TrainConfig = TrainConfig(),
 ) -> None:
     """Train a surrogate on the train split of --spaces; select the epoch on their val split; report the test split.
 
     Same command on CPU or one GPU; on several GPUs or nodes run it under accelerate:
     accelerate launch --num_processes 4 -m onnxnet.cli.main train --store ... A killed run resumes when rerun.
+    Every hyperparameter option is a field of ``TrainConfig`` (one declaration).
     """
     from onnxnet.surrogate.run import report_table, run_training
 
-    result = run_training(
-        bench=renamed(store, bench, "--store", "--bench"), spaces=split_names(spaces), out=out, backbone=backbone, loss=loss, target_norm=target_norm,
-        epochs=epochs, batch_size=batch_size, lr=lr, lr_grid=_parse_rates(lr_grid),
-        max_length=max_length, encoding=encoding,
-        vocab_size=vocab_size, limit=limit, val_limit=val_limit, test_limit=test_limit,
-        zero_shot=split_names(zero_shot), patience=patience, seed=seed,
-        gradient_checkpointing=gradient_checkpointing, mixed_precision=mixed_precision, resume=resume,
-    )
+    result = run_training(config, bench=renamed(store, bench, "--store", "--bench"), spaces=split_names(spaces),
+                          out=out, limit=limit, val_limit=val_limit, test_limit=test_limit,
+                          zero_shot=split_names(zero_shot), resume=resume)
     report_table(result)
     print(f"saved surrogate to {out}")
 
 
 @app.command()
+@config_options(PretrainConfig)
 def pretrain(
     store: Optional[list[Path]] = STORE,
     bench: Optional[list[Path]] = OLD_BENCH,
     spaces: str = typer.Option(..., "--spaces", help="Search spaces whose encodings to learn from, labelled or not."),
     out: Path = typer.Option(..., "--out", help="Output folder: a backbone for 'onnxnet train --backbone OUT'."),
-    backbone: str = typer.Option("modernbert-tiny", "--backbone", help="modernbert-tiny | modernbert-small."),
-    epochs: int = typer.Option(1, "--epochs"),
-    batch_size: int = typer.Option(32, "--batch-size"),
-    lr: float = typer.Option(1e-3, "--lr"),
-    max_length: int = typer.Option(512, "--max-length", help="Context in tokens; longer texts follow the length policy."),
-    mlm_probability: float = typer.Option(0.3, "--mlm-probability", help="Share of tokens masked and predicted."),
-    vocab_size: int = typer.Option(2048, "--vocab-size", help="Learned BPE vocabulary."),
-    encoding: str = typer.Option("compact", "--encoding"),
+    encoding: str = typer.Option("compact", "--encoding", help="Text encoding of the graphs: compact | chain."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N networks per space and store (seeded)."),
-    seed: int = typer.Option(0, "--seed"),
-    mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto | bf16 | fp16 | no."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue a killed run in --out."),
+    config: PretrainConfig = PretrainConfig(),
 ) -> None:
     """Pretrain a from-scratch backbone by masked-token prediction on the encodings of --spaces (no labels needed).
 
     Fine-tune it with: onnxnet train --backbone OUT (pass --lr; the default for a pretrained backbone is 5e-5).
+    Every hyperparameter option is a field of ``PretrainConfig``.
     """
     from onnxnet.surrogate.run import run_pretraining
 
-    folder = run_pretraining(bench=renamed(store, bench, "--store", "--bench"), spaces=split_names(spaces), out=out, encoding=encoding, limit=limit,
-                             seed=seed, resume=resume, backbone=backbone, epochs=epochs, batch_size=batch_size,
-                             lr=lr, max_length=max_length, mlm_probability=mlm_probability, vocab_size=vocab_size,
-                             mixed_precision=mixed_precision)
+    folder = run_pretraining(config, bench=renamed(store, bench, "--store", "--bench"), spaces=split_names(spaces),
+                             out=out, encoding=encoding, limit=limit, resume=resume)
     print(f"saved pretrained backbone to {folder}")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from onnxnet.errors import ProtocolError
+from onnxnet.hparams import config_from, extend_signature, set_hparams
 from onnxnet.predictors.base import PREDICTORS, Predictor
 from onnxnet.surrogate.inputs import EncodingCache, as_items, encode_items
 from onnxnet.surrogate.surrogate import Surrogate
@@ -19,36 +20,20 @@ from onnxnet.surrogate.trainer import TrainConfig, train_surrogate
 class SurrogatePredictor(Predictor):
     """ONNX-Net's predictor: a text encoder fine-tuned on the graph encodings (``onnxnet.surrogate``).
 
-    ``fit`` trains a surrogate on the rows (model selection on a per-space ``val_fraction`` of them, never on
+    Its parameters are ``TrainConfig``'s fields (one declaration) plus the four below. ``fit`` trains a
+    surrogate on the rows (model selection on a per-space ``val_fraction`` of them, never on
     the rows later scored); ``predict`` scores rows. With ``pretrained`` set to a saved surrogate folder, ``fit``
     only loads it (a zero-shot scorer). ``out_dir`` keeps the trained folder (default: a temporary one).
     ``device``: where the loaded model runs (``"auto"``: the GPU when there is one, else the CPU).
     """
 
-    def __init__(self, backbone: str = "modernbert-tiny", loss: str = "hinge", target_norm: str = "rank",
-                 epochs: int = 10, batch_size: int = 16, max_length: int = 512, lr: float | None = None,
-                 lr_grid: tuple[float, ...] = (), val_fraction: float = 0.1, patience: int = 3, seed: int = 0,
-                 encoding: str = "compact", vocab_size: int = 2048, backbone_overrides: dict[str, Any] | None = None,
-                 pretrained: str | None = None, out_dir: str | None = None, progress: bool = False,
-                 device: str = "auto") -> None:
-        self.backbone = backbone
-        self.loss = loss
-        self.target_norm = target_norm
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.max_length = max_length
-        self.lr = lr
-        self.lr_grid = lr_grid
-        self.val_fraction = val_fraction
-        self.patience = patience
-        self.seed = seed
-        self.encoding = encoding
-        self.vocab_size = vocab_size
-        self.backbone_overrides = backbone_overrides
+    def __init__(self, pretrained: str | None = None, out_dir: str | None = None, progress: bool = False,
+                 device: str = "auto", **config: Any) -> None:
         self.pretrained = pretrained
         self.out_dir = out_dir
         self.progress = progress
         self.device = device
+        set_hparams(self, TrainConfig, config)  # every TrainConfig field is a parameter (e.g. epochs=5)
 
     @classmethod
     def from_folder(cls, folder: str | Path, device: str = "auto") -> "SurrogatePredictor":
@@ -59,13 +44,8 @@ class SurrogatePredictor(Predictor):
         pred.is_fitted_ = True
         return pred
 
-    def _config(self) -> Any:
-        return TrainConfig(
-            backbone=self.backbone, backbone_overrides=dict(self.backbone_overrides or {}), loss=self.loss,
-            target_norm=self.target_norm, encoding=self.encoding, max_length=self.max_length, epochs=self.epochs,
-            batch_size=self.batch_size, lr=self.lr, lr_grid=tuple(self.lr_grid or ()), vocab_size=self.vocab_size,
-            val_fraction=self.val_fraction, patience=self.patience, seed=self.seed,
-        )
+    def _config(self) -> TrainConfig:
+        return config_from(TrainConfig, self.get_params())
 
     def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:
         if self.pretrained:
@@ -86,3 +66,6 @@ class SurrogatePredictor(Predictor):
             else:
                 raise ProtocolError("surrogate: call fit() first, or pass pretrained=FOLDER")
         return self.surrogate_.predict(rows)
+
+
+extend_signature(SurrogatePredictor.__init__, TrainConfig)

@@ -24,6 +24,9 @@ SCRATCH_SIZES: dict[str, dict[str, Any]] = {
     "modernbert-small": dict(hidden_size=384, intermediate_size=768, num_hidden_layers=6, num_attention_heads=6),
 }
 
+#: The backbone ``onnxnet train``, ``pretrain`` and the language-model predictors start from unless told otherwise.
+DEFAULT_BACKBONE = "modernbert-tiny"
+
 #: Pretrained backbones available without network access, by alias.
 OFFLINE_ALIASES = ("minilm",)
 

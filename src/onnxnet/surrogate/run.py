@@ -6,6 +6,7 @@ the ``test`` split (and any ``--zero-shot`` spaces) is only reported, never used
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -64,17 +65,15 @@ def encode_rows(rows: Any, encoding: str, desc: str, progress: bool = True, stor
     return [have[i] for i in rows["id"]]
 
 
-def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str = "modernbert-tiny",
-                 loss: str = "hinge", target_norm: str = "rank", epochs: int = 10, batch_size: int = 16,
-                 lr: float | None = None, lr_grid: Sequence[float] = (), max_length: int = 512,
-                 encoding: str = "compact", vocab_size: int = 2048, limit: int | None = None,
-                 val_limit: int | None = 500, test_limit: int = 1000,
-                 zero_shot: Sequence[str] = (), patience: int = 3, seed: int = 0,
-                 gradient_checkpointing: bool = False, mixed_precision: str = "auto", resume: bool = True,
-                 progress: bool = True) -> dict[str, Any]:
-    """Train on ``bench`` and return ``{"surrogate", "val", "test", "zero_shot", "seconds"}``."""
+def run_training(config: TrainConfig, *, bench: Path, spaces: Sequence[str], out: Path, limit: int | None = None,
+                 val_limit: int | None = 500, test_limit: int = 1000, zero_shot: Sequence[str] = (),
+                 resume: bool = True, progress: bool = True) -> dict[str, Any]:
+    """Train on ``bench`` with ``config`` and return ``{"surrogate", "val", "test", "zero_shot", "seconds"}``.
+
+    ``config.val_fraction`` is replaced: 0 when the store has a ``val`` split for the spaces, else 0.1."""
     if not spaces:
         raise TrainingError("no training spaces given; pass --spaces nb201 (or several, comma-separated)")
+    seed, encoding = config.seed, config.encoding
     overlap = sorted(set(spaces) & set(zero_shot))
     if overlap:
         raise TrainingError(f"{', '.join(overlap)} cannot be both a training and a zero-shot space")
@@ -101,11 +100,7 @@ def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str
         tr = tr[~tr["group"].isin(small)]
     vs = va["group"].value_counts()
     va = va[va["group"].isin([g for g in vs.index if vs[g] >= 2 and g in set(tr["group"])])]
-    cfg = TrainConfig(backbone=backbone, loss=loss, target_norm=target_norm, encoding=encoding,
-                      max_length=max_length, epochs=epochs, batch_size=batch_size, lr=lr, lr_grid=tuple(lr_grid),
-                      vocab_size=vocab_size, patience=patience, seed=seed,
-                      gradient_checkpointing=gradient_checkpointing, mixed_precision=mixed_precision,
-                      val_fraction=0.1 if len(va) == 0 else 0.0)
+    cfg = dataclasses.replace(config, val_fraction=0.1 if len(va) == 0 else 0.0)
     tr_texts = encode_rows(tr, encoding, "encode train", progress, store)
     val = None
     if len(va):
@@ -134,11 +129,11 @@ def run_training(*, bench: Path, spaces: Sequence[str], out: Path, backbone: str
     return result
 
 
-def run_pretraining(*, bench: Sequence[Path], spaces: Sequence[str], out: Path, encoding: str = "compact",
-                    limit: int | None = None, seed: int = 0, resume: bool = True, progress: bool = True,
-                    **config: Any) -> Path:
+def run_pretraining(config: PretrainConfig, *, bench: Sequence[Path], spaces: Sequence[str], out: Path,
+                    encoding: str = "compact", limit: int | None = None, resume: bool = True,
+                    progress: bool = True) -> Path:
     """Pretrain a backbone on the encodings of every network of ``spaces`` in the stores ``bench``, labelled or
-    not (``onnxnet.surrogate.pretrain``); ``config`` holds ``PretrainConfig`` fields. Returns the folder."""
+    not (``onnxnet.surrogate.pretrain``), with ``config``. Returns the folder."""
     if not spaces:
         raise TrainingError("no spaces given; pass --spaces nb201 (or several, comma-separated)")
     texts: list[str] = []
@@ -147,13 +142,13 @@ def run_pretraining(*, bench: Sequence[Path], spaces: Sequence[str], out: Path, 
         df = store.read(spaces=list(spaces), columns=["id", "space", "onnx"])
         if df is None or len(df) == 0:
             raise DataError(f"benchmark store {folder} has no networks of {', '.join(spaces)}")
-        df = _sample(df, limit, seed) if limit else df
+        df = _sample(df, limit, config.seed) if limit else df
         texts += encode_rows(df, encoding, f"encode {folder}", progress, store)
     n_before = len(texts)
     texts = list(dict.fromkeys(texts))  # a graph stored twice (two stores, or isomorphic ids) counts once
     print(f"pretraining on {len(texts)} distinct encodings of {', '.join(spaces)} ({n_before - len(texts)} repeats "
           "left out)")
-    return pretrain_backbone(texts, out, PretrainConfig(seed=seed, **config), resume=resume, progress=progress)
+    return pretrain_backbone(texts, out, config, resume=resume, progress=progress)
 
 
 def report_table(result: dict[str, Any]) -> None:
