@@ -419,82 +419,98 @@ def _build_locked(opts: BuildOptions, space: Any, table: Any, archs: list[Hashab
     for sub in ("networks", "failures"):
         for p in (store.path / sub).glob(f".{space.name}-*{atomic.TMP_MARK}*"):
             p.unlink(missing_ok=True)
-
     strings = [space.to_string(a) for a in archs]
-    settings = opts.plan_settings()
-    plan_key = hashlib.sha256(json.dumps([settings, strings]).encode()).hexdigest()[:10]
-    plan_file = store.path / "plans" / f"{plan_key}.json"
-    builds = store.meta.setdefault("builds", {})
-    resumed = plan_key in builds and plan_file.is_file()
-
-    if resumed:
-        rec = builds[plan_key]
-        reuse = bool(rec["reuse_isomorphic"])
-        reuse_check = rec.get("reuse_check", {})
-        order = json.loads(plan_file.read_text())["order"]
-    else:
-        reuse_check: dict[str, Any] = {}
-        if opts.reuse_isomorphic == "on":
-            reuse = True
-        elif opts.reuse_isomorphic == "off":
-            reuse = False
-        else:
-            reuse_check = check_isomorphic_reuse(space, archs, seed=opts.seed, simplifier=opts.simplifier,
-                                                 keep_weights=opts.keep_weights)
-            reuse = bool(reuse_check["ok"])
-        idx = list(range(len(archs)))
-        if reuse:  # isomorphic archs adjacent, so a chunk exports each graph once
-            hashes = [space.arch_hash(a) for a in archs]
-            idx.sort(key=lambda i: (hashes[i], i))
-        order = idx
-        atomic.write_json(plan_file, {"space": space.name, "settings": settings, "order": order,
-                                      "archs": strings})
-        record = {"space": space.name, "settings": settings, "n": len(archs),
-                  "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()
-                              if k not in ("out", "progress")},
-                  "reuse_isomorphic": reuse, "reuse_check": reuse_check, "status": "running",
-                  "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        store.update_meta(lambda m: m.setdefault("builds", {}).__setitem__(plan_key, record))
+    plan_key, reuse, reuse_check, order = _plan(opts, space, archs, strings, store)
     store.record_space(space.name, {"label_summary": {c: int(table.frame[c].notna().sum())
                                                       for c in table.frame.columns},
                                     "labels_unjoined": table.unjoined.to_dict("records")[:200],
                                     "labels_unjoined_count": int(len(table.unjoined))})
+    report = BuildReport(str(store.path), space.name, plan_key, len(archs), reuse_isomorphic=reuse,
+                         reuse_check=reuse_check, labels_unjoined=len(table.unjoined))
+    tasks = _chunk_tasks(opts, space, table, archs, strings, order, plan_key, reuse, store, report)
+    _run_chunks(opts, space.name, tasks, report, on_progress)
 
-    # ids held by parts of *other* builds are skipped (never duplicated)
+    def finish(meta: dict[str, Any]) -> None:
+        meta["builds"][plan_key].update(status="complete",
+                                        finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+    store.update_meta(finish)
+    report.seconds = time.time() - t0
+    return report
+
+
+def _plan(opts: BuildOptions, space: Any, archs: list[Hashable], strings: list[str],
+          store: BenchStore) -> tuple[str, bool, dict[str, Any], list[int]]:
+    """The build plan (key, isomorphic reuse and its check, network order): the saved one when this build is
+    resumed, else decided now and recorded in the store before any network is built."""
+    settings = opts.plan_settings()
+    plan_key = hashlib.sha256(json.dumps([settings, strings]).encode()).hexdigest()[:10]
+    plan_file = store.path / "plans" / f"{plan_key}.json"
+    builds = store.meta.setdefault("builds", {})
+    if plan_key in builds and plan_file.is_file():
+        rec = builds[plan_key]
+        return plan_key, bool(rec["reuse_isomorphic"]), rec.get("reuse_check", {}), \
+            json.loads(plan_file.read_text())["order"]
+    reuse_check: dict[str, Any] = {}
+    if opts.reuse_isomorphic == "on":
+        reuse = True
+    elif opts.reuse_isomorphic == "off":
+        reuse = False
+    else:
+        reuse_check = check_isomorphic_reuse(space, archs, seed=opts.seed, simplifier=opts.simplifier,
+                                             keep_weights=opts.keep_weights)
+        reuse = bool(reuse_check["ok"])
+    order = list(range(len(archs)))
+    if reuse:  # isomorphic archs adjacent, so a chunk exports each graph once
+        hashes = [space.arch_hash(a) for a in archs]
+        order.sort(key=lambda i: (hashes[i], i))
+    atomic.write_json(plan_file, {"space": space.name, "settings": settings, "order": order, "archs": strings})
+    record = {"space": space.name, "settings": settings, "n": len(archs),
+              "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()
+                          if k not in ("out", "progress")},
+              "reuse_isomorphic": reuse, "reuse_check": reuse_check, "status": "running",
+              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    store.update_meta(lambda m: m.setdefault("builds", {}).__setitem__(plan_key, record))
+    return plan_key, reuse, reuse_check, order
+
+
+def _chunk_tasks(opts: BuildOptions, space: Any, table: Any, archs: list[Hashable], strings: list[str],
+                 order: list[int], plan_key: str, reuse: bool, store: BenchStore,
+                 report: BuildReport) -> list[ChunkTask]:
+    """The chunks still to build; finished chunks and ids held by parts of *other* builds (never duplicated) are
+    counted in ``report`` and skipped."""
     own_prefix = f"{space.name}-{plan_key}-"
     other_ids: set[str] = set()
     for f in store.part_files():
         if f.name.startswith(f"{space.name}-") and not f.name.startswith(own_prefix):
             other_ids.update(store._read_file(f, ["id"]).column("id").to_pylist())
-
     label_rows = table.frame.to_dict("index") if len(table.frame) else {}
-    primary = table.primary
     ids = [network_id(space, a) for a in archs]
     tasks: list[ChunkTask] = []
-    report = BuildReport(str(store.path), space.name, plan_key, len(archs), reuse_isomorphic=reuse,
-                         reuse_check=reuse_check, labels_unjoined=len(table.unjoined))
-    done_before = 0
     for k in range(0, len(order), opts.chunk_size):
         part = f"{own_prefix}{k // opts.chunk_size:05d}"
-        chunk = order[k:k + opts.chunk_size]
         if store.has_part(part):
-            done_before += 1
+            report.chunks_done_before += 1
             continue
         items = []
-        for i in chunk:
+        for i in order[k:k + opts.chunk_size]:
             if ids[i] in other_ids:
                 report.skipped_existing += 1
                 continue
             labs = {n: float(v) for n, v in label_rows.get(strings[i], {}).items() if v == v}
             items.append((ids[i], strings[i], labs))
-        tasks.append(ChunkTask(str(store.path), part, space.name, items, primary, opts.simplifier,
+        tasks.append(ChunkTask(str(store.path), part, space.name, items, table.primary, opts.simplifier,
                                opts.keep_weights, reuse))
-    report.chunks_done_before = done_before
+    return tasks
 
+
+def _run_chunks(opts: BuildOptions, space_name: str, tasks: list[ChunkTask], report: BuildReport,
+                on_progress: Callable[[int, int], None] | None) -> None:
+    """Build ``tasks`` (in this process with ``jobs=1``, else in a pool), counting into ``report``."""
     from tqdm.auto import tqdm
 
     total = sum(len(t.items) for t in tasks)
-    bar = tqdm(total=total, desc=f"build {space.name}", unit="net", disable=not opts.progress, smoothing=0.05)
+    bar = tqdm(total=total, desc=f"build {space_name}", unit="net", disable=not opts.progress, smoothing=0.05)
 
     def done(res: tuple[str, int, int]) -> None:
         _, ok, bad = res
@@ -520,13 +536,6 @@ def _build_locked(opts: BuildOptions, space: Any, table: Any, archs: list[Hashab
             run_tasks(build_chunk, tasks, opts.jobs, done)
     finally:
         bar.close()
-    def finish(meta: dict[str, Any]) -> None:
-        meta["builds"][plan_key].update(status="complete",
-                                        finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-
-    store.update_meta(finish)
-    report.seconds = time.time() - t0
-    return report
 
 
 def check_out_folder(out: str | os.PathLike[str]) -> None:

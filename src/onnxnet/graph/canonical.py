@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections import defaultdict
+from typing import Callable
 
 import numpy as np
 import onnx
@@ -178,21 +179,38 @@ def canonicalize(model: onnx.ModelProto, *, source: str = "<model>", unshare_wei
             "(If/Loop/Scan) is not supported by onnxnet's canonical text (an If on a constant condition is folded "
             "away by the default simplifier); export the model traced, with loops unrolled"
         )
-    inits: dict[str, onnx.TensorProto] = {t.name: t for t in g.initializer}
-    constant_nodes = [n for n in g.node if n.op_type == "Constant" and n.domain in ("", "ai.onnx")]
-    for n in constant_nodes:  # Constant nodes become initializers (written inline like any constant)
-        t = _constant_tensor(n)
-        if t is not None:
-            inits[n.output[0]] = t
-    graph_inputs = [vi for vi in g.input if vi.name not in inits]
+    inits, graph_inputs, vtypes = _constants_and_types(g)
     input_pos = {vi.name: i for i, vi in enumerate(graph_inputs)}
     out_names = [vi.name for vi in g.output]
-    vtypes: dict[str, onnx.TypeProto] = {vi.name: vi.type for vi in list(g.value_info) + list(g.input) + list(g.output)}
-
     nodes = topo_sort_nodes([n for n in g.node if not (n.op_type == "Constant" and n.output[0] in inits)],
                             set(inits) | set(input_pos), source=source)
+    kept, res = _merge_nodes(nodes, inits)
+    outputs = [res(o) for o in out_names]
+    kept = _drop_dead_nodes(kept, outputs)
+    order = _canonical_order(kept, inits, input_pos, outputs, vtypes)
+    return _rebuild(model, [kept[i] for i in order], inits, graph_inputs, outputs, out_names, vtypes,
+                    unshare_weights, weights)
 
-    # --- 1. no-ops, duplicate constants, duplicate nodes (CSE), in one forward pass ---------------------
+
+def _constants_and_types(g: onnx.GraphProto) -> tuple[dict[str, onnx.TensorProto], list[onnx.ValueInfoProto],
+                                                       dict[str, onnx.TypeProto]]:
+    """Initializers (Constant nodes included: written inline like any constant), the graph inputs that are not
+    initializers, and every declared value type."""
+    inits: dict[str, onnx.TensorProto] = {t.name: t for t in g.initializer}
+    for n in g.node:
+        if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
+            t = _constant_tensor(n)
+            if t is not None:
+                inits[n.output[0]] = t
+    graph_inputs = [vi for vi in g.input if vi.name not in inits]
+    vtypes: dict[str, onnx.TypeProto] = {vi.name: vi.type for vi in list(g.value_info) + list(g.input) + list(g.output)}
+    return inits, graph_inputs, vtypes
+
+
+def _merge_nodes(nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorProto]
+                 ) -> tuple[list[onnx.NodeProto], Callable[[str], str]]:
+    """No-ops, duplicate constants and duplicate nodes (CSE) removed in one forward pass: the kept nodes (clean
+    copies) and the resolver from a removed value's name to the name that replaces it."""
     alias: dict[str, str] = {}
 
     def res(name: str) -> str:
@@ -228,14 +246,22 @@ def canonicalize(model: onnx.ModelProto, *, source: str = "<model>", unshare_wei
         kept.append(new)
         if key is not None:
             seen[key] = list(n.output)
+    return kept, res
 
-    outputs = [res(o) for o in out_names]
-    # --- 2. dead-node elimination --------------------------------------------------------------------
+
+def _producers(nodes: list[onnx.NodeProto]) -> dict[str, tuple[int, int]]:
+    """Value name -> (producing node, output slot)."""
     producer: dict[str, tuple[int, int]] = {}
-    for i, n in enumerate(kept):
+    for i, n in enumerate(nodes):
         for k, o in enumerate(n.output):
             if o:
                 producer[o] = (i, k)
+    return producer
+
+
+def _drop_dead_nodes(kept: list[onnx.NodeProto], outputs: list[str]) -> list[onnx.NodeProto]:
+    """Nodes the outputs depend on; unused outputs of the rest dropped (trailing) or blanked (inner)."""
+    producer = _producers(kept)
     live = [False] * len(kept)
     stack = [producer[o][0] for o in outputs if o in producer]
     while stack:
@@ -248,7 +274,7 @@ def canonicalize(model: onnx.ModelProto, *, source: str = "<model>", unshare_wei
     used: set[str] = set(outputs)
     for n in kept:
         used.update(n.input)
-    for n in kept:  # unused outputs: drop trailing ones, blank inner ones
+    for n in kept:
         outs = [o if o in used else "" for o in n.output]
         while outs and not outs[-1]:
             outs.pop()
@@ -256,10 +282,7 @@ def canonicalize(model: onnx.ModelProto, *, source: str = "<model>", unshare_wei
             outs = [n.output[0]]
         del n.output[:]
         n.output.extend(outs)
-
-    order = _canonical_order(kept, inits, input_pos, outputs, vtypes)
-    return _rebuild(model, [kept[i] for i in order], inits, graph_inputs, outputs, out_names, vtypes,
-                    unshare_weights, weights)
+    return kept
 
 
 def _constant_tensor(n: onnx.NodeProto) -> onnx.TensorProto | None:
@@ -292,23 +315,18 @@ def _dropout_is_noop(n: onnx.NodeProto, ins: list[str], inits: dict[str, onnx.Te
     return True
 
 
-def _canonical_order(nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorProto],
-                     input_pos: dict[str, int], outputs: list[str], vtypes: dict[str, onnx.TypeProto]
-                     ) -> list[int]:
+def _node_labels(nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorProto], input_pos: dict[str, int],
+                 outputs: list[str], vtypes: dict[str, onnx.TypeProto]) -> tuple[list, list, list[int], list[int]]:
+    """In-edges (slot, producer, out index) and out-edges (consumer, slot, out index) per node, and two labels per
+    node: ``coarse`` hides dimensions (so copies of a block at other widths or resolutions are ordered alike),
+    ``fine`` has them."""
     n_nodes = len(nodes)
-    producer: dict[str, tuple[int, int]] = {}
-    for i, n in enumerate(nodes):
-        for k, o in enumerate(n.output):
-            if o:
-                producer[o] = (i, k)
+    producer = _producers(nodes)
     out_pos: dict[str, list[int]] = defaultdict(list)
     for j, o in enumerate(outputs):
         out_pos[o].append(j)
-    # in-edges (slot -> (producer, out index)) and out-edges (consumer, slot, out index)
     ins: list[list[tuple[int, int, int]]] = [[] for _ in range(n_nodes)]
     outs: list[list[tuple[int, int, int]]] = [[] for _ in range(n_nodes)]
-    # two labels per node: ``coarse`` hides dimensions (so copies of a block at other widths or
-    # resolutions are ordered alike), ``fine`` has them
     coarse: list[int] = []
     fine: list[int] = []
     cache: dict[str, int] = {}
@@ -340,21 +358,30 @@ def _canonical_order(nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorPr
             if lab is None:
                 lab = cache[t_] = stable_hash(t_)
             lst.append(lab)
+    return ins, outs, coarse, fine
 
-    def refine(label: list[int]) -> list[list[int]]:
-        # each round's colour is the rank of the node's signature among all signatures: structural, and
-        # cheaper than hashing
-        cols = [label]
-        c = label
-        for _ in range(REFINE_ROUNDS):
-            sigs = [(c[i], tuple((j, c[p], k) for j, p, k in ins[i]),
-                     tuple(sorted((c[u], j, k) for u, j, k in outs[i]))) for i in range(n_nodes)]
-            rank = {sig: r for r, sig in enumerate(sorted(set(sigs)))}
-            c = [rank[sig] for sig in sigs]
-            cols.append(c)
-        return cols
 
-    colours = refine(coarse) + refine(fine)
+def _refine(label: list[int], ins: list, outs: list) -> list[list[int]]:
+    """Colour refinement: each round's colour is the rank of the node's signature among all signatures
+    (structural, and cheaper than hashing); the colours of every round."""
+    cols = [label]
+    c = label
+    for _ in range(REFINE_ROUNDS):
+        sigs = [(c[i], tuple((j, c[p], k) for j, p, k in ins[i]),
+                 tuple(sorted((c[u], j, k) for u, j, k in outs[i]))) for i in range(len(label))]
+        rank = {sig: r for r, sig in enumerate(sorted(set(sigs)))}
+        c = [rank[sig] for sig in sigs]
+        cols.append(c)
+    return cols
+
+
+def _canonical_order(nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorProto],
+                     input_pos: dict[str, int], outputs: list[str], vtypes: dict[str, onnx.TypeProto]
+                     ) -> list[int]:
+    """The canonical node order: a topological order that breaks ties by structural keys only."""
+    n_nodes = len(nodes)
+    ins, outs, coarse, fine = _node_labels(nodes, inits, input_pos, outputs, vtypes)
+    colours = _refine(coarse, ins, outs) + _refine(fine, ins, outs)
     label = fine
     # nodes are already topologically sorted, so one pass each way gives the full Merkle hashes
     up = [0] * n_nodes
