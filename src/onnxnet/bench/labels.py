@@ -295,27 +295,7 @@ def _load_labels(sp: Any, data: str | os.PathLike[str] | None) -> LabelTable:
         stray = [c for c in piece.values.columns if c not in known]
         if stray:
             raise DataError(f"internal: labels {stray} read from {piece.file} have no provenance entry")
-        archs: list[str | None] = []
-        raw: list[str] = []
-        for key in piece.keys:
-            rk = _key_repr(key)
-            raw.append(rk)
-            hit = cache.get(rk)
-            if hit is None:
-                try:
-                    a = sp.parse(key)
-                    hit = sp.to_string(a)
-                    parsed.setdefault(hit, a)
-                except ArchitectureError as e:
-                    hit = e
-                except OnnxNetError as e:
-                    hit = ArchitectureError(str(e))
-                cache[rk] = hit
-            if isinstance(hit, ArchitectureError):
-                unjoined.append((piece.file, rk, f"key does not parse: {hit}"))
-                archs.append(None)
-            else:
-                archs.append(hit)
+        archs, raw = _join_keys(sp, piece, cache, parsed, unjoined)
         vals = piece.values.copy()
         vals.index = pd.Index(archs, name="arch")
         ok = vals.index.notna()
@@ -331,19 +311,7 @@ def _load_labels(sp: Any, data: str | os.PathLike[str] | None) -> LabelTable:
             if bad:
                 notes.append(f"{piece.file}: {len(bad)} rows whose arch index disagrees with the space's index order "
                              f"(first: row index {bad[0][0]} is {bad[0][1]})")
-        frame = frame.reindex(frame.index.union(vals.index))
-        for col in vals.columns:
-            new = vals[col].reindex(frame.index)
-            if col in frame.columns:
-                old = frame[col]
-                both = old.notna() & new.notna()
-                diff = both & ~np.isclose(old.fillna(0).to_numpy(), new.fillna(0).to_numpy(), rtol=1e-6, atol=1e-9)
-                for a in frame.index[diff]:
-                    conflicts.append((col, a, float(old[a]), float(new[a]), f"{origin[col]} vs {piece.file}"))
-                frame[col] = old.combine_first(new)
-            else:
-                frame[col] = new
-                origin[col] = piece.file
+        frame = _merge_piece(frame, vals, piece.file, origin, conflicts)
     frame = frame.astype(float).sort_index()
     ordered = [i.name for i in infos if i.name in frame.columns]
     frame = frame[ordered]
@@ -353,6 +321,54 @@ def _load_labels(sp: Any, data: str | os.PathLike[str] | None) -> LabelTable:
         pd.DataFrame(conflicts, columns=["label", "arch", "kept", "other", "files"]) if conflicts else _empty_conflicts(),
         infos, PRIMARY.get(name), parsed, notes,
     )
+
+
+def _join_keys(sp: Any, piece: Any, cache: dict[str, str | ArchitectureError], parsed: dict[str, Hashable],
+               unjoined: list[tuple[str, str, str]]) -> tuple[list[str | None], list[str]]:
+    """The canonical string of each key of ``piece`` (``None`` where it does not parse, recorded in ``unjoined``)
+    and the keys as written; ``cache`` and ``parsed`` are shared across the pieces of a space."""
+    archs: list[str | None] = []
+    raw: list[str] = []
+    for key in piece.keys:
+        rk = _key_repr(key)
+        raw.append(rk)
+        hit = cache.get(rk)
+        if hit is None:
+            try:
+                a = sp.parse(key)
+                hit = sp.to_string(a)
+                parsed.setdefault(hit, a)
+            except ArchitectureError as e:
+                hit = e
+            except OnnxNetError as e:
+                hit = ArchitectureError(str(e))
+            cache[rk] = hit
+        if isinstance(hit, ArchitectureError):
+            unjoined.append((piece.file, rk, f"key does not parse: {hit}"))
+            archs.append(None)
+        else:
+            archs.append(hit)
+    return archs, raw
+
+
+def _merge_piece(frame: pd.DataFrame, vals: pd.DataFrame, file: str, origin: dict[str, str],
+                 conflicts: list[tuple[str, str, float, float, str]]) -> pd.DataFrame:
+    """``frame`` with the label columns of one file joined in: the first file's value is kept where two files
+    disagree (recorded in ``conflicts``)."""
+    frame = frame.reindex(frame.index.union(vals.index))
+    for col in vals.columns:
+        new = vals[col].reindex(frame.index)
+        if col in frame.columns:
+            old = frame[col]
+            both = old.notna() & new.notna()
+            diff = both & ~np.isclose(old.fillna(0).to_numpy(), new.fillna(0).to_numpy(), rtol=1e-6, atol=1e-9)
+            for a in frame.index[diff]:
+                conflicts.append((col, a, float(old[a]), float(new[a]), f"{origin[col]} vs {file}"))
+            frame[col] = old.combine_first(new)
+        else:
+            frame[col] = new
+            origin[col] = file
+    return frame
 
 
 def load_arch_list(space: str, data: str | os.PathLike[str] | None = None) -> list[str]:
