@@ -346,6 +346,21 @@ def to_torch(model: Any, *, normalize: str = "conv", weights: str = "init", seed
             raw[node.output[0]] = raw[node.input[0]]
             continue
         nodes.append(node)
+    _check_ops(nodes)
+    gen = torch.Generator().manual_seed(int(seed))
+    consts = {name: arr for name, (t, arr) in raw.items() if arr is not None}
+    layers: list[Any] = []
+    wiring: list[list[str]] = []
+    tensors: dict[str, tuple[Any, bool]] = {}
+    for node in nodes:
+        layer, ins = _layer(node, raw, consts, tensors, gen, weights, normalize)
+        layers.append(layer)
+        wiring.append(ins)
+    return _module_class()(graph, nodes, layers, wiring, tensors, set(raw))
+
+
+def _check_ops(nodes: list[Any]) -> None:
+    """``UnsupportedOpError`` for a node in a custom domain or an op the executor does not run."""
     for node in nodes:
         if node.domain not in ("", "ai.onnx"):
             raise UnsupportedOpError(f"node {node.name or node.op_type!r} is in custom domain {node.domain!r}; "
@@ -355,62 +370,55 @@ def to_torch(model: Any, *, normalize: str = "conv", weights: str = "init", seed
                 f"node {node.name or node.output[0]!r}: op {node.op_type!r} is not supported by onnxnet's torch "
                 f"executor; simplify the graph, or register the op with onnxnet.graph.torch_exec.TORCH_OPS")
 
-    gen = torch.Generator().manual_seed(int(seed))
-    consts = {name: arr for name, (t, arr) in raw.items() if arr is not None}
+
+def _layer(node: Any, raw: dict[str, tuple[Any, Any]], consts: dict[str, np.ndarray],
+           tensors: dict[str, tuple[Any, bool]], gen: Any, weights: str, normalize: str) -> tuple[Any, list[str]]:
+    """The torch module of one node and the names of its inputs at run time (weights of Conv / Gemm / BN become the
+    module's; other float constants are added to ``tensors``)."""
+    import torch
 
     def dims_of(name: str) -> tuple[int, ...]:
         return tuple(int(d) for d in raw[name][0].dims)
 
-    layers: list[Any] = []
-    wiring: list[list[str]] = []
-    tensors: dict[str, tuple[Any, bool]] = {}
-    for node in nodes:
-        attrs = _attrs(node)
-        ins = list(node.input)
-        label = node.name or node.output[0]
-        layer = None
-        if node.op_type in ("Conv", "Gemm") and len(ins) > 1 and ins[1] in raw:
-            dims = dims_of(ins[1])
-            fan_in = int(np.prod(dims[1:])) if node.op_type == "Conv" else dims[1 if attrs.get("transB", 0) else 0]
-            weight, trainable = _initial(raw[ins[1]][1], dims, fan_in, gen, weights)
-            bias = None
-            if len(ins) > 2 and ins[2] in raw:
-                barr = raw[ins[2]][1]
-                bias = (torch.from_numpy(np.array(barr, dtype=np.float32)) if weights == "file" and barr is not None
-                        else torch.zeros(dims_of(ins[2])))
-            layer = _weight_layer(node, attrs, weight, bias, trainable)
-            ins = ins[:1]
-            if node.op_type == "Conv" and normalize == "conv":
-                layer = torch.nn.Sequential(layer, _batch_norm(dims[0], len(dims) - 2, affine=False))
-        elif node.op_type == "BatchNormalization":
-            if not all(n in raw for n in ins[1:5]):
-                raise UnsupportedOpError(f"BatchNormalization node {label!r}: computed scale/bias/statistics are "
-                                         "not supported")
-            channels = dims_of(ins[1])[0]
-            stats = (raw[ins[3]][1], raw[ins[4]][1]) if weights == "file" else None
-            layer = _batch_norm(channels, 2, affine=True, stats=stats, eps=float(attrs.get("epsilon", 1e-5)))
-            if weights == "file":
-                layer.weight.data.copy_(torch.from_numpy(np.array(raw[ins[1]][1], dtype=np.float32)))
-                layer.bias.data.copy_(torch.from_numpy(np.array(raw[ins[2]][1], dtype=np.float32)))
-            layer = _AnyRankBN(layer)
-            ins = ins[:1]
-        if layer is None:
-            if node.op_type in ("Conv", "Gemm"):
-                raise UnsupportedOpError(f"{node.op_type} node {label!r}: weights computed inside the graph (not "
-                                         "initializers) are not supported")
-            layer = TORCH_OPS.get(node.op_type)(node, attrs, consts)
-            for name in ins:
-                if name in raw and name not in tensors and raw[name][0].data_type in _FLOAT_TYPES:
-                    arr = raw[name][1]
-                    if arr is not None:
-                        tensors[name] = (torch.from_numpy(np.array(arr, dtype=np.float32)), False)
-                    else:
-                        dims = dims_of(name)
-                        tensors[name] = _initial(None, dims, int(np.prod(dims[:-1])) if len(dims) > 1 else 1, gen,
-                                                 weights)
-        layers.append(layer)
-        wiring.append(ins)
-    return _module_class()(graph, nodes, layers, wiring, tensors, set(raw))
+    attrs = _attrs(node)
+    ins = list(node.input)
+    label = node.name or node.output[0]
+    if node.op_type in ("Conv", "Gemm") and len(ins) > 1 and ins[1] in raw:
+        dims = dims_of(ins[1])
+        fan_in = int(np.prod(dims[1:])) if node.op_type == "Conv" else dims[1 if attrs.get("transB", 0) else 0]
+        weight, trainable = _initial(raw[ins[1]][1], dims, fan_in, gen, weights)
+        bias = None
+        if len(ins) > 2 and ins[2] in raw:
+            barr = raw[ins[2]][1]
+            bias = (torch.from_numpy(np.array(barr, dtype=np.float32)) if weights == "file" and barr is not None
+                    else torch.zeros(dims_of(ins[2])))
+        layer = _weight_layer(node, attrs, weight, bias, trainable)
+        if node.op_type == "Conv" and normalize == "conv":
+            layer = torch.nn.Sequential(layer, _batch_norm(dims[0], len(dims) - 2, affine=False))
+        return layer, ins[:1]
+    if node.op_type == "BatchNormalization":
+        if not all(n in raw for n in ins[1:5]):
+            raise UnsupportedOpError(f"BatchNormalization node {label!r}: computed scale/bias/statistics are "
+                                     "not supported")
+        stats = (raw[ins[3]][1], raw[ins[4]][1]) if weights == "file" else None
+        layer = _batch_norm(dims_of(ins[1])[0], 2, affine=True, stats=stats, eps=float(attrs.get("epsilon", 1e-5)))
+        if weights == "file":
+            layer.weight.data.copy_(torch.from_numpy(np.array(raw[ins[1]][1], dtype=np.float32)))
+            layer.bias.data.copy_(torch.from_numpy(np.array(raw[ins[2]][1], dtype=np.float32)))
+        return _AnyRankBN(layer), ins[:1]
+    if node.op_type in ("Conv", "Gemm"):
+        raise UnsupportedOpError(f"{node.op_type} node {label!r}: weights computed inside the graph (not "
+                                 "initializers) are not supported")
+    layer = TORCH_OPS.get(node.op_type)(node, attrs, consts)
+    for name in ins:
+        if name in raw and name not in tensors and raw[name][0].data_type in _FLOAT_TYPES:
+            arr = raw[name][1]
+            if arr is not None:
+                tensors[name] = (torch.from_numpy(np.array(arr, dtype=np.float32)), False)
+            else:
+                dims = dims_of(name)
+                tensors[name] = _initial(None, dims, int(np.prod(dims[:-1])) if len(dims) > 1 else 1, gen, weights)
+    return layer, ins
 
 
 def _AnyRankBN(bn: Any) -> Any:  # noqa: N802  (a factory that reads like the class it returns)
