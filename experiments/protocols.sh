@@ -73,7 +73,7 @@ in_space_lm() {
     --out $R/in-space-lm-8000-e25 > $R/in-space-lm-logs/8000-e25.log 2>&1
   # Masked-LM pretraining on the encodings of all NB201 networks (no labels; transductive: the test networks'
   # graphs are among them), then the LM fine-tuned from it with the scratch runs' learning rate (1e-3).
-  $B pretrain --bench $STORE --spaces nb201 --epochs 2 --out runs/pt-nb201
+  $B pretrain --store $STORE --spaces nb201 --epochs 2 --out runs/pt-nb201
   $B evaluate in-space $S --sizes 128 --seeds 3 --predictor surrogate --param backbone=runs/pt-nb201 --param lr=0.001 \
     --param epochs=100 --param patience=10 --tag "MLM-pretrained, 100 epochs, patience 10" --out $R/in-space-lm-128-pt
   $B evaluate in-space $S --sizes 2000 --seeds 3 --predictor surrogate --param backbone=runs/pt-nb201 --param lr=0.001 \

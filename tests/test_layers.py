@@ -15,7 +15,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # Lowest first. A module may import its own layer or any lower one, never a higher one.
 # "onnxnet" itself is only the package's ``__init__`` (its version), not a prefix for the rest.
 LAYERS: list[tuple[str, ...]] = [
-    ("onnxnet", "onnxnet.errors", "onnxnet.registry", "onnxnet.config", "onnxnet.ranking", "onnxnet.atomic"),
+    ("onnxnet", "onnxnet.errors", "onnxnet.registry", "onnxnet.config", "onnxnet.ranking", "onnxnet.atomic",
+     "onnxnet.hparams"),
     ("onnxnet.graph",),
     ("onnxnet.encode",),
     ("onnxnet.spaces",),

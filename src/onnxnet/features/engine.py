@@ -95,19 +95,43 @@ def features_frame(
         raise ProtocolError(f"unknown feature kind {kind!r}; choose one of {', '.join(FEATURES.names())}")
     tag = FEATURES.get(kind).tag
     disk: Path | None = Path(cache_dir) / f"graph_features_{tag}.parquet" if cache_dir is not None else None
-    if disk is not None and disk.is_file():
-        stamp = (disk.stat().st_mtime_ns, disk.stat().st_size)
-        if _DISK_READ.get(disk.resolve()) != stamp:  # a file already read, unchanged, adds nothing
-            cached = pd.read_parquet(disk)
-            for key, rec in zip(cached.index, cached.to_dict("records")):
-                _MEM_CACHE.setdefault((tag, str(key)), rec)
-            _DISK_READ[disk.resolve()] = stamp
+    _read_disk_cache(disk, tag)
     cols = [c for c in ("id", "graph_hash", "onnx", "onnx_path") if c in rows.columns]
     records = rows[cols].to_dict("records")
     keys = [_row_key(r) for r in records]
     failures: list[dict[str, str]] = []
+    todo = _to_compute(keys, records, tag, kind, compute, failures)
+    failed = _compute(kind, tag, todo, disk, jobs, progress, flush_every) if todo else {}
+    out = []
+    for key, row in zip(keys, records):
+        rec = _MEM_CACHE.get((tag, key))
+        if rec is None and key in failed:
+            failures.append({"id": str(row.get("id")), "reason": failed[key]})
+        out.append(rec)
+    names = sorted({k for r in out if r for k in r})
+    frame = pd.DataFrame([r if r else {} for r in out], columns=names, index=rows.index, dtype=float)
+    return frame, failures
+
+
+def _read_disk_cache(disk: Path | None, tag: str) -> None:
+    """Load the Parquet cache of one feature kind into the memory cache (once per version of the file)."""
+    import pandas as pd
+
+    if disk is None or not disk.is_file():
+        return
+    stamp = (disk.stat().st_mtime_ns, disk.stat().st_size)
+    if _DISK_READ.get(disk.resolve()) != stamp:  # a file already read, unchanged, adds nothing
+        cached = pd.read_parquet(disk)
+        for key, rec in zip(cached.index, cached.to_dict("records")):
+            _MEM_CACHE.setdefault((tag, str(key)), rec)
+        _DISK_READ[disk.resolve()] = stamp
+
+
+def _to_compute(keys: list[str], records: list[dict[str, Any]], tag: str, kind: str, compute: bool,
+                failures: list[dict[str, str]]) -> dict[str, Any]:
+    """Graph key -> ONNX bytes or path of every row not cached yet (each graph once); rows that cannot be
+    computed (no ONNX, or ``compute=False``) go to ``failures``."""
     todo: dict[str, Any] = {}
-    ids: dict[str, str] = {}
     for key, row in zip(keys, records):
         if (tag, key) in _MEM_CACHE or key in todo:
             continue
@@ -120,61 +144,59 @@ def features_frame(
             failures.append({"id": str(row.get("id")),
                              "reason": f"row {row.get('id')!r} has no ONNX bytes ('onnx' column) or 'onnx_path'"})
             continue
-        todo[key], ids[key] = src, str(row.get("id"))
+        todo[key] = src
+    return todo
+
+
+def _compute(kind: str, tag: str, todo: dict[str, Any], disk: Path | None, jobs: int, progress: bool,
+             flush_every: int) -> dict[str, str]:
+    """Compute ``todo`` into the memory cache (and ``disk`` every ``flush_every`` graphs); the failed graphs'
+    reasons by key."""
     failed: dict[str, str] = {}
-    if todo:
-        items = list(todo.items())
-        # Spawned workers each import torch (seconds): worth it for a store, not for a handful of user files.
-        parallel = jobs > 1 and len(items) >= _MIN_PARALLEL
-        size = 8 if parallel else 1
-        chunks = [items[i:i + size] for i in range(0, len(items), size)]
-        bar = None
-        if progress:
-            from tqdm import tqdm
+    items = list(todo.items())
+    # Spawned workers each import torch (seconds): worth it for a store, not for a handful of user files.
+    parallel = jobs > 1 and len(items) >= _MIN_PARALLEL
+    size = 8 if parallel else 1
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    bar = None
+    if progress:
+        from tqdm import tqdm
 
-            bar = tqdm(total=len(items), desc=f"graph features ({kind})", unit="net")
-        new: dict[str, dict[str, float]] = {}
-        pending = 0
+        bar = tqdm(total=len(items), desc=f"graph features ({kind})", unit="net")
+    new: dict[str, dict[str, float]] = {}
+    pending = 0
 
-        def take(results: list[tuple[str, dict[str, float] | None, str]]) -> None:
-            nonlocal pending
-            for key, rec, reason in results:
-                if rec is None:
-                    failed[key] = reason
-                else:
-                    _MEM_CACHE[(tag, key)] = new[key] = rec
-                    pending += 1
-            if bar is not None:
-                bar.update(len(results))
-            if disk is not None and pending >= flush_every:
-                _flush(disk, new)
-                pending = 0
-
-        try:
-            if parallel:
-                import multiprocessing as mp
-                from concurrent.futures import ProcessPoolExecutor
-
-                with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-                    for results in pool.map(_compute_chunk, [kind] * len(chunks), chunks):
-                        take(results)
+    def take(results: list[tuple[str, dict[str, float] | None, str]]) -> None:
+        nonlocal pending
+        for key, rec, reason in results:
+            if rec is None:
+                failed[key] = reason
             else:
-                for chunk in chunks:
-                    take(_compute_chunk(kind, chunk))
-        finally:
-            if bar is not None:
-                bar.close()
-            if disk is not None and new and pending:
-                _flush(disk, new)
-    out = []
-    for key, row in zip(keys, records):
-        rec = _MEM_CACHE.get((tag, key))
-        if rec is None and key in failed:
-            failures.append({"id": str(row.get("id")), "reason": failed[key]})
-        out.append(rec)
-    names = sorted({k for r in out if r for k in r})
-    frame = pd.DataFrame([r if r else {} for r in out], columns=names, index=rows.index, dtype=float)
-    return frame, failures
+                _MEM_CACHE[(tag, key)] = new[key] = rec
+                pending += 1
+        if bar is not None:
+            bar.update(len(results))
+        if disk is not None and pending >= flush_every:
+            _flush(disk, new)
+            pending = 0
+
+    try:
+        if parallel:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+                for results in pool.map(_compute_chunk, [kind] * len(chunks), chunks):
+                    take(results)
+        else:
+            for chunk in chunks:
+                take(_compute_chunk(kind, chunk))
+    finally:
+        if bar is not None:
+            bar.close()
+        if disk is not None and new and pending:
+            _flush(disk, new)
+    return failed
 
 
 def compose(rows: Any, families: Sequence[str], **engine: Any) -> tuple[Any, list[dict[str, str]]]:

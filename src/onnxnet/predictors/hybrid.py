@@ -18,6 +18,7 @@ import numpy as np
 
 from onnxnet.atomic import write_bytes
 from onnxnet.errors import ProtocolError
+from onnxnet.hparams import config_from, extend_signature, set_hparams
 from onnxnet.features import features_frame, size_view
 from onnxnet.features.onnx_proxies import with_proxies
 from onnxnet.predictors.base import PREDICTORS, Predictor
@@ -27,6 +28,7 @@ from onnxnet.ranking import (SpaceQuantiles, column_quantiles, column_references
 from onnxnet.surrogate.inputs import EncodingCache, as_items, encode_items
 from onnxnet.surrogate.surrogate import Surrogate
 from onnxnet.surrogate.targets import normalize_per_space
+from onnxnet.surrogate.backbone import DEFAULT_BACKBONE
 from onnxnet.surrogate.trainer import TrainConfig, train_surrogate
 
 
@@ -50,11 +52,17 @@ def _booster(model: Any) -> Any:
     return getattr(model, "booster_", model)
 
 
+#: TrainConfig fields the hybrid sets itself (``lm`` is the backbone; seed and encoding are shared with the trees;
+#: the LM's validation split is the hybrid's own), so they get no ``lm_`` parameter.
+_LM_SHARED = ("backbone", "seed", "encoding", "val_fraction")
+
+
 @PREDICTORS.register("onnxnet-hybrid")
 class HybridPredictor(Predictor):
     """LM surrogate + LightGBM ensemble on graph features, blended by a weight chosen on training-space validation.
 
-    ``lm``: backbone name for the language-model member (``None``: trees only). ``lm_features``: number of PCA
+    ``lm``: backbone name for the language-model member (``None``: trees only); ``lm_<field>`` sets any other
+    ``TrainConfig`` field of it (``lm_epochs``, ``lm_lr``, ``lm_loss``, ...: generated from the one declaration). ``lm_features``: number of PCA
     components of the LM's pooled text representation added to the trees' features (0: none).
     ``lm_weight``: blend weight of the LM member (``"auto"``: the best of ``weights`` on validation).
     ``n_trees`` LightGBM models (seeds differ) each stop early (at most ``max_rounds``) on the validation rows,
@@ -78,20 +86,14 @@ class HybridPredictor(Predictor):
     features_read = ("all",)
     proxies_param = "proxies"
 
-    def __init__(self, lm: str | None = "modernbert-tiny", lm_epochs: int = 10, lm_loss: str = "hinge",
-                 lm_max_length: int = 512, lm_batch_size: int = 16, lm_features: int = 0,
-                 lm_weight: float | str = "auto", weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
-                 n_trees: int = 5, max_rounds: int = 500, val_fraction: float = 0.2, encoding: str = "compact", seed: int = 0,
-                 lm_backbone_overrides: dict[str, Any] | None = None, cache_dir: str | None = None,
+    def __init__(self, lm: str | None = DEFAULT_BACKBONE, lm_features: int = 0, lm_weight: float | str = "auto",
+                 weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0), n_trees: int = 5, max_rounds: int = 500,
+                 val_fraction: float = 0.2, encoding: str = "compact", seed: int = 0, cache_dir: str | None = None,
                  progress: bool = False, proxies: Sequence[str] | str | bool = (), graph_features: bool = True,
                  feature_norm: str = "none", jobs: int = 1, trees: str = "gbdt",
                  extra_features: Sequence[str] = (), tree_params: dict[str, Any] | None = None,
-                 device: str = "auto") -> None:
+                 device: str = "auto", **lm_config: Any) -> None:
         self.lm = lm
-        self.lm_epochs = lm_epochs
-        self.lm_loss = lm_loss
-        self.lm_max_length = lm_max_length
-        self.lm_batch_size = lm_batch_size
         self.lm_features = lm_features
         self.lm_weight = lm_weight
         self.weights = weights
@@ -100,7 +102,6 @@ class HybridPredictor(Predictor):
         self.val_fraction = val_fraction
         self.encoding = encoding
         self.seed = seed
-        self.lm_backbone_overrides = lm_backbone_overrides
         self.cache_dir = cache_dir
         self.progress = progress
         self.proxies = proxies
@@ -111,6 +112,7 @@ class HybridPredictor(Predictor):
         self.extra_features = extra_features
         self.tree_params = tree_params
         self.device = device
+        set_hparams(self, TrainConfig, lm_config, prefix="lm_", exclude=_LM_SHARED)  # lm_epochs, lm_lr, ...
 
     # ------------------------------------------------------------------ members
     def _texts(self, rows: Any) -> list[str]:
@@ -119,10 +121,8 @@ class HybridPredictor(Predictor):
         return encode_items(as_items(rows), self.encoding, cache=self._cache)
 
     def _train_lm(self, texts: list[str], y: np.ndarray, spaces: np.ndarray, val: tuple | None) -> Any:
-        cfg = TrainConfig(backbone=str(self.lm), backbone_overrides=dict(self.lm_backbone_overrides or {}),
-                          loss=self.lm_loss, epochs=self.lm_epochs, max_length=self.lm_max_length,
-                          batch_size=self.lm_batch_size, seed=self.seed,
-                          val_fraction=0.0 if val is not None else 0.1)
+        cfg = config_from(TrainConfig, self.get_params(), prefix="lm_", backbone=str(self.lm), seed=self.seed,
+                          encoding=self.encoding, val_fraction=0.0 if val is not None else 0.1)
         with tempfile.TemporaryDirectory(prefix="onnxnet-hybrid-lm-") as out:  # the model stays in memory
             return train_surrogate(texts, y, [str(s) for s in spaces], out, cfg, val=val, resume=False,
                                    progress=self.progress)
@@ -338,3 +338,6 @@ class HybridPredictor(Predictor):
             self.pca_.mean_, self.pca_.components_ = z["mean"], z["components"]
         if state.get("has_lm"):
             self.lm_model_ = Surrogate.from_pretrained(folder / "lm", device=self.device)
+
+
+extend_signature(HybridPredictor.__init__, TrainConfig, prefix="lm_", exclude=_LM_SHARED)
