@@ -10,8 +10,9 @@ Each protocol is a function ``protocol(rows, predictor, ..., seeds) -> ProtocolR
 * ``cross_task``: one space, train on one task's labels and test on another task's labels (TransNAS micro).
 
 Rules every protocol keeps: scores are per test space (per space and label source when a space mixes label
-fidelities, e.g. ``nb101:cifar10_test_4ep``); splits are by ``graph_hash`` (a graph never straddles train and
-test; each test graph is scored once, its label the mean over its duplicates); the predictor sees training rows
+fidelities, e.g. ``nb101:cifar10_test_4ep``); splits are by isomorphism class (``evaluate.splits``: rows sharing
+a ``graph_hash`` or a space's canonical architecture never straddle train and test; each test graph is scored
+once, its label the mean over its duplicates); the predictor sees training rows
 only, so any model selection it does (GBM early stopping, the surrogate's checkpoint choice) uses training spaces
 only; every seed gets a fresh predictor; rows a predictor fails on are recorded in ``failures`` and counted
 (``n_test`` vs ``n_scored``), never silently dropped.
@@ -32,9 +33,11 @@ from onnxnet.evaluate.splits import (
     GROUP,
     TARGET,
     labelled,
+    n_classes,
     sample_graphs,
     space_rows,
     store_split,
+    straddling,
     unique_graphs,
     without_graphs,
 )
@@ -144,9 +147,9 @@ class _Run:
 
         if len(test) == 0:
             raise ProtocolError(f"{self.protocol} ({setting}, seed {seed}): the test set is empty")
-        leak = set(train["graph_hash"]) & set(test["graph_hash"])
+        leak = straddling(train, test)
         if leak:  # a bug in a protocol, not bad input: fail loudly
-            raise AssertionError(f"{len(leak)} graphs are in both train and test")
+            raise AssertionError(f"{leak} isomorphism classes are in both train and test")
         pred = self.make(seed)
         t0 = time.perf_counter()
         try:
@@ -233,7 +236,8 @@ def _fixed_sample(graphs: Any, k: int | None, stream: Any = 0) -> Any:
 def in_space(rows: Any, predictor: PredictorSpec, space: str, *, train_sizes: Sequence[int] = DEFAULT_TRAIN_SIZES,
              seeds: int | Sequence[int] = 5, label: str | Sequence[str] = "accuracy", test_sample: int | None = None,
              params: dict[str, Any] | None = None, regression: bool = False, progress: bool = False) -> ProtocolResult:
-    """Sample efficiency in one space: train on n unique graphs, test on all the others, for each n and seed.
+    """Sample efficiency in one space: train on n graphs of n isomorphism classes, test on every graph of the
+    other classes, for each n and seed.
 
     ``test_sample`` tests on the others among a fixed random subset of the space's graphs (drawn from its own
     random stream, the same for every seed and predictor; stated in the setting name), for predictors too slow
@@ -241,11 +245,11 @@ def in_space(rows: Any, predictor: PredictorSpec, space: str, *, train_sizes: Se
     """
     data = space_rows(labelled(rows, label), space)
     uniq = unique_graphs(data)
-    bad = [n for n in train_sizes if n >= len(uniq)]
+    bad = [n for n in train_sizes if n >= n_classes(uniq)]
     if bad:
         raise ProtocolError(
             f"in-space {space}: train size(s) {bad} leave nothing to test; the space has {len(uniq)} unique "
-            f"labelled graphs here; choose sizes below that"
+            f"labelled graphs in {n_classes(uniq)} isomorphism classes here; choose sizes below that"
         )
     subset = _fixed_sample(uniq, test_sample, _IN_SPACE_SAMPLE_STREAM)["graph_hash"]
     run = _Run("in_space", predictor, params, regression, progress,
@@ -280,7 +284,6 @@ def all_spaces(rows: Any, predictor: PredictorSpec, *, spaces: Sequence[str] | N
                {"spaces": names, "label": label, "max_train_per_space": max_train_per_space})
     for seed in _progress(_seeds(seeds), progress, "all-spaces"):
         train, test = store_split(data, seed)
-        train = without_graphs(train, test)
         if max_train_per_space:
             parts = []
             for sp, part in train.groupby("space"):
