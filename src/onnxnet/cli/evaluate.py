@@ -14,7 +14,7 @@ from typing import Any, Optional
 import typer
 
 from onnxnet.cli.app import app
-from onnxnet.cli.options import split_names
+from onnxnet.cli.options import ALLOW_PARTIAL, CIFAR10, QUIET, split_names
 
 evaluate_app = typer.Typer(help="Evaluate accuracy predictors on the paper's protocols (results folder + table).",
                            no_args_is_help=True)
@@ -36,12 +36,6 @@ LabelOpt = typer.Option("accuracy", "--label", help="target column(s), comma-sep
 OutOpt = typer.Option(None, "--out", "-o", help="results folder (default results/<protocol>)")
 RegOpt = typer.Option(False, "--regression", help="also report MAE / R^2 (for predictors that regress accuracy)")
 PlotOpt = typer.Option(True, "--plots/--no-plots", help="write plots")
-Cifar10Opt = typer.Option(None, "--cifar10", help="the CIFAR-10 pack (cifar10_jpeg_pack.npz or its folder) the "
-                          "zero-cost proxies run on (default: $ONNXNET_CIFAR10, else <data>/cifar10)")
-PartialOpt = typer.Option(False, "--allow-partial", help="score a predictor even when some of its features are "
-                          "missing (e.g. proxies without the CIFAR-10 pack); its rows are labelled "
-                          "'NAME [partial: ... missing k/n ...]'. Default: such a predictor fails with the reason")
-QuietOpt = typer.Option(False, "--quiet", "-q", help="no progress bars")
 TagOpt = typer.Option(None, "--tag", help="label shown after the predictor name in tables, e.g. a parameter variant "
                       "(repeatable); NAME=TEXT labels one predictor only")
 #: Graph features are cached here by graph hash and feature version (safe to share between stores and runs).
@@ -211,8 +205,8 @@ def in_space_cmd(
     test_sample: Optional[int] = TestSampleOpt,
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = SeedsOpt,
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
-    tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = Cifar10Opt, quiet: bool = QuietOpt,
-    allow_partial: bool = PartialOpt,
+    tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET,
+    allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
     """Sample efficiency: train on n graphs of SPACE, test on all its other graphs (dedup by graph hash)."""
     _run("in-space", store, predictor, param, out, plots, [space], label, tag, space=space,
@@ -227,11 +221,11 @@ def all_spaces_cmd(
     max_train: Optional[int] = typer.Option(None, "--max-train", help="cap of training graphs per space"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
-    tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = Cifar10Opt, quiet: bool = QuietOpt,
-    allow_partial: bool = PartialOpt,
+    tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET,
+    allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
     """Train on the store's train split of every space; score each space's test split separately."""
-    names = splitsplit_names(spaces) if spaces else None
+    names = split_names(spaces) if spaces else None
     _run("all-spaces", store, predictor, param, out, plots, names, label, tag, spaces=names,
          max_train_per_space=max_train, seeds=seeds, regression=regression,
          cifar10=cifar10, quiet=quiet, allow_partial=allow_partial)
@@ -243,11 +237,11 @@ def loso_cmd(
     spaces: Optional[str] = typer.Option(None, "--spaces", help="spaces to use (default: all labelled)"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
-    tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = Cifar10Opt, quiet: bool = QuietOpt,
-    allow_partial: bool = PartialOpt,
+    tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET,
+    allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
     """For each space: train on all the other spaces, test on all of it."""
-    names = splitsplit_names(spaces) if spaces else None
+    names = split_names(spaces) if spaces else None
     _run("leave-one-space-out", store, predictor, param, out, plots, names, label, tag, spaces=names, seeds=seeds,
          regression=regression,
          cifar10=cifar10, quiet=quiet, allow_partial=allow_partial)
@@ -262,11 +256,11 @@ def zero_shot_cmd(
     test_sample: Optional[int] = TestSampleOpt,
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
-    tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = Cifar10Opt, quiet: bool = QuietOpt,
-    allow_partial: bool = PartialOpt,
+    tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET,
+    allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
     """Train on space(s) A, test on every graph of space B (the paper's headline: nb101 -> nb201)."""
-    tr = splitsplit_names(train)
+    tr = split_names(train)
     _run("zero-shot", store, predictor, param, out, plots, tr + [test], label, tag, train_space=tr, test_space=test,
          n=n, test_sample=test_sample, seeds=seeds, regression=regression,
          cifar10=cifar10, quiet=quiet, allow_partial=allow_partial)
@@ -281,11 +275,11 @@ def few_shot_cmd(
     n: Optional[int] = typer.Option(None, "--n", help="train on n sampled source graphs instead of all"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
-    tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = Cifar10Opt, quiet: bool = QuietOpt,
-    allow_partial: bool = PartialOpt,
+    tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET,
+    allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
     """Zero-shot plus k target-space graphs in training; test on the rest of the target space."""
-    tr = splitsplit_names(train)
+    tr = split_names(train)
     _run("few-shot", store, predictor, param, out, plots, tr + [test], label, tag, train_space=tr, test_space=test,
          shots=_ints(shots, "--shots"), n=n, seeds=seeds, regression=regression,
          cifar10=cifar10, quiet=quiet, allow_partial=allow_partial)
@@ -300,13 +294,13 @@ def cross_task_cmd(
     n: int = typer.Option(256, "--n", help="training graphs per run"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     out: Optional[Path] = OutOpt, plots: bool = PlotOpt, tag: Optional[list[str]] = TagOpt,
-    cifar10: Optional[Path] = Cifar10Opt, quiet: bool = QuietOpt, allow_partial: bool = PartialOpt,
+    cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET, allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
     """Train on one task's labels, test on another task's labels of other networks (all task pairs)."""
     from onnxnet.errors import ProtocolError
 
     if tasks:
-        task_list = splitsplit_names(tasks)
+        task_list = split_names(tasks)
     else:  # every trained-metric label the space has (not proxies, latencies or costs)
         from onnxnet.bench.provenance import labels_for
 
