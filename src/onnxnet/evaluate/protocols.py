@@ -12,13 +12,13 @@ Each protocol is a function ``protocol(rows, predictor, ..., seeds) -> ProtocolR
 Rules every protocol keeps: scores are per test space (per space and label source when a space mixes label
 fidelities, e.g. ``nb101:cifar10_test_4ep``); splits are by isomorphism class (``evaluate.splits``: rows sharing
 a ``graph_hash`` or a space's canonical architecture never straddle train and test; each test graph is scored
-once, its label the mean over its duplicates); the predictor sees training rows
-only, so any model selection it does (GBM early stopping, the surrogate's checkpoint choice) uses training spaces
-only; every seed gets a fresh predictor; a network whose features are missing (a graph the predictor cannot
-read, proxies without their images) stops that predictor's run with ``FeaturesMissingError``, unless
-``allow_partial``: then its rows are recorded in ``failures``, counted (``n_test`` vs ``n_scored``, and
-``n_missing`` / ``n_train_missing`` for rows scored or trained on with features missing), and the summary labels
-the predictor ``NAME [partial: proxies missing 96/96 test, 128/128 train]``; never silently dropped.
+once, its label the mean over its duplicates); the predictor sees training rows only, so any model selection it
+does (GBM early stopping, the surrogate's checkpoint choice) uses training spaces only; every seed gets a fresh
+predictor; a network whose features are missing (a graph the predictor cannot read, proxies without their
+images) stops that predictor's run with ``FeaturesMissingError``, unless ``allow_partial``: then its rows are
+recorded in ``failures``, counted (``n_test`` vs ``n_scored``, and ``n_missing`` / ``n_train_missing`` for rows
+scored or trained on with features missing), and the summary labels the predictor
+``NAME [partial: proxies missing 96/96 test, 128/128 train]``; never silently dropped.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from onnxnet.errors import FeaturesMissingError, PredictorError, ProtocolError
+from onnxnet.errors import FeaturesMissingError, OnnxNetError, PredictorError, ProtocolError
 from onnxnet.evaluate.metrics import evaluate_predictions
 from onnxnet.evaluate.splits import (
     GROUP,
@@ -143,8 +143,6 @@ def _first_reason(failures: list[dict[str, Any]]) -> str:
 
 def _what_failed(e: Exception) -> str:
     """An exception as ``Type: message``; a predictor's own ``OnnxNetError`` message is already attributed."""
-    from onnxnet.errors import OnnxNetError
-
     return str(e) if isinstance(e, OnnxNetError) else f"{type(e).__name__}: {e}"
 
 
