@@ -131,7 +131,9 @@ def test_sigterm_stops_workers_flushes_features_and_the_rerun_resumes(store_of, 
     log.close()
     time.sleep(1.0)
     assert workers and not [w for w in workers if _alive(w)], "worker processes outlived the killed run"
-    assert "interrupted" in (tmp_path / "err.log").read_text()
+    log_text = (tmp_path / "err.log").read_text()
+    assert "interrupted" in log_text  # and the progress bar showed count, elapsed < ETA, rate:
+    assert re.search(rf"\d+/{n} \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(net/s|s/net)\]", log_text)
     cache = tmp_path / "results" / "cache" / "graph_features_proxies-v1.parquet"
     kept = pd.read_parquet(cache)
     test_rows = rows[rows.space == "toy_b"]

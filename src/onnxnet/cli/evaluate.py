@@ -208,7 +208,7 @@ def in_space_cmd(
     tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET,
     allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
-    """Sample efficiency: train on n graphs of SPACE, test on all its other graphs (dedup by graph hash)."""
+    """Sample efficiency: train on n graphs of SPACE, test on all its other graphs (isomorphic ones on one side)."""
     _run("in-space", store, predictor, param, out, plots, [space], label, tag, space=space,
          train_sizes=_ints(sizes, "--sizes"), test_sample=test_sample, seeds=seeds, regression=regression,
          cifar10=cifar10, quiet=quiet, allow_partial=allow_partial)
