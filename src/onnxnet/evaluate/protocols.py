@@ -147,9 +147,10 @@ def _what_failed(e: Exception) -> str:
 
 
 def _missing_what(failures: list[dict[str, Any]]) -> str:
-    """What is missing, for the partial label: ``proxies`` when every reason is a proxy failure, else ``features``."""
+    """What is missing, for the partial label: ``proxies`` when every reason is a proxy failure (``proxies: ...``,
+    ``proxies-seed1: ...``, ``proxy-meco_batch: ...``), else ``features``."""
     reasons = [str(f.get("reason", "")) for f in failures]
-    return "proxies" if reasons and all(r.startswith("proxies:") for r in reasons) else "features"
+    return "proxies" if reasons and all(r.startswith("prox") for r in reasons) else "features"
 
 
 # --- the shared core --------------------------------------------------------------------------------------------
