@@ -38,6 +38,14 @@ class ProtocolError(OnnxNetError, ValueError):
     """An evaluation protocol that cannot be run as asked (no labels, too few networks, ...)."""
 
 
+class PredictorError(ProtocolError):
+    """A predictor failed inside an evaluation run (its fit or predict raised); other predictors can go on."""
+
+
+class FeaturesMissingError(PredictorError):
+    """A predictor's features are missing for some networks, and partial results were not allowed."""
+
+
 class TrainingError(OnnxNetError):
     """Training cannot start or had to stop (empty data, NaN loss, corrupted checkpoint, ...)."""
 

@@ -71,3 +71,17 @@ def tiny_rows() -> pd.DataFrame:
     dup = make_rows([("toy_a", 2, 1, 1, False)], seed=1)
     dup["id"] = "toy_a/dup"
     return pd.concat([rows, dup], ignore_index=True)
+
+
+@pytest.fixture
+def store_of():
+    """``store_of(folder, rows) -> path``: a real benchmark store holding ``rows`` (one part per space)."""
+    from onnxnet.bench.store import BenchStore
+
+    def make(folder, rows: pd.DataFrame):
+        store = BenchStore.create(folder / "store")
+        for space, part in rows.groupby("space"):
+            store.write_part(f"{space}-test-0", part.drop(columns=["accuracy_label"]).assign(accuracy_label="toy"))
+        return store.path
+
+    return make

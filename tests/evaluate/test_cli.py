@@ -3,7 +3,6 @@
 import pandas as pd
 import pytest
 
-from onnxnet.bench.store import BenchStore
 from onnxnet.cli.main import main
 
 
@@ -12,15 +11,8 @@ def _in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the CLI caches graph features under ./results/cache
 
 
-def _store(tmp_path, rows):
-    store = BenchStore.create(tmp_path / "store")
-    for space, part in rows.groupby("space"):
-        store.write_part(f"{space}-test-0", part.drop(columns=["accuracy_label"]).assign(accuracy_label="toy"))
-    return store.path
-
-
-def test_evaluate_in_space_and_zero_shot_write_results(tmp_path, tiny_rows, capsys):
-    path = _store(tmp_path, tiny_rows)
+def test_evaluate_in_space_and_zero_shot_write_results(store_of, tmp_path, tiny_rows, capsys):
+    path = store_of(tmp_path, tiny_rows)
     out = tmp_path / "res"
     assert main(["evaluate", "in-space", "--store", str(path), "--space", "toy_a", "--sizes", "8,16",
                  "--predictor", "params,gbm", "--param", "gbm.n_estimators=40", "--seeds", "2",
@@ -40,8 +32,8 @@ def test_evaluate_in_space_and_zero_shot_write_results(tmp_path, tiny_rows, caps
     assert "| params (k=v) |" in table and "| flops (FLOPs only, k=v) |" in table
 
 
-def test_evaluate_errors_are_one_line(tmp_path, tiny_rows, capsys):
-    path = _store(tmp_path, tiny_rows)
+def test_evaluate_errors_are_one_line(store_of, tmp_path, tiny_rows, capsys):
+    path = store_of(tmp_path, tiny_rows)
     assert main(["evaluate", "in-space", "--store", str(path), "--space", "toy_a", "--sizes", "9999",
                  "--predictor", "params", "--out", str(tmp_path / "x")]) == 2
     assert "leave nothing to test" in capsys.readouterr().err
@@ -53,18 +45,18 @@ def test_evaluate_errors_are_one_line(tmp_path, tiny_rows, capsys):
     assert "unknown predictor 'nosuch'" in capsys.readouterr().err
 
 
-def test_evaluate_combines_several_stores(tmp_path, tiny_rows, capsys):
-    a = _store(tmp_path / "a", tiny_rows[tiny_rows.space == "toy_a"])
-    b = _store(tmp_path / "b", tiny_rows[tiny_rows.space == "toy_b"])
+def test_evaluate_combines_several_stores(store_of, tmp_path, tiny_rows, capsys):
+    a = store_of(tmp_path / "a", tiny_rows[tiny_rows.space == "toy_a"])
+    b = store_of(tmp_path / "b", tiny_rows[tiny_rows.space == "toy_b"])
     assert main(["evaluate", "zero-shot", "--store", str(a), "--store", str(b), "--train", "toy_a", "--test",
                  "toy_b", "--predictor", "params", "--seeds", "1", "--out", str(tmp_path / "r"), "--no-plots"]) == 0
     n_b = tiny_rows[tiny_rows.space == "toy_b"]["graph_hash"].nunique()
     assert f"| {n_b} / {n_b} |" in capsys.readouterr().out
 
 
-def test_every_protocol_command_runs(tmp_path, tiny_rows, capsys):
+def test_every_protocol_command_runs(store_of, tmp_path, tiny_rows, capsys):
     rows = tiny_rows.assign(**{"label:cifar10_test_4ep": tiny_rows.accuracy / 2})
-    path = _store(tmp_path, rows)
+    path = store_of(tmp_path, rows)
     common = ["--store", str(path), "--predictor", "params", "--seeds", "1", "--no-plots"]
     for args in (["leave-one-space-out"], ["all-spaces"], ["few-shot", "--train", "toy_a", "--test", "toy_b",
                                                            "--shots", "0,4"],

@@ -96,12 +96,17 @@ def test_training_and_validation_see_training_spaces_only(tiny_rows):
     assert not set(k4["id"]) & set(tested)
 
 
-def test_failed_rows_are_counted_not_dropped(tiny_rows, tmp_path):
+def test_failed_rows_stop_the_run_or_are_counted_and_labelled_partial(tiny_rows, tmp_path):
+    from onnxnet.errors import FeaturesMissingError
+
     bad = tuple(tiny_rows[tiny_rows.space == "toy_b"]["id"][:2])
-    res = P.zero_shot(tiny_rows, Spy(fail_ids=bad), "toy_a", "toy_b", seeds=1)
+    with pytest.raises(FeaturesMissingError, match=r"features missing for 2 of \d+ test .*first reason: boom"):
+        P.zero_shot(tiny_rows, Spy(fail_ids=bad), "toy_a", "toy_b", seeds=1)
+    res = P.zero_shot(tiny_rows, Spy(fail_ids=bad), "toy_a", "toy_b", seeds=1, allow_partial=True)
     row = res.scores.iloc[0]
-    assert row["n_test"] - row["n_scored"] == 2
+    assert row["n_test"] - row["n_scored"] == 2 and row["n_missing"] == 2
     assert sorted(res.failures["id"]) == sorted(bad)
+    assert res.summary()["predictor"].iloc[0] == f"Spy [partial: features missing 2/{row['n_test']} test, 0/{int(row['n_train'])} train]"
     out = write_report(res, tmp_path / "r", command="test")
     assert "n scored / test" in (out / "summary.md").read_text()
     assert len(pd.read_csv(out / "failures.csv")) == 2

@@ -14,7 +14,7 @@ from typing import Any, Optional
 import typer
 
 from onnxnet.cli.app import app
-from onnxnet.cli.options import split_names
+from onnxnet.cli.options import ALLOW_PARTIAL, CIFAR10, QUIET, split_names
 
 evaluate_app = typer.Typer(help="Evaluate accuracy predictors on the paper's protocols (results folder + table).",
                            no_args_is_help=True)
@@ -124,16 +124,24 @@ def _rows(stores: list[Path], predictors: list[str], spaces: list[str] | None, l
 
 
 def _run(protocol: str, store: list[Path], predictor: str, param: list[str] | None, out: Optional[Path],
-         plots: bool, read_spaces: list[str] | None, label: str, tag: list[str] | None = None, **kwargs: Any) -> None:
-    from rich.console import Console
-
-    from onnxnet.evaluate.protocols import PROTOCOLS
-    from onnxnet.evaluate.report import markdown_table, write_report
-
+         plots: bool, read_spaces: list[str] | None, label: str, tag: list[str] | None = None, *,
+         cifar10: Optional[Path] = None, quiet: bool = False, allow_partial: bool = False, **kwargs: Any) -> None:
+    """Run ``protocol`` for each predictor; the results folder is rewritten after each one, a failing predictor
+    is listed with its reason and the others go on; exit code 1 when any predictor produced no valid score."""
     import inspect
 
+    import pandas as pd
+    from rich.console import Console
+
+    from onnxnet.config import use_cifar10
+    from onnxnet.errors import PredictorError
+    from onnxnet.evaluate.protocols import PROTOCOLS
+    from onnxnet.evaluate.report import markdown_table, write_report
+    from onnxnet.features.jobs import set_progress
     from onnxnet.predictors import PREDICTORS
 
+    use_cifar10(cifar10)
+    set_progress(not quiet)
     preds = split_names(predictor)
     params = _params(preds, param)
     tags = _tags(preds, tag)
@@ -143,24 +151,38 @@ def _run(protocol: str, store: list[Path], predictor: str, param: list[str] | No
     rows = _rows(store, preds, read_spaces, label)
     fn = PROTOCOLS[protocol]
     console = Console(stderr=True)
-    results = []
-    for p in preds:
-        console.print(f"[bold]{protocol}[/bold]: {p} on {len(rows)} rows")
-        labels = split_names(label)
-        extra = {"label": labels if len(labels) > 1 else labels[0]} if protocol != "cross-task" else {}
-        res = fn(rows, p, params=params[p] or None, progress=True, **extra, **kwargs)
-        if p in tags:
-            res.predictor = f"{p} ({tags[p]})"
-        results.append(res)
     out_dir = Path(out) if out is not None else Path("results") / protocol
     command = "onnxnet " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    write_report(results, out_dir, command=command, plots=plots)
-    import pandas as pd
-
-    summary = pd.concat([r.summary() for r in results], ignore_index=True)
-    print(markdown_table(summary))
+    results: list[Any] = []
+    failed: list[dict[str, str]] = []
+    labels = split_names(label)
+    extra = {"label": labels if len(labels) > 1 else labels[0]} if protocol != "cross-task" else {}
+    for p in preds:
+        if not quiet:
+            console.print(f"[bold]{protocol}[/bold]: {p} on {len(rows)} rows", soft_wrap=True)
+        name = f"{p} ({tags[p]})" if p in tags else p
+        try:
+            res = fn(rows, p, params=params[p] or None, progress=not quiet, allow_partial=allow_partial, **extra,
+                     **kwargs)
+        except PredictorError as e:
+            failed.append({"predictor": name, "reason": " ".join(str(e).split())})
+            print(f"{name} failed: {' '.join(str(e).split())}", file=sys.stderr)
+        else:
+            res.predictor = name
+            results.append(res)
+            if not (len(res.scores) and res.scores.get("kendall", pd.Series(dtype=float)).notna().any()):
+                failed.append({"predictor": name, "reason": f"no valid score: {len(res.failures)} per-row "
+                                                             "failure(s), see failures.csv"})
+        write_report(results, out_dir, command=command, plots=plots, failed=failed, protocol=protocol)
+    summaries = [r.summary() for r in results]
+    print(markdown_table(pd.concat(summaries, ignore_index=True) if summaries else None))
     n_fail = sum(len(r.failures) for r in results)
-    console.print(f"results in {out_dir}/ ({n_fail} per-row failure(s) in failures.csv)")
+    console.print(f"results in {out_dir}/ ({n_fail} per-row failure(s) in failures.csv)", markup=False)
+    if failed:
+        print(f"{len(failed)} of {len(preds)} predictor(s) produced no valid score:", file=sys.stderr)
+        for f in failed:
+            print(f"  {f['predictor']}: {f['reason']}", file=sys.stderr)
+        raise typer.Exit(1)
 
 
 @evaluate_app.command("predictors")
@@ -183,11 +205,13 @@ def in_space_cmd(
     test_sample: Optional[int] = TestSampleOpt,
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = SeedsOpt,
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
-    tag: Optional[list[str]] = TagOpt,
+    tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET,
+    allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
-    """Sample efficiency: train on n graphs of SPACE, test on all its other graphs (dedup by graph hash)."""
+    """Sample efficiency: train on n graphs of SPACE, test on all its other graphs (isomorphic ones on one side)."""
     _run("in-space", store, predictor, param, out, plots, [space], label, tag, space=space,
-         train_sizes=_ints(sizes, "--sizes"), test_sample=test_sample, seeds=seeds, regression=regression)
+         train_sizes=_ints(sizes, "--sizes"), test_sample=test_sample, seeds=seeds, regression=regression,
+         cifar10=cifar10, quiet=quiet, allow_partial=allow_partial)
 
 
 @evaluate_app.command("all-spaces")
@@ -197,12 +221,14 @@ def all_spaces_cmd(
     max_train: Optional[int] = typer.Option(None, "--max-train", help="cap of training graphs per space"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
-    tag: Optional[list[str]] = TagOpt,
+    tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET,
+    allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
     """Train on the store's train split of every space; score each space's test split separately."""
     names = split_names(spaces) if spaces else None
     _run("all-spaces", store, predictor, param, out, plots, names, label, tag, spaces=names,
-         max_train_per_space=max_train, seeds=seeds, regression=regression)
+         max_train_per_space=max_train, seeds=seeds, regression=regression,
+         cifar10=cifar10, quiet=quiet, allow_partial=allow_partial)
 
 
 @evaluate_app.command("leave-one-space-out")
@@ -211,12 +237,14 @@ def loso_cmd(
     spaces: Optional[str] = typer.Option(None, "--spaces", help="spaces to use (default: all labelled)"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
-    tag: Optional[list[str]] = TagOpt,
+    tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET,
+    allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
     """For each space: train on all the other spaces, test on all of it."""
     names = split_names(spaces) if spaces else None
     _run("leave-one-space-out", store, predictor, param, out, plots, names, label, tag, spaces=names, seeds=seeds,
-         regression=regression)
+         regression=regression,
+         cifar10=cifar10, quiet=quiet, allow_partial=allow_partial)
 
 
 @evaluate_app.command("zero-shot")
@@ -228,12 +256,14 @@ def zero_shot_cmd(
     test_sample: Optional[int] = TestSampleOpt,
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
-    tag: Optional[list[str]] = TagOpt,
+    tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET,
+    allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
     """Train on space(s) A, test on every graph of space B (the paper's headline: nb101 -> nb201)."""
     tr = split_names(train)
     _run("zero-shot", store, predictor, param, out, plots, tr + [test], label, tag, train_space=tr, test_space=test,
-         n=n, test_sample=test_sample, seeds=seeds, regression=regression)
+         n=n, test_sample=test_sample, seeds=seeds, regression=regression,
+         cifar10=cifar10, quiet=quiet, allow_partial=allow_partial)
 
 
 @evaluate_app.command("few-shot")
@@ -245,12 +275,14 @@ def few_shot_cmd(
     n: Optional[int] = typer.Option(None, "--n", help="train on n sampled source graphs instead of all"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     label: str = LabelOpt, out: Optional[Path] = OutOpt, regression: bool = RegOpt, plots: bool = PlotOpt,
-    tag: Optional[list[str]] = TagOpt,
+    tag: Optional[list[str]] = TagOpt, cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET,
+    allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
     """Zero-shot plus k target-space graphs in training; test on the rest of the target space."""
     tr = split_names(train)
     _run("few-shot", store, predictor, param, out, plots, tr + [test], label, tag, train_space=tr, test_space=test,
-         shots=_ints(shots, "--shots"), n=n, seeds=seeds, regression=regression)
+         shots=_ints(shots, "--shots"), n=n, seeds=seeds, regression=regression,
+         cifar10=cifar10, quiet=quiet, allow_partial=allow_partial)
 
 
 @evaluate_app.command("cross-task")
@@ -262,6 +294,7 @@ def cross_task_cmd(
     n: int = typer.Option(256, "--n", help="training graphs per run"),
     predictor: str = PredOpt, param: Optional[list[str]] = ParamOpt, seeds: int = typer.Option(3, "--seeds"),
     out: Optional[Path] = OutOpt, plots: bool = PlotOpt, tag: Optional[list[str]] = TagOpt,
+    cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET, allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
     """Train on one task's labels, test on another task's labels of other networks (all task pairs)."""
     from onnxnet.errors import ProtocolError
@@ -275,4 +308,5 @@ def cross_task_cmd(
         if len(task_list) < 2:
             raise ProtocolError(f"space {space!r} has fewer than two task labels; pass --tasks COL,COL,...")
     _run("cross-task", store, predictor, param, out, plots, [space], "accuracy", tag, space=space, tasks=task_list,
-         n=n, seeds=seeds)
+         n=n, seeds=seeds,
+         cifar10=cifar10, quiet=quiet, allow_partial=allow_partial)

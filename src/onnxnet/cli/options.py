@@ -15,6 +15,15 @@ T = TypeVar("T")
 #: ``--store``: one benchmark store folder, or several when the parameter is a list (repeat the option).
 STORE = typer.Option(None, "--store", help="Benchmark store folder (from 'onnxnet bench build'); repeat to combine "
                                            "where a command reads several.")
+#: ``--cifar10``: the CIFAR-10 pack the zero-cost proxies run on (every command that computes them).
+CIFAR10 = typer.Option(None, "--cifar10", help="the CIFAR-10 pack (cifar10_jpeg_pack.npz or its folder) the "
+                       "zero-cost proxies run on (default: $ONNXNET_CIFAR10, else <data>/cifar10)")
+#: ``--allow-partial``: score / fit a predictor whose features are missing for some networks, labelled partial.
+ALLOW_PARTIAL = typer.Option(False, "--allow-partial", help="go on when some of a predictor's features are "
+                             "missing (e.g. proxies without the CIFAR-10 pack); evaluate labels its rows "
+                             "'NAME [partial: ... missing k/n ...]'. Default: such a predictor fails with the reason")
+#: ``--quiet``: no progress bars (feature computation shows networks done, rate and ETA otherwise).
+QUIET = typer.Option(False, "--quiet", "-q", help="no progress bars")
 #: ``--bench``: the old name of ``--store`` (hidden; kept for one release).
 OLD_BENCH = typer.Option(None, "--bench", hidden=True, help="Old name of --store.")
 

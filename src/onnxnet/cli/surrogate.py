@@ -10,8 +10,8 @@ import typer
 
 from onnxnet.cli.app import app
 from onnxnet.cli.config_options import config_options
-from onnxnet.cli.options import OLD_BENCH, STORE, renamed, split_names
-from onnxnet.errors import SurrogateError
+from onnxnet.cli.options import ALLOW_PARTIAL, CIFAR10, OLD_BENCH, QUIET, STORE, renamed, split_names
+from onnxnet.errors import SurrogateError, TrainingError
 from onnxnet.surrogate.pretrain import PretrainConfig
 from onnxnet.surrogate.trainer import TrainConfig
 
@@ -114,16 +114,21 @@ def predict(
     batch_size: int = typer.Option(32, "--batch-size"),
     metadata_key: str = typer.Option("accuracy", "--metadata-key",
                                      help="Show this ONNX metadata property as the known accuracy (ONNX-Bench files)."),
+    cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET,
 ) -> None:
     """Score ONNX files with a fitted predictor or trained surrogate (higher = better), best first.
 
     Files that carry an accuracy in their metadata (ONNX-Bench layout, 'onnxnet bench export') get it shown beside
     the score, with the rank correlation over them.
     """
+    from onnxnet.config import use_cifar10
+    from onnxnet.features.jobs import set_progress
     from onnxnet.inputs import as_rows, metadata_value
     from onnxnet.predictors import load_predictor
     from onnxnet.predictors.surrogate import SurrogatePredictor
 
+    use_cifar10(cifar10)
+    set_progress(not quiet)
     folder = renamed(predictor, surrogate, "--predictor", "--surrogate")
     est = load_predictor(folder)
     lm = est.surrogate_ if isinstance(est, SurrogatePredictor) else None
@@ -193,18 +198,25 @@ def fit(
     label: str = typer.Option("accuracy", "--label", help="Target column(s) in priority order (see evaluate)."),
     include_test: bool = typer.Option(False, "--include-test/--exclude-test",
                                       help="Also fit on the store's test split (default: keep it for evaluation)."),
+    cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET, allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
     """Fit a predictor on benchmark rows of --spaces and save it; `onnxnet predict --predictor OUT` then scores
     ONNX files with it. Its own model selection (early stopping, blend weight) uses a validation part of these
-    rows only; the test split of the store is reported when it was left out."""
+    rows only; the test split of the store is reported when it was left out (the isomorphic twins of its networks
+    are left out of fitting too). A training network whose features are missing stops the fit unless
+    --allow-partial."""
     from onnxnet.cli.evaluate import FEATURE_CACHE, _params, _rows
-    from onnxnet.errors import ProtocolError
+    from onnxnet.config import use_cifar10
+    from onnxnet.errors import FeaturesMissingError, ProtocolError
     from onnxnet.evaluate.metrics import kendall_tau, spearman_rho
-    from onnxnet.evaluate.splits import labelled
+    from onnxnet.evaluate.splits import labelled, without_graphs
     from onnxnet.predictors import get_predictor
     from onnxnet.predictors.base import savable_learners
+    from onnxnet.features.jobs import set_progress
 
     store = renamed(store, bench, "--store", "--bench")
+    use_cifar10(cifar10)
+    set_progress(not quiet)
     names = split_names(spaces)
     params = _params([predictor], param)[predictor]
     params.setdefault("cache_dir", str(FEATURE_CACHE))
@@ -216,9 +228,19 @@ def fit(
     if rows.empty:
         raise ProtocolError(f"no labelled rows of {names} in {[str(b) for b in store]}")
     test = rows[rows["split"] == "test"] if not include_test and "split" in rows.columns else rows.iloc[:0]
-    train = rows.drop(test.index)
-    print(f"fitting {predictor} on {len(train)} networks of {', '.join(names)}")
+    train = without_graphs(rows.drop(test.index), test)
+    twins = len(rows) - len(test) - len(train)
+    print(f"fitting {predictor} on {len(train)} networks of {', '.join(names)}"
+          + (f" ({twins} isomorphic twins of test-split networks left out)" if twins else ""))
     est.fit(train, train["_y"].to_numpy(), train["_group"].tolist())
+    missing = list(getattr(est, "fit_failures_", None) or [])
+    if missing:
+        msg = (f"features missing for {len({f['id'] for f in missing})} of {len(train)} training networks; first "
+               f"reason: {' '.join(str(missing[0].get('reason')).split())}")
+        if not allow_partial:
+            raise FeaturesMissingError(f"{predictor}: {msg}. Fix that (zero-cost proxies need the CIFAR-10 pack: "
+                                       "--cifar10 PATH), or pass --allow-partial to fit without them")
+        typer.echo(f"warning: {msg} (fitted with partial features: --allow-partial)", err=True)
     est.save(out)
     for line in est.fit_summary():
         print(line)

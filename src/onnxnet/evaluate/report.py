@@ -5,8 +5,10 @@ Layout of ``out_dir`` (one folder can hold several predictors' results of one pr
 * ``scores.csv``: every (predictor, seed, setting, test space) with all metrics and n_test / n_scored;
 * ``summary.csv`` and ``summary.md``: mean and std over seeds;
 * ``predictions.parquet``: every prediction with its true label; ``failures.csv``: per-row failures;
+* ``failed_predictors.csv``: predictors whose run failed, with a one-line reason (also listed in ``summary.md``);
 * ``config.json``: what was run; ``plots/``: sample-efficiency curves and predicted-vs-true scatters.
-Writes are atomic (temporary file, then rename), so an interrupted run never leaves a half-written table.
+Writes are atomic (temporary file, then rename), so an interrupted run never leaves a half-written table; the CLI
+rewrites the folder after each predictor, so a later failure or a kill loses none of the finished ones.
 """
 
 from __future__ import annotations
@@ -44,8 +46,13 @@ def markdown_table(summary: Any, metrics: Sequence[str] = ("kendall", "spearman"
 
 
 def write_report(results: ProtocolResult | Sequence[ProtocolResult], out_dir: str | os.PathLike[str], *,
-                 command: str | None = None, plots: bool = True) -> Path:
-    """Write the results of one or more runs (typically several predictors, one protocol) to ``out_dir``."""
+                 command: str | None = None, plots: bool = True,
+                 failed: Sequence[dict[str, str]] = (), protocol: str | None = None) -> Path:
+    """Write the results of one or more runs (typically several predictors, one protocol) to ``out_dir``.
+
+    ``failed``: ``{"predictor", "reason"}`` of predictors that produced no result (listed, never dropped);
+    ``protocol`` names the report when no run finished.
+    """
     import pandas as pd
 
     runs = [results] if isinstance(results, ProtocolResult) else list(results)
@@ -64,21 +71,26 @@ def write_report(results: ProtocolResult | Sequence[ProtocolResult], out_dir: st
         if any(len(r.scores) for r in runs) else pd.DataFrame()
     preds = pd.concat([tagged(r.predictions, r) for r in runs if len(r.predictions)], ignore_index=True) \
         if any(len(r.predictions) for r in runs) else pd.DataFrame()
-    fails = pd.concat([tagged(r.failures, r) for r in runs], ignore_index=True)
+    fails = pd.concat([tagged(r.failures, r) for r in runs], ignore_index=True) if runs else pd.DataFrame(
+        columns=["protocol", "predictor", "id", "seed", "setting", "stage", "reason"])
+    failed_frame = pd.DataFrame(list(failed), columns=["predictor", "reason"])
 
     _atomic_write(out / "scores.csv", lambda p: scores.to_csv(p, index=False))
     _atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
     _atomic_write(out / "failures.csv", lambda p: fails.to_csv(p, index=False))
+    _atomic_write(out / "failed_predictors.csv", lambda p: failed_frame.to_csv(p, index=False))
     if len(preds):
         _atomic_write(out / "predictions.parquet", lambda p: preds.to_parquet(p, index=False))
-    config = {"command": command, "runs": [r.config for r in runs]}
+    config = {"command": command, "runs": [r.config for r in runs], "failed_predictors": list(failed)}
     _atomic_write(out / "config.json", lambda p: p.write_text(json.dumps(config, indent=2, default=str)))
-    md = [f"# {runs[0].protocol if runs else 'results'}\n"]
+    md = [f"# {runs[0].protocol if runs else protocol or 'results'}\n"]
     if command:
         md.append(f"Command: `{command}`\n")
     md.append(markdown_table(summary))
-    n_fail = len(fails)
-    md.append(f"\n{n_fail} per-row failure(s) recorded in failures.csv.\n")
+    if len(failed_frame):
+        md.append("\n**Failed predictors** (no result):\n")
+        md += [f"- {r.predictor}: {r.reason}" for r in failed_frame.itertuples()]
+    md.append(f"\n{len(fails)} per-row failure(s) recorded in failures.csv.\n")
     _atomic_write(out / "summary.md", lambda p: p.write_text("\n".join(md)))
     if plots and len(summary):
         plot_sample_efficiency(summary, out / "plots" / "sample_efficiency.png")

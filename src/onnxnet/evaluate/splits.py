@@ -1,7 +1,13 @@
-"""Labelled rows, unique graphs, and seeded train/test splits that never let one graph straddle both sides.
+"""Labelled rows, isomorphism classes, and seeded train/test splits that never let one class straddle both sides.
 
-Every split works on *graphs* (``graph_hash``), not rows: isomorphic duplicates (NB201 has 15,625 cell strings
-but far fewer distinct graphs) go to the same side, and each test graph is scored once.
+A *class* is what one network is, however it is stored: rows are in one class when they share an ONNX graph
+(``graph_hash``) or, within a space, an isomorphism-canonical architecture (``arch_hash``, the hash of the
+space's ``canonical_form``: NB201's ``UniqueString``, NB101's and NB301's canonical cells), and transitively so.
+This matters because isomorphic NB201 cell strings give *different* ONNX graphs (they were trained separately
+and carry their own labels): deduplicating by graph alone would put one functional twin in training and the
+other in the test set. Every split here keeps a whole class on one side, for in-space, few-shot and zero-shot
+test sets alike; rows without an ``arch_hash`` (files imported from elsewhere) are classed by graph alone.
+Test sets hold one row per graph (each test graph is scored once, its label the mean over its duplicates).
 """
 
 from __future__ import annotations
@@ -13,8 +19,33 @@ import numpy as np
 from onnxnet.errors import ProtocolError
 from onnxnet.ranking import label_groups
 
-#: Columns every protocol adds to its working copy of the rows.
-TARGET, GROUP = "_y", "_group"
+#: Columns every protocol adds to its working copy of the rows: target, comparison group, isomorphism class.
+TARGET, GROUP, CLASS = "_y", "_group", "_class"
+
+
+def iso_classes(rows: Any) -> np.ndarray:
+    """The isomorphism class of every row: connected components of "same ``graph_hash``" and "same space and
+    ``arch_hash``"; each class is named by its smallest graph hash (the same name whatever else is in ``rows``)."""
+    import pandas as pd
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(rows)
+    if n == 0:
+        return np.array([], dtype=object)
+    graph = rows["graph_hash"].astype(str).to_numpy()
+    keys = ["g:" + graph]
+    if "arch_hash" in rows.columns:
+        ah = rows["arch_hash"]
+        known = (ah.notna() & (ah.astype(str) != "")).to_numpy()
+        arch = ("a:" + rows["space"].astype(str) + ":" + ah.astype(str)).to_numpy()
+        keys.append(np.where(known, arch, keys[0]))  # no arch hash: its graph key again (no new link)
+    codes, uniques = pd.factorize(np.concatenate(keys))
+    m = len(uniques)
+    r = np.tile(np.arange(n), len(keys))
+    adj = coo_matrix((np.ones(len(r)), (r, n + codes)), shape=(n + m, n + m))
+    comp = connected_components(adj, directed=False)[1][:n]
+    return pd.Series(graph).groupby(comp).transform("min").to_numpy()
 
 
 def labelled(rows: Any, label: str | Sequence[str] = "accuracy") -> Any:
@@ -59,6 +90,7 @@ def labelled(rows: Any, label: str | Sequence[str] = "accuracy") -> Any:
     out[GROUP] = label_groups(out["space"], out["_label"])
     if "id" not in out.columns:
         out["id"] = [f"{s}/{i}" for s, i in zip(out["space"], out.index)]
+    out[CLASS] = iso_classes(out)
     return out
 
 
@@ -90,40 +122,73 @@ def unique_graphs(rows: Any) -> Any:
 
 
 def sample_graphs(rows: Any, n: int, seed: int, *, leave: int = 1, what: str = "train size") -> tuple[Any, Any]:
-    """Split ``rows`` by graph: ``n`` unique graphs drawn with ``seed``, and the rest.
+    """Split ``rows`` by isomorphism class: ``n`` unique graphs of ``n`` different classes, and every graph of
+    the other classes.
 
-    At least ``leave`` graphs must remain on the other side, else ``ProtocolError`` (a train size as large as the
-    space would leave nothing to test on).
+    The graphs are drawn uniformly with ``seed``; a graph whose class is already drawn is skipped (its twins are
+    neither trained on nor tested). At least ``leave`` classes must remain on the other side, else
+    ``ProtocolError`` (a train size as large as the space would leave nothing to test on).
     """
     uniq = unique_graphs(rows)
+    classes = uniq[CLASS] if CLASS in uniq.columns else uniq["graph_hash"]
+    n_classes = int(classes.nunique())
     if n < 1:
         raise ProtocolError(f"{what} must be at least 1, got {n}")
-    if n > len(uniq) - leave:
+    if n > n_classes - leave:
         raise ProtocolError(
-            f"{what} {n} is too large: these rows hold {len(uniq)} unique graphs and at least {leave} must be left "
-            "for testing; use a smaller n"
+            f"{what} {n} is too large: these rows hold {len(uniq)} unique graphs in {n_classes} isomorphism "
+            f"classes, and at least {leave} class(es) must be left for testing; use a smaller n"
         )
     rng = np.random.default_rng(seed)
-    pick = rng.permutation(len(uniq))[:n]
+    order = rng.permutation(len(uniq))
+    first = ~classes.iloc[order].duplicated().to_numpy()  # the first drawn graph of each class
+    pick = order[first][:n]
     chosen = uniq.iloc[np.sort(pick)]
-    rest = uniq[~uniq["graph_hash"].isin(chosen["graph_hash"])]
+    rest = uniq[~classes.isin(set(classes.iloc[pick])).to_numpy()]
     return chosen, rest
 
 
+def n_classes(rows: Any) -> int:
+    """How many isomorphism classes ``rows`` (from ``labelled``) hold."""
+    return int(rows[CLASS].nunique()) if CLASS in rows.columns else int(rows["graph_hash"].nunique())
+
+
 def without_graphs(rows: Any, exclude: Any) -> Any:
-    """``rows`` minus every graph that appears in ``exclude`` (a frame with ``graph_hash``)."""
-    return rows[~rows["graph_hash"].isin(set(exclude["graph_hash"]))]
+    """``rows`` minus every row of an isomorphism class that appears in ``exclude`` (a frame with
+    ``graph_hash``, and ``arch_hash`` where known); classes are found on both frames together, so a twin linked
+    only through a third row is excluded too."""
+    import pandas as pd
+
+    if len(exclude) == 0 or len(rows) == 0:
+        return rows
+    cols = [c for c in ("graph_hash", "arch_hash", "space") if c in rows.columns and c in exclude.columns]
+    both = pd.concat([rows[cols], exclude[cols]], ignore_index=True)
+    cls = iso_classes(both)
+    return rows[~np.isin(cls[:len(rows)], cls[len(rows):])]
+
+
+def straddling(train: Any, test: Any) -> int:
+    """How many isomorphism classes have rows in both ``train`` and ``test`` (0 for every split made here)."""
+    import pandas as pd
+
+    cols = [c for c in ("graph_hash", "arch_hash", "space") if c in train.columns and c in test.columns]
+    cls = iso_classes(pd.concat([train[cols], test[cols]], ignore_index=True))
+    return len(set(cls[:len(train)]) & set(cls[len(train):]))
 
 
 def store_split(rows: Any, seed: int, test_fraction: float = 0.2) -> tuple[Any, Any]:
-    """Train (train + val) and test rows from the store's ``split`` column, else a seeded split by graph hash."""
+    """Train (train + val) and test rows from the store's ``split`` column, else a seeded split by isomorphism
+    class; training rows of a class that has a test row are dropped, so no class straddles."""
     if "split" in rows.columns and rows["split"].isin(["test"]).any():
         test = rows[rows["split"] == "test"]
-        train = rows[rows["split"] != "test"]
+        train = without_graphs(rows[rows["split"] != "test"], test)
     else:
-        hashes = np.array(sorted(rows["graph_hash"].unique()))
+        import pandas as pd
+
+        cls = pd.Series(rows[CLASS] if CLASS in rows.columns else iso_classes(rows), index=rows.index)
+        names = np.array(sorted(cls.unique()))
         rng = np.random.default_rng(seed)
-        test_h = set(rng.choice(hashes, size=max(1, int(round(test_fraction * len(hashes)))), replace=False))
-        test = rows[rows["graph_hash"].isin(test_h)]
-        train = rows[~rows["graph_hash"].isin(test_h)]
+        test_c = set(rng.choice(names, size=max(1, int(round(test_fraction * len(names)))), replace=False))
+        test = rows[cls.isin(test_c)]
+        train = rows[~cls.isin(test_c)]
     return train, test

@@ -3,19 +3,22 @@
 ``features_frame(rows, kind)`` computes the registered feature family ``kind`` (``FEATURES``) for every row,
 in-process or in a pool of spawned processes, keyed by the row's ``graph_hash`` (else a hash of its ONNX bytes).
 The disk cache is one Parquet file per family and version under ``cache_dir``
-(``graph_features_<tag>.parquet``), written atomically as it grows, so a killed run resumes where it stopped.
+(``graph_features_<tag>.parquet``), written atomically as it grows and when the computation stops (an error,
+Ctrl-C, SIGTERM), so a killed run resumes where it stopped; the worker processes stop with it (``features.jobs``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
 from onnxnet.atomic import write_with
 from onnxnet.errors import ProtocolError
 from onnxnet.features.base import FEATURES
+from onnxnet.features.jobs import map_chunks, progress_bar, sigterm_interrupts
 
 _MEM_CACHE: dict[tuple[str, str], dict[str, float]] = {}
 #: Disk caches already merged into ``_MEM_CACHE``, with the (mtime, size) they had then.
@@ -77,6 +80,7 @@ def features_frame(
     jobs: int = 1,
     flush_every: int = 256,
     compute: bool = True,
+    flush_seconds: float = 60.0,
 ) -> tuple[Any, list[dict[str, str]]]:
     """Features of every row as a DataFrame aligned with ``rows``.
 
@@ -84,10 +88,12 @@ def features_frame(
     of the untrained network, ``onnxnet.features.onnx_proxies``; any registered family, ~0.3 s per NB201 graph). Rows whose graph
     fails get NaN features and an entry ``{"id", "reason"}`` in the returned failure list. Results are cached in
     memory, and on disk under ``cache_dir`` (one Parquet file per kind and version, written atomically every
-    ``flush_every`` new graphs, so a killed run resumes where it stopped); the key is the row's ``graph_hash``
-    (else a hash of its ONNX bytes). ``jobs`` > 1 computes in that many spawned processes (from
-    ``_MIN_PARALLEL`` graphs to compute on). ``compute=False``
-    only reads the caches: rows not in them get NaN and a failure saying so.
+    ``flush_every`` new graphs or ``flush_seconds``, and when the computation stops for any reason, Ctrl-C and
+    SIGTERM included, so a killed run resumes where it stopped); the key is the row's ``graph_hash`` (else a hash
+    of its ONNX bytes). ``jobs`` > 1 computes in that many spawned processes (from ``_MIN_PARALLEL`` graphs to
+    compute on; they stop with this process, ``features.jobs.map_chunks``). ``progress`` (or
+    ``features.jobs.set_progress(True)``) shows networks done, rate and ETA on stderr. ``compute=False`` only
+    reads the caches: rows not in them get NaN and a failure saying so.
     """
     import pandas as pd
 
@@ -101,7 +107,7 @@ def features_frame(
     keys = [_row_key(r) for r in records]
     failures: list[dict[str, str]] = []
     todo = _to_compute(keys, records, tag, kind, compute, failures)
-    failed = _compute(kind, tag, todo, disk, jobs, progress, flush_every) if todo else {}
+    failed = _compute(kind, tag, todo, disk, jobs, progress, flush_every, flush_seconds) if todo else {}
     out = []
     for key, row in zip(keys, records):
         rec = _MEM_CACHE.get((tag, key))
@@ -149,25 +155,24 @@ def _to_compute(keys: list[str], records: list[dict[str, Any]], tag: str, kind: 
 
 
 def _compute(kind: str, tag: str, todo: dict[str, Any], disk: Path | None, jobs: int, progress: bool,
-             flush_every: int) -> dict[str, str]:
+             flush_every: int, flush_seconds: float) -> dict[str, str]:
     """Compute ``todo`` into the memory cache (and ``disk`` every ``flush_every`` graphs); the failed graphs'
     reasons by key."""
     failed: dict[str, str] = {}
+    import time
+
     items = list(todo.items())
     # Spawned workers each import torch (seconds): worth it for a store, not for a handful of user files.
     parallel = jobs > 1 and len(items) >= _MIN_PARALLEL
-    size = 8 if parallel else 1
+    # Proxies take seconds per network: one per task, so progress and an interrupt lose at most one each.
+    size = 1 if not parallel or kind.startswith("prox") else 8
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(items), desc=f"graph features ({kind})", unit="net")
+    bar = progress_bar(len(items), f"{kind} features", progress)
     new: dict[str, dict[str, float]] = {}
-    pending = 0
+    pending, flushed_at = 0, time.monotonic()
 
     def take(results: list[tuple[str, dict[str, float] | None, str]]) -> None:
-        nonlocal pending
+        nonlocal pending, flushed_at
         for key, rec, reason in results:
             if rec is None:
                 failed[key] = reason
@@ -176,22 +181,15 @@ def _compute(kind: str, tag: str, todo: dict[str, Any], disk: Path | None, jobs:
                 pending += 1
         if bar is not None:
             bar.update(len(results))
-        if disk is not None and pending >= flush_every:
+        if disk is not None and pending and (pending >= flush_every
+                                             or time.monotonic() - flushed_at >= flush_seconds):
             _flush(disk, new)
-            pending = 0
+            pending, flushed_at = 0, time.monotonic()
 
     try:
-        if parallel:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-                for results in pool.map(_compute_chunk, [kind] * len(chunks), chunks):
-                    take(results)
-        else:
-            for chunk in chunks:
-                take(_compute_chunk(kind, chunk))
-    finally:
+        with sigterm_interrupts():
+            map_chunks(partial(_compute_chunk, kind), chunks, jobs if parallel else 1, take)
+    finally:  # also on Ctrl-C / SIGTERM: what was computed is kept
         if bar is not None:
             bar.close()
         if disk is not None and new and pending:

@@ -45,12 +45,15 @@ def proxy_names() -> list[str]:
     return PROXIES.names()
 
 
-_BATCHES: dict[tuple[int, int, str | None], tuple[Any, Any]] = {}
+_BATCHES: dict[tuple[int, int, str], tuple[Any, Any]] = {}
 
 
 def proxy_batch(batch_size: int, seed: int, data: str | None = None) -> tuple[Any, Any]:
-    """The seeded batch of CIFAR-10 training images (and labels) proxies are computed on, loaded once."""
-    key = (batch_size, seed, data)
+    """The seeded batch of CIFAR-10 training images (and labels) proxies are computed on, loaded once per pack
+    (``data``, else the configured one: a pack that went missing is a ``DataError`` naming its path)."""
+    from onnxnet.config import cifar10_pack
+
+    key = (batch_size, seed, str(cifar10_pack(data)))
     if key not in _BATCHES:
         from onnxnet.bench.cifar10 import load_batch
 
