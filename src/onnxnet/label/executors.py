@@ -84,10 +84,10 @@ def run_job(job: Job, source: DataSource | None = None, device: str | None = Non
     key = (dev, job.recipe.train_images, job.recipe.val_images, job.recipe.test_images, job.recipe.batch_size)
     cache = _STATE.setdefault("data", {})
     if key not in cache:
-        if "arrays" not in _STATE:
-            _STATE["arrays"] = load_cifar10(src.cifar10, src.cache_dir)
-        cache.clear()  # one split on the device at a time
-        cache[key] = DeviceData.make(_STATE["arrays"], job.recipe, dev)
+        cache.clear()  # one split on the device at a time; only the images the recipe uses are read
+        r = job.recipe
+        arrays = load_cifar10(src.cifar10, src.cache_dir, r.train_images, r.val_images, r.test_images)
+        cache[key] = DeviceData.make(arrays, r, dev)
     try:
         return train_network(job.net, cache[key], job.recipe, deadline=job.deadline)
     except NetworkError as e:
