@@ -26,6 +26,11 @@ def test_split_is_fixed_and_disjoint(tiny_cifar):
     assert np.array_equal(a.val_x, b.val_x) and a.split == b.split and a.split.startswith("cifar10-360/40/100-")
     tr = {x.tobytes() for x in a.train_x}
     assert not any(x.tobytes() in tr for x in a.val_x)
+    c, d = load_cifar10(tiny_cifar, n_train=100, n_val=10, n_test=20), a.subset(100, 10, 20)
+    assert np.array_equal(c.train_x, d.train_x) and np.array_equal(c.test_y, d.test_y) and c.split == d.split
+    assert d.subset(100, 10, 20) is d and len(c.val_y) == 10
+    with pytest.raises(DataError, match="asked for 500 CIFAR-10 val images"):
+        load_cifar10(tiny_cifar, n_val=500)
 
 
 def test_augment_crops_and_flips_within_padding():

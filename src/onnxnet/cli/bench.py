@@ -251,7 +251,8 @@ def _make_label_command() -> None:
                                                   help="label name (default: onnxnet_cifar10_<E>ep[_<N>img])")),
             ("executor", str, typer.Option("local", "--executor", help="local (process pool) | ray")),
             ("jobs", int, typer.Option(1, "--jobs", "-j", help="CPU worker processes (local) / CPUs for a local Ray")),
-            ("per_gpu", int, typer.Option(1, "--per-gpu", help="networks training at once on each GPU")),
+            ("per_gpu", int, typer.Option(2, "--per-gpu", help="networks training at once on each GPU (2 was the "
+                                                       "fastest for NB201 on an H200)")),
             ("address", Optional[str], typer.Option(None, "--address", help="Ray cluster to join (default: local)")),
             ("cifar10", Optional[Path], typer.Option(None, "--cifar10", help="cifar10_jpeg_pack.npz (or folder) or "
                                                      "cifar-10-batches-py (default: $ONNXNET_CIFAR10 / data dir)")),

@@ -54,7 +54,10 @@ class Cifar10Arrays:
                 raise DataError(f"asked for {n} CIFAR-10 {what} images; the split has {len(x)}")
             return x[:n]
 
-        tag = f"{self.split}:first{n_train or len(self.train_y)}/{n_val or len(self.val_y)}/{n_test or len(self.test_y)}"
+        sizes = (len(self.train_y), len(self.val_y), len(self.test_y))
+        if all(n is None or n == have for n, have in zip((n_train, n_val, n_test), sizes)):
+            return self
+        tag = _subset_name(self.split.split(":first")[0], n_train or sizes[0], n_val or sizes[1], n_test or sizes[2])
         return Cifar10Arrays(cut(self.train_x, n_train, "train"), cut(self.train_y, n_train, "train"),
                              cut(self.val_x, n_val, "val"), cut(self.val_y, n_val, "val"),
                              cut(self.test_x, n_test, "test"), cut(self.test_y, n_test, "test"), self.source, tag)
@@ -178,19 +181,42 @@ def split_name(n: int = N_TRAIN + N_VAL, n_test: int = 10_000, seed: int = SPLIT
 
 
 def load_cifar10(path: str | os.PathLike[str] | None = None,
-                 cache_dir: str | os.PathLike[str] | None = None) -> Cifar10Arrays:
+                 cache_dir: str | os.PathLike[str] | None = None, n_train: int | None = None,
+                 n_val: int | None = None, n_test: int | None = None) -> Cifar10Arrays:
     """CIFAR-10 in the fixed 45k / 5k / 10k split (uint8 NHWC images, int64 labels; a smaller decoded folder
-    splits the same way: the last tenth of its training images validates)."""
+    splits the same way: the last tenth of its training images validates).
+
+    ``n_train`` / ``n_val`` / ``n_test`` read only the first images of each split from the memory-mapped cache
+    (what ``Cifar10Arrays.subset`` gives, without holding the rest in memory)."""
     a = decoded(path, cache_dir)
-    n, n_test = len(a["train_y"]), len(a["test_y"])
+    n, n_all_test = len(a["train_y"]), len(a["test_y"])
     tr, va = split_indices(n)
-    te = test_order(n_test)
-    train_x, train_y = np.asarray(a["train_x"]), np.asarray(a["train_y"], dtype=np.int64)
-    test_x, test_y = np.asarray(a["test_x"]), np.asarray(a["test_y"], dtype=np.int64)
+    te = test_order(n_all_test)
+    train_y, test_y = np.asarray(a["train_y"], dtype=np.int64), np.asarray(a["test_y"], dtype=np.int64)
     # the split's name also hashes the label order, so two sources that order images differently never share it
     order = hashlib.sha256(train_y[tr].tobytes() + test_y[te].tobytes()).hexdigest()[:6]
-    return Cifar10Arrays(train_x[tr], train_y[tr], train_x[va], train_y[va], test_x[te], test_y[te],
-                         str(resolve_source(path)), f"{split_name(n, n_test)}-{order}")
+    name = f"{split_name(n, n_all_test)}-{order}"
+    for k, idx, what in ((n_train, tr, "train"), (n_val, va, "val"), (n_test, te, "test")):
+        if k is not None and not 0 < k <= len(idx):
+            raise DataError(f"asked for {k} CIFAR-10 {what} images; the split has {len(idx)}")
+    tr, va, te = tr[:n_train], va[:n_val], te[:n_test]
+    out = Cifar10Arrays(_take(a["train_x"], tr), train_y[tr], _take(a["train_x"], va), train_y[va],
+                        _take(a["test_x"], te), test_y[te], str(resolve_source(path)), name)
+    if (n_train, n_val, n_test) != (None, None, None):
+        out.split = _subset_name(name, len(tr), len(va), len(te))
+    return out
+
+
+def _take(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``x[idx]`` read in index order (fast on a memory-mapped cache), returned in ``idx``'s order."""
+    order = np.argsort(idx)
+    out = np.empty((len(idx), *x.shape[1:]), dtype=x.dtype)
+    out[order] = x[idx[order]]
+    return out
+
+
+def _subset_name(split: str, n_train: int, n_val: int, n_test: int) -> str:
+    return f"{split}:first{n_train}/{n_val}/{n_test}"
 
 
 # ------------------------------------------------------------------------------------------ tensor-side ops

@@ -41,6 +41,8 @@ class Executor(ABC):
     (nothing was recorded for them: a resumed run trains them again)."""
 
     lost: list[Job]
+    #: Why the last lost job was lost (when the engine says).
+    lost_reason: str = ""
 
     @abstractmethod
     def run(self, jobs: Iterable[Job], on_result: Callable[[Job, TrainResult], None]) -> None:
@@ -82,10 +84,10 @@ def run_job(job: Job, source: DataSource | None = None, device: str | None = Non
     key = (dev, job.recipe.train_images, job.recipe.val_images, job.recipe.test_images, job.recipe.batch_size)
     cache = _STATE.setdefault("data", {})
     if key not in cache:
-        if "arrays" not in _STATE:
-            _STATE["arrays"] = load_cifar10(src.cifar10, src.cache_dir)
-        cache.clear()  # one split on the device at a time
-        cache[key] = DeviceData.make(_STATE["arrays"], job.recipe, dev)
+        cache.clear()  # one split on the device at a time; only the images the recipe uses are read
+        r = job.recipe
+        arrays = load_cifar10(src.cifar10, src.cache_dir, r.train_images, r.val_images, r.test_images)
+        cache[key] = DeviceData.make(arrays, r, dev)
     try:
         return train_network(job.net, cache[key], job.recipe, deadline=job.deadline)
     except NetworkError as e:
@@ -192,6 +194,7 @@ class LocalExecutor(Executor):
                     # the worker died (killed / out of memory): nothing recorded, a resumed run retries the job
                     self._pools.pop(w).shutdown(wait=False, cancel_futures=True)
                     self.lost.append(job)
+                    self.lost_reason = "a worker process died (killed, or out of memory)"
                     continue
                 on_result(job, res)
             free.sort()
@@ -246,8 +249,10 @@ class RayExecutor(Executor):
                 job = running.pop(ref)
                 try:
                     res = ray.get(ref)
-                except ray.exceptions.RayError:
-                    self.lost.append(job)  # worker lost: nothing recorded, a resumed run retries the network
+                except ray.exceptions.RayError as e:
+                    # worker lost (killed, out of memory): nothing recorded, a resumed run retries the network
+                    self.lost.append(job)
+                    self.lost_reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
                     continue
                 on_result(job, res)
 

@@ -43,8 +43,9 @@ class Recipe:
     precision: str = "auto"
     #: ``auto`` (cuda if available), ``cpu``, ``cuda``, ``cuda:1``...
     device: str = "auto"
-    #: Capture the training step as a CUDA graph (CUDA only; falls back to eager if capture fails).
-    cuda_graphs: bool = False
+    #: Capture the training step as a CUDA graph (CUDA only; falls back to eager if capture fails). On an H200 this
+    #: made one NB201 network 4x faster (docs/labelling.md).
+    cuda_graphs: bool = True
     eval_batch: int = 1000
 
     def __post_init__(self) -> None:

@@ -116,14 +116,15 @@ class LabelReport:
     seconds: float = 0.0
     train_images: int = 0
     lost: int = 0
+    lost_reason: str = ""
 
     def summary(self) -> str:
         rate = self.train_images / self.seconds if self.seconds else 0.0
         st = ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items())) or "none"
         return (f"{self.label}: {self.planned} planned, {self.done_before} labelled before (resumed), "
                 f"{self.trained} trained now ({st}); {self.seconds:.1f} s, {rate:,.0f} training images/s"
-                + (f"; {self.lost} not recorded (their worker died): rerun the same command to train them"
-                   if self.lost else ""))
+                + (f"; {self.lost} not recorded (their worker died: {self.lost_reason or 'no reason given'}): "
+                   "rerun the same command to train them" if self.lost else ""))
 
 
 class Progress:
@@ -185,6 +186,7 @@ def label_networks(store: Any, nets: Sequence[Network], recipe: Recipe, executor
         bar.close()
         rep.seconds = time.time() - t0
         rep.lost = len(getattr(executor, "lost", []))
+        rep.lost_reason = getattr(executor, "lost_reason", "")
         close = getattr(executor, "close", None)
         if close is not None:
             close()
