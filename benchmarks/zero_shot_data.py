@@ -1,0 +1,97 @@
+"""The fixed per-space samples the zero-shot benchmarks use, and their cached features (graph facts, proxies).
+
+Every labelled space of the given stores contributes up to ``--per-space`` unique graphs, drawn once with a fixed
+seed from its graphs sorted by ``graph_hash`` (so the sample does not depend on the store's row order or on what
+else the store holds). ``prepare`` computes, for those graphs only, the static graph features and the ONNX
+zero-cost proxies (``nwot``, ``meco``, ``swap``, ``synflow`` and ``meco_batch``) into ``--cache`` (resumable: a
+killed run keeps what it computed). Proxies cost 1-5 s per network on one CPU core.
+
+    nice -n 5 .venv/bin/python benchmarks/zero_shot_data.py --store /work/main/runs/bench --store runs/zs_store \
+        --cache runs/zs_cache --per-space 300
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+#: Store columns the zero-shot benchmarks read.
+COLUMNS = ["id", "space", "arch", "graph_hash", "onnx", "n_params", "flops", "depth", "n_nodes", "split",
+           "accuracy", "accuracy_label"]
+#: Proxies of the samples: the default set (one cache kind) and MeCo over the batch (its own kind).
+PROXIES = ("nwot", "meco", "swap", "synflow", "meco_batch")
+
+
+def load_samples(stores: Sequence[str], per_space: int = 300, spaces: Sequence[str] | None = None,
+                 seed: int = 0) -> pd.DataFrame:
+    """Up to ``per_space`` unique labelled graphs of every space in ``stores`` (first store wins a duplicate id),
+    in draw order (column ``draw``): the first k of a space are its sample of size k."""
+    from onnxnet.bench.store import BenchStore
+    from onnxnet.evaluate.splits import labelled, unique_graphs
+
+    frames = [BenchStore(s).read(spaces=spaces, columns=COLUMNS) for s in stores]
+    rows = pd.concat(frames, ignore_index=True).drop_duplicates("id")
+    rows = labelled(rows, "accuracy")
+    parts = []
+    for sp, part in rows.groupby("space", sort=True):
+        u = unique_graphs(part).sort_values("graph_hash").reset_index(drop=True)
+        order = np.random.default_rng([seed, 0x2E50]).permutation(len(u))[:per_space]
+        parts.append(u.iloc[order].assign(draw=np.arange(len(order))))
+    return pd.concat(parts, ignore_index=True)
+
+
+def with_features(rows: pd.DataFrame, cache: str) -> pd.DataFrame:
+    """The rows whose proxies are all in ``cache`` (each space: the longest prefix of its draw order)."""
+    from onnxnet.predictors.graph_features import features_frame
+
+    have = np.ones(len(rows), dtype=bool)
+    for kind in ("proxies", "proxy-meco_batch"):
+        F, _ = features_frame(rows, kind=kind, cache_dir=cache, compute=False)
+        have &= F.notna().all(axis=1).to_numpy() if F.shape[1] else np.zeros(len(rows), dtype=bool)
+    keep = []
+    for _, part in rows.assign(_have=have).groupby("space", sort=True):
+        part = part.sort_values("draw")
+        n = int(np.argmin(part["_have"].to_numpy())) if not part["_have"].all() else len(part)
+        keep.append(part.iloc[:n])
+    return pd.concat(keep).drop(columns="_have").reset_index(drop=True)
+
+
+def prepare(rows: pd.DataFrame, cache: str, jobs: int = 1, step: int = 10) -> None:
+    """Graph features and proxies of ``rows`` into ``cache``, ``step`` networks per space in turn, in draw order,
+    so that every space's computed networks are a prefix of its sample whenever the run is stopped."""
+    from onnxnet.predictors.graph_features import features_frame
+    from onnxnet.predictors.onnx_proxies import proxy_frame
+
+    features_frame(rows, kind="all", cache_dir=cache, jobs=jobs)
+    features_frame(rows, kind="facts", cache_dir=cache, jobs=jobs)
+    rows = rows.sort_values(["draw", "space"])
+    top = int(rows["draw"].max()) + 1
+    for k in range(0, top, step):
+        part = rows[(rows["draw"] >= k) & (rows["draw"] < k + step)]
+        for sp, chunk in part.groupby("space", sort=True):
+            _, failed = proxy_frame(chunk, PROXIES, cache_dir=cache, jobs=jobs)
+            for f in failed:
+                print(f"  {sp}: {f['id']} failed: {f['reason']}", flush=True)
+        print(f"{pd.Timestamp.now('UTC'):%H:%M:%S} proxies of the first {min(k + step, top)} networks per space",
+              flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--store", action="append", required=True)
+    ap.add_argument("--cache", default="runs/zs_cache")
+    ap.add_argument("--per-space", type=int, default=300)
+    ap.add_argument("--spaces", default=None, help="comma-separated (default: every labelled space)")
+    ap.add_argument("--jobs", type=int, default=1)
+    args = ap.parse_args()
+    spaces = args.spaces.split(",") if args.spaces else None
+    rows = load_samples(args.store, args.per_space, spaces)
+    print(rows.groupby("space").size().to_string(), flush=True)
+    prepare(rows, args.cache, args.jobs)
+
+
+if __name__ == "__main__":
+    main()
