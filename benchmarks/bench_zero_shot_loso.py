@@ -52,18 +52,27 @@ SIGNAL_PREDICTORS: dict[str, str] = {
 TIE = 0.005
 
 
-def loso(rows: pd.DataFrame, name: str, params: dict, cache: str, seeds: list[int]) -> pd.DataFrame:
-    """Kendall / Spearman per held-out space (mean over seeds) of one predictor."""
-    from onnxnet.evaluate.protocols import leave_one_space_out
+def held_out_scores(rows: pd.DataFrame, name: str, params: dict, cache: str, held: tuple[str, ...],
+                    seed: int) -> dict[str, tuple[float, float]]:
+    """Fit ``name`` on every space but ``held``; Kendall / Spearman on each held-out space."""
     import inspect
 
-    from onnxnet.predictors import PREDICTORS
+    from onnxnet.evaluate.metrics import kendall_tau, spearman_rho
+    from onnxnet.predictors import PREDICTORS, get_predictor
 
     accepted = inspect.signature(PREDICTORS.get(name).__init__).parameters
-    extra = {"cache_dir": cache} if "cache_dir" in accepted else {}
-    res = leave_one_space_out(rows, name, params={**params, **extra}, seeds=seeds)
-    s = res.scores
-    return s.groupby("test_space")[["kendall", "spearman"]].mean()
+    extra = {k: v for k, v in (("cache_dir", cache), ("seed", seed)) if k in accepted}
+    train = rows[~rows["space"].isin(held)].reset_index(drop=True)
+    p = get_predictor(name, **{**params, **extra})
+    p.fit(train, train["_y"].to_numpy(), train["space"].tolist())
+    out = {}
+    for h in held:
+        test = rows[rows["space"] == h].reset_index(drop=True)
+        s = np.asarray(p.predict(test), dtype=float)
+        y = test["_y"].to_numpy()
+        ok = np.isfinite(s)
+        out[h] = (float(kendall_tau(y[ok], s[ok])), float(spearman_rho(y[ok], s[ok])))
+    return out
 
 
 def main() -> None:
@@ -72,6 +81,7 @@ def main() -> None:
     ap.add_argument("--cache", default="runs/zs_cache")
     ap.add_argument("--per-space", type=int, default=300)
     ap.add_argument("--spaces", default=None)
+    ap.add_argument("--labels", action="append", default=[], help="label table(s) of the training pipeline (JSONL)")
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--min-per-space", type=int, default=30, help="spaces with fewer cached networks are skipped")
     ap.add_argument("--skip-learned", action="store_true")
@@ -88,8 +98,8 @@ def main() -> None:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = with_features(load_samples(args.store, args.per_space, args.spaces.split(",") if args.spaces else None),
-                         args.cache)
+    rows = with_features(load_samples(args.store, args.per_space, args.spaces.split(",") if args.spaces else None,
+                                      labels=args.labels), args.cache)
     counts = rows.groupby("space").size()
     rows = rows[rows["space"].isin(counts[counts >= args.min_per_space].index)].reset_index(drop=True)
     spaces = sorted(rows["space"].unique())
@@ -112,23 +122,39 @@ def main() -> None:
         print(f"| {label} | " + " | ".join(f"{sig[(label, sp)][0]:.3f} / {sig[(label, sp)][1]:.3f}" for sp in spaces)
               + f" | {np.mean(ks):.3f} |", flush=True)
 
-    # 2. Every candidate, leave-one-space-out over all spaces; and over all spaces but H (the rule's input).
+    # 2. Every candidate, leave-one-space-out over all spaces (trained without A, scored on A), and over all spaces
+    # but H (trained without H and G, scored on G: the rule's input for H). Results are kept in OUT/scores.json, so
+    # a killed run resumes.
+    import itertools
+
+    store = out / "scores.json"
+    done: dict[str, dict] = json.loads(store.read_text()) if store.is_file() else {}
+    t0 = time.time()
+
+    def run(label: str, name: str, params: dict, held: tuple[str, ...]) -> dict[str, list[float]]:
+        key = f"{label}|{'+'.join(held)}|n={dict(rows.groupby('space').size())}"
+        if key not in done:
+            per = [held_out_scores(rows, name, params, args.cache, held, sd) for sd in seeds]
+            done[key] = {h: np.mean([p[h] for p in per], axis=0).tolist() for h in held}
+            store.write_text(json.dumps(done, indent=1))
+        return done[key]
+
     results: dict[str, dict[str, tuple[float, float]]] = {}
     inner: dict[str, dict[str, float]] = {}  # held-out H -> candidate -> mean Kendall of LOSO without H
-    t0 = time.time()
     for cand, params in CANDIDATES.items():
-        t = loso(rows, "zero-shot", params, args.cache, seeds)
-        results[cand] = {sp: (t.loc[sp, "kendall"], t.loc[sp, "spearman"]) for sp in spaces}
+        results[cand] = {a: tuple(run(cand, "zero-shot", params, (a,))[a]) for a in spaces}
+        pair = {}
+        for a, b in itertools.combinations(spaces, 2):
+            if len(spaces) > 3:
+                pair[(a, b)] = run(cand, "zero-shot", params, (a, b))
         for h in spaces:
-            rest = rows[rows["space"] != h]
-            if rest["space"].nunique() >= 2:
-                ti = loso(rest, "zero-shot", params, args.cache, seeds)
-                inner.setdefault(h, {})[cand] = float(ti["kendall"].mean())
+            others = [g for g in spaces if g != h]
+            if pair:
+                inner.setdefault(h, {})[cand] = float(np.mean([pair[tuple(sorted((h, g)))][g][0] for g in others]))
         print(f"  {cand}: done ({time.time() - t0:.0f} s)", flush=True)
     if not args.skip_learned:
         for label, (pname, params) in LEARNED.items():
-            t = loso(rows, pname, params, args.cache, seeds)
-            results[label] = {sp: (t.loc[sp, "kendall"], t.loc[sp, "spearman"]) for sp in spaces}
+            results[label] = {a: tuple(run(label, pname, params, (a,))[a]) for a in spaces}
             print(f"  {label}: done ({time.time() - t0:.0f} s)", flush=True)
 
     # 3. The rule, per held-out space.

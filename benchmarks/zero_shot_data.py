@@ -4,10 +4,12 @@ Every labelled space of the given stores contributes up to ``--per-space`` uniqu
 seed from its graphs sorted by ``graph_hash`` (so the sample does not depend on the store's row order or on what
 else the store holds). ``prepare`` computes, for those graphs only, the static graph features and the ONNX
 zero-cost proxies (``nwot``, ``meco``, ``swap``, ``synflow`` and ``meco_batch``) into ``--cache`` (resumable: a
-killed run keeps what it computed). Proxies cost 1-5 s per network on one CPU core.
+killed run keeps what it computed). Proxies cost 1-5 s per network on one CPU core. One process per space, each
+with its own cache, then merged:
 
-    nice -n 5 .venv/bin/python benchmarks/zero_shot_data.py --store /work/main/runs/bench --store runs/zs_store \
-        --cache runs/zs_cache --per-space 300
+    for sp in nb101 nb301 nb201 transnas_micro; do nice -n 5 .venv/bin/python benchmarks/zero_shot_data.py \
+        --store /work/main/runs/bench --store runs/zs_store --spaces $sp --cache runs/zs_cache_$sp & done; wait
+    .venv/bin/python benchmarks/zero_shot_data.py --merge runs/zs_cache_* --cache runs/zs_cache
 """
 
 from __future__ import annotations
@@ -25,15 +27,44 @@ COLUMNS = ["id", "space", "arch", "graph_hash", "onnx", "n_params", "flops", "de
 PROXIES = ("nwot", "meco", "swap", "synflow", "meco_batch")
 
 
+def read_label_tables(paths: Sequence[str]) -> pd.DataFrame:
+    """Accuracies from the training pipeline's label tables (JSON lines: space, arch, status, val_acc, ...):
+    one row per (space, arch) with status ``ok``; ``val_acc`` is the label."""
+    import json
+    from pathlib import Path
+
+    recs = []
+    for p in paths:
+        for line in Path(p).read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                if r.get("status") == "ok" and r.get("val_acc") is not None:
+                    recs.append({"space": r["space"], "arch": r["arch"], "label_acc": float(r["val_acc"]),
+                                 "label_name": str(r.get("label", "onnxnet_val"))})
+    return pd.DataFrame(recs, columns=["space", "arch", "label_acc", "label_name"]).drop_duplicates(["space", "arch"])
+
+
 def load_samples(stores: Sequence[str], per_space: int = 300, spaces: Sequence[str] | None = None,
-                 seed: int = 0) -> pd.DataFrame:
+                 seed: int = 0, labels: Sequence[str] = (), unlabelled: bool = False) -> pd.DataFrame:
     """Up to ``per_space`` unique labelled graphs of every space in ``stores`` (first store wins a duplicate id),
-    in draw order (column ``draw``): the first k of a space are its sample of size k."""
+    in draw order (column ``draw``): the first k of a space are its sample of size k. ``labels``: label tables
+    of the training pipeline (``read_label_tables``), joined on (space, arch) where the store has no accuracy."""
     from onnxnet.bench.store import BenchStore
     from onnxnet.evaluate.splits import labelled, unique_graphs
 
     frames = [BenchStore(s).read(spaces=spaces, columns=COLUMNS) for s in stores]
     rows = pd.concat(frames, ignore_index=True).drop_duplicates("id")
+    if labels:
+        lab = read_label_tables(labels)
+        rows = rows.merge(lab, on=["space", "arch"], how="left")
+        fill = rows["accuracy"].isna() & rows["label_acc"].notna()
+        rows.loc[fill, "accuracy"] = rows.loc[fill, "label_acc"]
+        rows.loc[fill, "accuracy_label"] = rows.loc[fill, "label_name"]
+        rows = rows.drop(columns=["label_acc", "label_name"])
+    if unlabelled:  # compute ahead of the labels: every network, in the order it was built (sampled)
+        rows = rows.assign(_y=rows["accuracy"], _group=rows["space"])
+        return pd.concat([p.reset_index(drop=True).assign(draw=np.arange(len(p)))
+                          for _, p in rows.groupby("space", sort=True)], ignore_index=True)
     rows = labelled(rows, "accuracy")
     parts = []
     for sp, part in rows.groupby("space", sort=True):
@@ -79,16 +110,40 @@ def prepare(rows: pd.DataFrame, cache: str, jobs: int = 1, step: int = 10) -> No
               flush=True)
 
 
+def merge_caches(sources: Sequence[str], target: str) -> None:
+    """Merge the feature-cache files of ``sources`` (one prepare run per space, each with its own cache: two
+    writers of one cache file could lose each other's rows) into ``target``."""
+    from pathlib import Path
+
+    from onnxnet.bench.atomic import write_with
+
+    out = Path(target)
+    out.mkdir(parents=True, exist_ok=True)
+    names = sorted({f.name for s in sources for f in Path(s).glob("graph_features_*.parquet")})
+    for name in names:
+        parts = [pd.read_parquet(f) for f in [out / name, *(Path(s) / name for s in sources)] if f.is_file()]
+        both = pd.concat(parts)
+        both = both[~both.index.duplicated(keep="first")]
+        write_with(out / name, both.to_parquet)
+        print(f"{name}: {len(both)} graphs", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--store", action="append", required=True)
+    ap.add_argument("--store", action="append", default=[])
     ap.add_argument("--cache", default="runs/zs_cache")
     ap.add_argument("--per-space", type=int, default=300)
     ap.add_argument("--spaces", default=None, help="comma-separated (default: every labelled space)")
+    ap.add_argument("--labels", action="append", default=[], help="label table(s) of the training pipeline (JSONL)")
+    ap.add_argument("--all", action="store_true", help="also networks without labels (to compute ahead)")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--merge", nargs="+", default=None, help="only merge these caches into --cache")
     args = ap.parse_args()
+    if args.merge:
+        merge_caches(args.merge, args.cache)
+        return
     spaces = args.spaces.split(",") if args.spaces else None
-    rows = load_samples(args.store, args.per_space, spaces)
+    rows = load_samples(args.store, args.per_space, spaces, labels=args.labels, unlabelled=args.all)
     print(rows.groupby("space").size().to_string(), flush=True)
     prepare(rows, args.cache, args.jobs)
 
