@@ -11,8 +11,9 @@ best single training-free signal chosen the same way: the signal with the best m
 among the rows of the signal table (``proxy-vote`` included). The default shipped for unseen spaces is the rule run once
 more over all spaces.
 
-    nice -n 5 .venv/bin/python benchmarks/bench_zero_shot_loso.py --store /work/main/runs/bench \
-        --store runs/zs_store --cache runs/zs_cache --per-space 300 --out runs/zs_loso
+    nice -n 5 .venv/bin/python benchmarks/bench_zero_shot_loso.py --store /work/main/runs/bench:nb101,nb301 \
+        --store runs/zs_store:nb201,transnas_micro --store runs/zs_dev --labels LABELS.jsonl --cache runs/zs_cache \
+        --out runs/zs_loso
 """
 
 from __future__ import annotations
@@ -63,8 +64,23 @@ def held_out_scores(rows: pd.DataFrame, name: str, params: dict, cache: str, hel
     accepted = inspect.signature(PREDICTORS.get(name).__init__).parameters
     extra = {k: v for k, v in (("cache_dir", cache), ("seed", seed)) if k in accepted}
     train = rows[~rows["space"].isin(held)].reset_index(drop=True)
-    p = get_predictor(name, **{**params, **extra})
-    p.fit(train, train["_y"].to_numpy(), train["space"].tolist())
+    p = None
+    if name == "zero-shot" and params.get("learned") is not None:
+        # The learned member's weight is the share of a held-out space's networks within reach of the training
+        # networks; where that is 0 for every held-out space its scores cannot matter, so it is not fitted (the
+        # scores are exactly those of the full predictor).
+        from onnxnet.predictors.novelty import feature_matrix
+
+        p0 = get_predictor(name, **{**params, "learned": None, **extra})
+        p0.fit(train, train["_y"].to_numpy(), train["space"].tolist())
+        inside = {h: p0.novelty_.inside_fraction(feature_matrix(rows[rows["space"] == h], cache)[0]) for h in held}
+        print(f"    {name} {params.get('learned')}: held out {', '.join(held)}: share within reach "
+              + ", ".join(f"{h} {v:.2f}" for h, v in inside.items()), flush=True)
+        if all(v == 0 for v in inside.values()):
+            p = p0
+    if p is None:
+        p = get_predictor(name, **{**params, **extra})
+        p.fit(train, train["_y"].to_numpy(), train["space"].tolist())
     out = {}
     for h in held:
         test = rows[rows["space"] == h].reset_index(drop=True)
@@ -77,7 +93,7 @@ def held_out_scores(rows: pd.DataFrame, name: str, params: dict, cache: str, hel
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--store", action="append", required=True)
+    ap.add_argument("--store", action="append", required=True, help="PATH or PATH:space,space")
     ap.add_argument("--cache", default="runs/zs_cache")
     ap.add_argument("--per-space", type=int, default=300)
     ap.add_argument("--spaces", default=None)

@@ -7,8 +7,9 @@ zero-cost proxies (``nwot``, ``meco``, ``swap``, ``synflow`` and ``meco_batch``)
 killed run keeps what it computed). Proxies cost 1-5 s per network on one CPU core. One process per space, each
 with its own cache, then merged:
 
-    for sp in nb101 nb301 nb201 transnas_micro; do nice -n 5 .venv/bin/python benchmarks/zero_shot_data.py \
-        --store /work/main/runs/bench --store runs/zs_store --spaces $sp --cache runs/zs_cache_$sp & done; wait
+    S="--store /work/main/runs/bench:nb101,nb301 --store runs/zs_store:nb201,transnas_micro --store runs/zs_dev"
+    for sp in nb101 nb301 nb201 transnas_micro; do for i in 0 1; do nice -n 5 .venv/bin/python \
+        benchmarks/zero_shot_data.py $S --spaces $sp --part $i/2 --cache runs/zs_cache_${sp}_$i & done; done; wait
     .venv/bin/python benchmarks/zero_shot_data.py --merge runs/zs_cache_* --cache runs/zs_cache
 """
 
@@ -52,7 +53,13 @@ def load_samples(stores: Sequence[str], per_space: int = 300, spaces: Sequence[s
     from onnxnet.bench.store import BenchStore
     from onnxnet.evaluate.splits import labelled, unique_graphs
 
-    frames = [BenchStore(s).read(spaces=spaces, columns=COLUMNS) for s in stores]
+    frames = []
+    for s in stores:  # PATH or PATH:space,space (only those spaces from that store)
+        path, _, only = s.partition(":")
+        want = [x for x in (only.split(",") if only else spaces or []) if not spaces or x in spaces] or None
+        if only and not want:
+            continue
+        frames.append(BenchStore(path).read(spaces=want, columns=COLUMNS))
     rows = pd.concat(frames, ignore_index=True).drop_duplicates("id")
     if labels:
         lab = read_label_tables(labels)
@@ -61,10 +68,18 @@ def load_samples(stores: Sequence[str], per_space: int = 300, spaces: Sequence[s
         rows.loc[fill, "accuracy"] = rows.loc[fill, "label_acc"]
         rows.loc[fill, "accuracy_label"] = rows.loc[fill, "label_name"]
         rows = rows.drop(columns=["label_acc", "label_name"])
-    if unlabelled:  # compute ahead of the labels: every network, in the order it was built (sampled)
+    if unlabelled:  # compute ahead of the labels: every network, in the order the sampler drew them (seed 0)
+        from onnxnet.bench.build import _sample_unique
+        from onnxnet.spaces import get_space
+
         rows = rows.assign(_y=rows["accuracy"], _group=rows["space"])
-        return pd.concat([p.reset_index(drop=True).assign(draw=np.arange(len(p)))
-                          for _, p in rows.groupby("space", sort=True)], ignore_index=True)
+        parts = []
+        for sp, p in rows.groupby("space", sort=True):
+            space = get_space(sp)
+            order = {space.to_string(a): i for i, a in enumerate(_sample_unique(space, len(p), 0))}
+            p = p.assign(draw=p["arch"].map(order).fillna(len(p)).to_numpy()).sort_values("draw")
+            parts.append(p.assign(draw=np.arange(len(p))))
+        return pd.concat(parts, ignore_index=True)
     rows = labelled(rows, "accuracy")
     parts = []
     for sp, part in rows.groupby("space", sort=True):
@@ -90,15 +105,17 @@ def with_features(rows: pd.DataFrame, cache: str) -> pd.DataFrame:
     return pd.concat(keep).drop(columns="_have").reset_index(drop=True)
 
 
-def prepare(rows: pd.DataFrame, cache: str, jobs: int = 1, step: int = 10) -> None:
+def prepare(rows: pd.DataFrame, cache: str, jobs: int = 1, step: int = 5, part: tuple[int, int] = (0, 1)) -> None:
     """Graph features and proxies of ``rows`` into ``cache``, ``step`` networks per space in turn, in draw order,
-    so that every space's computed networks are a prefix of its sample whenever the run is stopped."""
+    so that every space's computed networks are a prefix of its sample whenever the run is stopped. ``part``
+    ``(i, k)``: only the networks whose draw is i modulo k (k processes share a space, each with its own cache)."""
     from onnxnet.predictors.graph_features import features_frame
     from onnxnet.predictors.onnx_proxies import proxy_frame
 
-    features_frame(rows, kind="all", cache_dir=cache, jobs=jobs)
-    features_frame(rows, kind="facts", cache_dir=cache, jobs=jobs)
-    rows = rows.sort_values(["draw", "space"])
+    if part[0] == 0:
+        features_frame(rows, kind="all", cache_dir=cache, jobs=jobs)
+        features_frame(rows, kind="facts", cache_dir=cache, jobs=jobs)
+    rows = rows[rows["draw"] % part[1] == part[0]].sort_values(["draw", "space"])
     top = int(rows["draw"].max()) + 1
     for k in range(0, top, step):
         part = rows[(rows["draw"] >= k) & (rows["draw"] < k + step)]
@@ -130,7 +147,7 @@ def merge_caches(sources: Sequence[str], target: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--store", action="append", default=[])
+    ap.add_argument("--store", action="append", default=[], help="PATH or PATH:space,space (those spaces only)")
     ap.add_argument("--cache", default="runs/zs_cache")
     ap.add_argument("--per-space", type=int, default=300)
     ap.add_argument("--spaces", default=None, help="comma-separated (default: every labelled space)")
@@ -138,6 +155,7 @@ def main() -> None:
     ap.add_argument("--all", action="store_true", help="also networks without labels (to compute ahead)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--merge", nargs="+", default=None, help="only merge these caches into --cache")
+    ap.add_argument("--part", default="0/1", help="i/k: only draws i modulo k (k processes per space)")
     args = ap.parse_args()
     if args.merge:
         merge_caches(args.merge, args.cache)
@@ -145,7 +163,8 @@ def main() -> None:
     spaces = args.spaces.split(",") if args.spaces else None
     rows = load_samples(args.store, args.per_space, spaces, labels=args.labels, unlabelled=args.all)
     print(rows.groupby("space").size().to_string(), flush=True)
-    prepare(rows, args.cache, args.jobs)
+    i, k = (int(v) for v in args.part.split("/"))
+    prepare(rows, args.cache, args.jobs, part=(i, k))
 
 
 if __name__ == "__main__":

@@ -97,7 +97,12 @@ def test_novelty_scale_and_state():
     inside = nov.novelty(X.iloc[:50])
     assert np.all(inside < 1e-6)  # a training network is its own nearest neighbour
     assert nov.inside_fraction(X + 8) == 0.0 and nov.inside_fraction(X.iloc[:20] + 0.01) == 1.0
-    again = SpaceNovelty.from_state(nov.state())
+    again = SpaceNovelty.from_state(nov.state(), nov.references_)
     np.testing.assert_allclose(again.novelty(X + 3), nov.novelty(X + 3), rtol=1e-4)
+    # Each training space has its own reach: a tight space does not inherit a spread-out one's radius.
+    tight = pd.DataFrame(rng.normal(size=(100, 4)) * 0.01 + 50, columns=list("abcd"))
+    both = SpaceNovelty().fit(pd.concat([X, tight]), ["wide"] * 200 + ["tight"] * 100)
+    assert set(both.radii_) == {"wide", "tight"} and both.radii_["tight"] < both.radii_["wide"] / 10
+    assert both.inside_fraction(tight + 0.5) == 0.0 and both.inside_fraction(tight.iloc[:10]) == 1.0
     with pytest.raises(ProtocolError, match="at least 3"):
         SpaceNovelty().fit(X.iloc[:2])

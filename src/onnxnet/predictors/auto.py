@@ -75,12 +75,7 @@ class AutoPredictor(Predictor):
     def inside_fraction(self, rows: Any) -> float | None:
         """Share of ``rows`` lying within reach of the training networks (``None`` without a zero-shot model)."""
         model = self.models_.get("unseen")
-        if model is None:
-            return None
-        from onnxnet.predictors.novelty import feature_matrix
-
-        X, _ = feature_matrix(rows.reset_index(drop=True), self.cache_dir)
-        return model.novelty_.inside_fraction(X)
+        return None if model is None else model.inside_fraction(rows)
 
     def explain_lines(self) -> list[str]:
         """Which signal each space not seen in training got in the last ``predict``, and why."""

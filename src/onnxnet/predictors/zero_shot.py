@@ -81,7 +81,7 @@ class ZeroShotPredictor(Predictor):
     required_columns: tuple[str, ...] | None = None
 
     def __init__(self, signals: Sequence[str] = SIGNALS, weighting: str = "kendall", transductive: bool = False,
-                 learned: Member | None = None, quantile: float = 0.99, seed: int = 0,
+                 learned: Member | None = None, quantile: float = 0.95, seed: int = 0,
                  cache_dir: str | None = None, jobs: int = 1) -> None:
         self.signals = signals
         self.weighting = weighting
@@ -119,7 +119,7 @@ class ZeroShotPredictor(Predictor):
         self.weights_ = self._weights()
         X, failed = feature_matrix(rows, self.cache_dir)
         self.fit_failures_ += [f for f in failed if f["id"] not in {x["id"] for x in self.fit_failures_}]
-        self.novelty_ = SpaceNovelty(self.quantile, self.seed).fit(X)
+        self.novelty_ = SpaceNovelty(self.quantile, self.seed).fit(X, spaces)
         self.model_: Predictor | None = None
         if self.learned is not None:
             self.model_ = make_member(self.learned, cache_dir=self.cache_dir, jobs=self.jobs, seed=self.seed)
@@ -198,6 +198,12 @@ class ZeroShotPredictor(Predictor):
                 "why": why + ("; signal weights x agreement on the target's networks" if agree is not None else ""),
                 "weights": {s: round(float(v), 4) for s, v in w.items()}}
 
+    def inside_fraction(self, rows: Any) -> float:
+        """Share of ``rows`` lying within reach of the training networks (``novelty.SpaceNovelty``)."""
+        from onnxnet.predictors.novelty import feature_matrix
+
+        return self.novelty_.inside_fraction(feature_matrix(rows.reset_index(drop=True), self.cache_dir)[0])
+
     def explain_lines(self) -> list[str]:
         """One line per space scored by the last ``predict``: the signal used and why."""
         return [f"{g}: {e['signal']} ({e['why']})" for g, e in getattr(self, "explain_", {}).items()]
@@ -215,17 +221,17 @@ class ZeroShotPredictor(Predictor):
     def _save_state(self, folder: Any) -> dict[str, Any]:
         from onnxnet.bench.atomic import write_with
 
-        state = self.novelty_.state()
-        reference = np.asarray(state.pop("reference"), dtype=np.float32)
-        def write(path: Any) -> None:
-            with open(path, "wb") as f:  # a file object: np.save would append ".npy" to the temp name
-                np.save(f, reference)
+        refs = [np.asarray(r, dtype=np.float32) for r in self.novelty_.references_.values()]
 
-        write_with(folder / "novelty_reference.npy", write)
+        def write(path: Any) -> None:
+            with open(path, "wb") as f:  # a file object: np.savez would append ".npz" to the temp name
+                np.savez(f, *refs)
+
+        write_with(folder / "novelty_references.npz", write)
         if self.model_ is not None:
             self.model_.save(folder / "learned")
-        return {"signal_kendall": self.signal_kendall_, "weights": self.weights_, "novelty": state,
-                "learned": self.model_ is not None}
+        return {"signal_kendall": self.signal_kendall_, "weights": self.weights_, "novelty": self.novelty_.state(),
+                "reference_spaces": list(self.novelty_.references_), "learned": self.model_ is not None}
 
     def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
         from onnxnet.predictors.base import load_predictor
@@ -233,7 +239,7 @@ class ZeroShotPredictor(Predictor):
 
         self.signal_kendall_ = {str(k): dict(v) for k, v in state["signal_kendall"].items()}
         self.weights_ = {str(k): float(v) for k, v in state["weights"].items()}
-        with open(folder / "novelty_reference.npy", "rb") as f:
-            reference = np.load(f)
-        self.novelty_ = SpaceNovelty.from_state({**state["novelty"], "reference": reference})
+        with np.load(folder / "novelty_references.npz") as z:
+            refs = {sp: z[f"arr_{i}"] for i, sp in enumerate(state["reference_spaces"])}
+        self.novelty_ = SpaceNovelty.from_state(state["novelty"], refs)
         self.model_ = load_predictor(folder / "learned") if state["learned"] else None
