@@ -91,7 +91,7 @@ def load_samples(stores: Sequence[str], per_space: int = 300, spaces: Sequence[s
 
 def with_features(rows: pd.DataFrame, cache: str) -> pd.DataFrame:
     """The rows whose proxies are all in ``cache`` (each space: the longest prefix of its draw order)."""
-    from onnxnet.predictors.graph_features import features_frame
+    from onnxnet.features.engine import features_frame
 
     have = np.ones(len(rows), dtype=bool)
     for kind in ("proxies", "proxy-meco_batch"):
@@ -109,8 +109,8 @@ def prepare(rows: pd.DataFrame, cache: str, jobs: int = 1, step: int = 5, part: 
     """Graph features and proxies of ``rows`` into ``cache``, ``step`` networks per space in turn, in draw order,
     so that every space's computed networks are a prefix of its sample whenever the run is stopped. ``part``
     ``(i, k)``: only the networks whose draw is i modulo k (k processes share a space, each with its own cache)."""
-    from onnxnet.predictors.graph_features import features_frame
-    from onnxnet.predictors.onnx_proxies import proxy_frame
+    from onnxnet.features.engine import features_frame
+    from onnxnet.features.onnx_proxies import proxy_frame
 
     if part[0] == 0:
         features_frame(rows, kind="all", cache_dir=cache, jobs=jobs)
@@ -132,7 +132,7 @@ def merge_caches(sources: Sequence[str], target: str) -> None:
     writers of one cache file could lose each other's rows) into ``target``."""
     from pathlib import Path
 
-    from onnxnet.bench.atomic import write_with
+    from onnxnet.atomic import write_with
 
     out = Path(target)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """How far networks lie from the networks a predictor was fitted on: a nearest-neighbour novelty test.
 
-Each network is described by its graph features (``graph_features.features_frame(kind="all")``: size, depth,
+Each network is described by its graph features (``features_frame(kind="all")``: size, depth,
 op-category counts and path statistics), each ``log1p``-scaled and then robustly standardised with the training
 networks' median and inter-quartile range. For each training space, its *reach* is the ``quantile`` (95 %) of its
 networks' leave-one-out distances to their nearest neighbour in that space. A network's *novelty* is, over the
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from onnxnet.errors import ProtocolError
+from onnxnet.features.engine import features_frame
 
 #: Training networks kept as neighbours (a seeded sample when there are more).
 MAX_REFERENCE = 2000
@@ -24,8 +25,6 @@ MAX_REFERENCE = 2000
 
 def feature_matrix(rows: Any, cache_dir: str | None = None) -> tuple[Any, list[dict[str, str]]]:
     """The graph-feature frame of ``rows`` (``features_frame(kind="all")``), cached under ``cache_dir``."""
-    from onnxnet.predictors.graph_features import features_frame
-
     return features_frame(rows, kind="all", cache_dir=cache_dir)
 
 

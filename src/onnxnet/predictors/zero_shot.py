@@ -25,9 +25,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from onnxnet.atomic import write_with
 from onnxnet.errors import ProtocolError
-from onnxnet.predictors.base import PREDICTORS, Predictor, row_spaces
+from onnxnet.features.engine import features_frame
+from onnxnet.features.onnx_proxies import proxy_frame
+from onnxnet.predictors.base import PREDICTORS, Predictor
+from onnxnet.predictors.loading import load_predictor
+from onnxnet.predictors.novelty import SpaceNovelty, feature_matrix
 from onnxnet.predictors.stack import Member, make_member, member_spec
+from onnxnet.ranking import row_groups
 
 #: Training-free signals: static facts of the graph, and ONNX zero-cost proxies.
 STATIC_SIGNALS: tuple[str, ...] = ("n_params", "flops", "depth")
@@ -41,8 +47,6 @@ def signal_frame(rows: Any, signals: Sequence[str] = SIGNALS, cache_dir: str | N
     """The training-free signals of every row (columns named as in ``SIGNALS``), cached, and the failures."""
     import pandas as pd
 
-    from onnxnet.predictors.graph_features import features_frame
-    from onnxnet.predictors.onnx_proxies import proxy_frame
 
     unknown = [s for s in signals if s not in SIGNALS]
     if unknown:
@@ -94,8 +98,7 @@ class ZeroShotPredictor(Predictor):
 
     # ------------------------------------------------------------------ fit
     def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:
-        from onnxnet.evaluate.metrics import kendall_tau
-        from onnxnet.predictors.novelty import SpaceNovelty, feature_matrix
+        from scipy.stats import kendalltau
 
         if self.weighting not in WEIGHTINGS:
             raise ProtocolError(f"zero-shot: weighting must be one of {', '.join(WEIGHTINGS)}, got {self.weighting!r}")
@@ -111,7 +114,7 @@ class ZeroShotPredictor(Predictor):
             for s in sig:
                 v = S[s].to_numpy()[m]
                 ok = np.isfinite(v)
-                t = kendall_tau(y[m][ok], v[ok]) if ok.sum() > 2 else float("nan")
+                t = float(kendalltau(v[ok], y[m][ok]).statistic) if ok.sum() > 2 else float("nan")
                 taus[s] = float(t) if np.isfinite(t) else 0.0
             self.signal_kendall_[str(g)] = taus
         if not self.signal_kendall_:
@@ -141,10 +144,8 @@ class ZeroShotPredictor(Predictor):
     def predict(self, rows: Any) -> np.ndarray:
         if not getattr(self, "is_fitted_", False):
             raise ProtocolError("zero-shot: call fit(rows, y) before predict")
-        from onnxnet.predictors.novelty import feature_matrix
-
         rows = rows.reset_index(drop=True)
-        spaces = row_spaces(rows)
+        spaces = row_groups(rows)
         used = [s for s, w in self.weights_.items() if w != 0]
         S, self.failures_ = signal_frame(rows, used, self.cache_dir, self.jobs)
         X, failed = feature_matrix(rows, self.cache_dir)
@@ -200,8 +201,6 @@ class ZeroShotPredictor(Predictor):
 
     def inside_fraction(self, rows: Any) -> float:
         """Share of ``rows`` lying within reach of the training networks (``novelty.SpaceNovelty``)."""
-        from onnxnet.predictors.novelty import feature_matrix
-
         return self.novelty_.inside_fraction(feature_matrix(rows.reset_index(drop=True), self.cache_dir)[0])
 
     def explain_lines(self) -> list[str]:
@@ -219,8 +218,6 @@ class ZeroShotPredictor(Predictor):
 
     # ------------------------------------------------------------------ persistence
     def _save_state(self, folder: Any) -> dict[str, Any]:
-        from onnxnet.bench.atomic import write_with
-
         refs = [np.asarray(r, dtype=np.float32) for r in self.novelty_.references_.values()]
 
         def write(path: Any) -> None:
@@ -234,9 +231,6 @@ class ZeroShotPredictor(Predictor):
                 "reference_spaces": list(self.novelty_.references_), "learned": self.model_ is not None}
 
     def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
-        from onnxnet.predictors.base import load_predictor
-        from onnxnet.predictors.novelty import SpaceNovelty
-
         self.signal_kendall_ = {str(k): dict(v) for k, v in state["signal_kendall"].items()}
         self.weights_ = {str(k): float(v) for k, v in state["weights"].items()}
         with np.load(folder / "novelty_references.npz") as z:
