@@ -5,9 +5,14 @@ comparisons); from about a thousand the ``stack`` does (the comparator's caps on
 them unused). On TransNAS-Bench-101 micro, a development space, the two tie at 1,024 training networks (0.718 vs
 0.720 Kendall) and the stack leads by 0.05 with 3,210 (``docs/results.md``), so ``threshold`` is 1,000 labelled
 rows per space. ``fit`` counts each space's rows, fits ``few`` on the spaces below the threshold and ``many`` on
-the others, and ``predict`` scores every row with its space's model. A space not seen in training goes to ``few``
-(the comparator transfers to unseen spaces better than the stack) or, when every training space was large, to
-``many``. Scores are only ever compared within a space, so two models never have to agree on a scale.
+the others, and ``predict`` scores every row with its space's model. A space not seen in training goes to
+``unseen``: the ``zero-shot`` predictor fitted on all training rows, which weighs the training-free signals by how
+they ranked the training spaces and trusts a learned score only as far as the new networks lie near the training
+networks (``docs/zero-shot.md``: in leave-one-space-out over cell and macro-level spaces the learned comparators
+fell to near chance where the signals held). ``unseen=None`` restores the old routing (``few``, else ``many``).
+``explain_lines()`` says which signal each unseen space got and why; ``inside_fraction(rows)`` how many networks lie
+within reach of the training networks. Scores are only ever compared within a space, so two models never have to
+agree on a scale.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from onnxnet.predictors.loading import load_predictor
 from onnxnet.predictors.stack import Member, make_member, member_spec
 from onnxnet.ranking import row_groups
 
-_ROLES = ("few", "many")
+_ROLES = ("few", "many", "unseen")
+#: The zero-shot default for spaces not seen in training (chosen in leave-one-space-out, docs/zero-shot.md).
+UNSEEN: Member = ("zero-shot", {})
 
 
 @PREDICTORS.register("auto")
@@ -30,10 +37,11 @@ class AutoPredictor(Predictor):
     """``few`` for spaces with fewer than ``threshold`` training rows, ``many`` for the others."""
 
     def __init__(self, threshold: int = 1000, few: Member = ("pairwise", {}), many: Member = ("stack", {}),
-                 seed: int = 0, cache_dir: str | None = None, jobs: int = 1) -> None:
+                 unseen: Member | None = UNSEEN, seed: int = 0, cache_dir: str | None = None, jobs: int = 1) -> None:
         self.threshold = threshold
         self.few = few
         self.many = many
+        self.unseen = unseen
         self.seed = seed
         self.cache_dir = cache_dir
         self.jobs = jobs
@@ -48,7 +56,9 @@ class AutoPredictor(Predictor):
         self.models_: dict[str, Predictor] = {}
         self.fit_failures_: list[dict[str, str]] = []
         for role in _ROLES:
-            mask = np.array([self.routes_[s] == role for s in space])
+            mask = np.array([role == "unseen" or self.routes_[s] == role for s in space])
+            if role == "unseen" and self.unseen is None:
+                continue
             if mask.any():
                 model = make_member(getattr(self, role), cache_dir=self.cache_dir, jobs=self.jobs, seed=self.seed)
                 model.fit(rows[mask].reset_index(drop=True), y[mask], spaces[mask])
@@ -56,7 +66,21 @@ class AutoPredictor(Predictor):
                 self.fit_failures_ += list(getattr(model, "fit_failures_", []))
 
     def _role(self, space: str) -> str:
-        return self.routes_.get(space, "few" if "few" in self.models_ else "many")
+        if space in self.routes_:
+            return self.routes_[space]
+        if "unseen" in self.models_:
+            return "unseen"
+        return "few" if "few" in self.models_ else "many"
+
+    def inside_fraction(self, rows: Any) -> float | None:
+        """Share of ``rows`` lying within reach of the training networks (``None`` without a zero-shot model)."""
+        model = self.models_.get("unseen")
+        return None if model is None else model.inside_fraction(rows)
+
+    def explain_lines(self) -> list[str]:
+        """Which signal each space not seen in training got in the last ``predict``, and why."""
+        model = self.models_.get("unseen")
+        return model.explain_lines() if model is not None and getattr(self, "_used_unseen", False) else []
 
     def predict(self, rows: Any) -> np.ndarray:
         if not getattr(self, "is_fitted_", False):
@@ -65,6 +89,7 @@ class AutoPredictor(Predictor):
         roles = np.array([self._role(s) for s in row_groups(rows)], dtype=object)
         out = np.full(len(rows), np.nan)
         self.failures_ = []
+        self._used_unseen = bool((roles == "unseen").any())
         for role, model in self.models_.items():
             mask = roles == role
             if mask.any():
@@ -75,6 +100,8 @@ class AutoPredictor(Predictor):
     def fit_summary(self) -> list[str]:
         lines = [f"{space}: {member_spec(getattr(self, role))[0]} ({role} labels; threshold {self.threshold})"
                  for space, role in sorted(self.routes_.items())]
+        if self.unseen is not None:
+            lines.append(f"spaces not seen in training: {member_spec(self.unseen)[0]}")
         for role, model in self.models_.items():
             lines += [f"  [{role}] {line}" for line in model.fit_summary()]
         return lines

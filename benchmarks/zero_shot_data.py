@@ -1,0 +1,171 @@
+"""The fixed per-space samples the zero-shot benchmarks use, and their cached features (graph facts, proxies).
+
+Every labelled space of the given stores contributes up to ``--per-space`` unique graphs, drawn once with a fixed
+seed from its graphs sorted by ``graph_hash`` (so the sample does not depend on the store's row order or on what
+else the store holds). ``prepare`` computes, for those graphs only, the static graph features and the ONNX
+zero-cost proxies (``nwot``, ``meco``, ``swap``, ``synflow`` and ``meco_batch``) into ``--cache`` (resumable: a
+killed run keeps what it computed). Proxies cost 1-5 s per network on one CPU core. One process per space, each
+with its own cache, then merged:
+
+    S="--store /work/main/runs/bench:nb101,nb301 --store runs/zs_store:nb201,transnas_micro --store runs/zs_dev"
+    for sp in nb101 nb301 nb201 transnas_micro; do for i in 0 1; do nice -n 5 .venv/bin/python \
+        benchmarks/zero_shot_data.py $S --spaces $sp --part $i/2 --cache runs/zs_cache_${sp}_$i & done; done; wait
+    .venv/bin/python benchmarks/zero_shot_data.py --merge runs/zs_cache_* --cache runs/zs_cache
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+#: Store columns the zero-shot benchmarks read.
+COLUMNS = ["id", "space", "arch", "graph_hash", "onnx", "n_params", "flops", "depth", "n_nodes", "split",
+           "accuracy", "accuracy_label"]
+#: Proxies of the samples: the default set (one cache kind) and MeCo over the batch (its own kind).
+PROXIES = ("nwot", "meco", "swap", "synflow", "meco_batch")
+
+
+def read_label_tables(paths: Sequence[str]) -> pd.DataFrame:
+    """Accuracies from the training pipeline's label tables (JSON lines: space, arch, status, val_acc, ...):
+    one row per (space, arch) with status ``ok``; ``val_acc`` is the label."""
+    import json
+    from pathlib import Path
+
+    recs = []
+    for p in paths:
+        for line in Path(p).read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                if r.get("status") == "ok" and r.get("val_acc") is not None:
+                    recs.append({"space": r["space"], "arch": r["arch"], "label_acc": float(r["val_acc"]),
+                                 "label_name": str(r.get("label", "onnxnet_val"))})
+    return pd.DataFrame(recs, columns=["space", "arch", "label_acc", "label_name"]).drop_duplicates(["space", "arch"])
+
+
+def load_samples(stores: Sequence[str], per_space: int = 300, spaces: Sequence[str] | None = None,
+                 seed: int = 0, labels: Sequence[str] = (), unlabelled: bool = False) -> pd.DataFrame:
+    """Up to ``per_space`` unique labelled graphs of every space in ``stores`` (first store wins a duplicate id),
+    in draw order (column ``draw``): the first k of a space are its sample of size k. ``labels``: label tables
+    of the training pipeline (``read_label_tables``), joined on (space, arch) where the store has no accuracy."""
+    from onnxnet.bench.store import BenchStore
+    from onnxnet.evaluate.splits import labelled, unique_graphs
+
+    frames = []
+    for s in stores:  # PATH or PATH:space,space (only those spaces from that store)
+        path, _, only = s.partition(":")
+        want = [x for x in (only.split(",") if only else spaces or []) if not spaces or x in spaces] or None
+        if only and not want:
+            continue
+        frames.append(BenchStore(path).read(spaces=want, columns=COLUMNS))
+    rows = pd.concat(frames, ignore_index=True).drop_duplicates("id")
+    if labels:
+        lab = read_label_tables(labels)
+        rows = rows.merge(lab, on=["space", "arch"], how="left")
+        fill = rows["accuracy"].isna() & rows["label_acc"].notna()
+        rows.loc[fill, "accuracy"] = rows.loc[fill, "label_acc"]
+        rows.loc[fill, "accuracy_label"] = rows.loc[fill, "label_name"]
+        rows = rows.drop(columns=["label_acc", "label_name"])
+    if unlabelled:  # compute ahead of the labels: every network, in the order the sampler drew them (seed 0)
+        from onnxnet.bench.build import _sample_unique
+        from onnxnet.spaces import get_space
+
+        rows = rows.assign(_y=rows["accuracy"], _group=rows["space"])
+        parts = []
+        for sp, p in rows.groupby("space", sort=True):
+            space = get_space(sp)
+            order = {space.to_string(a): i for i, a in enumerate(_sample_unique(space, len(p), 0))}
+            p = p.assign(draw=p["arch"].map(order).fillna(len(p)).to_numpy()).sort_values("draw")
+            parts.append(p.assign(draw=np.arange(len(p))))
+        return pd.concat(parts, ignore_index=True)
+    rows = labelled(rows, "accuracy")
+    parts = []
+    for sp, part in rows.groupby("space", sort=True):
+        u = unique_graphs(part).sort_values("graph_hash").reset_index(drop=True)
+        order = np.random.default_rng([seed, 0x2E50]).permutation(len(u))[:per_space]
+        parts.append(u.iloc[order].assign(draw=np.arange(len(order))))
+    return pd.concat(parts, ignore_index=True)
+
+
+def with_features(rows: pd.DataFrame, cache: str) -> pd.DataFrame:
+    """The rows whose proxies are all in ``cache`` (each space: the longest prefix of its draw order)."""
+    from onnxnet.features.engine import features_frame
+
+    have = np.ones(len(rows), dtype=bool)
+    for kind in ("proxies", "proxy-meco_batch"):
+        F, _ = features_frame(rows, kind=kind, cache_dir=cache, compute=False)
+        have &= F.notna().all(axis=1).to_numpy() if F.shape[1] else np.zeros(len(rows), dtype=bool)
+    keep = []
+    for _, part in rows.assign(_have=have).groupby("space", sort=True):
+        part = part.sort_values("draw")
+        n = int(np.argmin(part["_have"].to_numpy())) if not part["_have"].all() else len(part)
+        keep.append(part.iloc[:n])
+    return pd.concat(keep).drop(columns="_have").reset_index(drop=True)
+
+
+def prepare(rows: pd.DataFrame, cache: str, jobs: int = 1, step: int = 5, part: tuple[int, int] = (0, 1)) -> None:
+    """Graph features and proxies of ``rows`` into ``cache``, ``step`` networks per space in turn, in draw order,
+    so that every space's computed networks are a prefix of its sample whenever the run is stopped. ``part``
+    ``(i, k)``: only the networks whose draw is i modulo k (k processes share a space, each with its own cache)."""
+    from onnxnet.features.engine import features_frame
+    from onnxnet.features.onnx_proxies import proxy_frame
+
+    if part[0] == 0:
+        features_frame(rows, kind="all", cache_dir=cache, jobs=jobs)
+        features_frame(rows, kind="facts", cache_dir=cache, jobs=jobs)
+    rows = rows[rows["draw"] % part[1] == part[0]].sort_values(["draw", "space"])
+    top = int(rows["draw"].max()) + 1
+    for k in range(0, top, step):
+        part = rows[(rows["draw"] >= k) & (rows["draw"] < k + step)]
+        for sp, chunk in part.groupby("space", sort=True):
+            _, failed = proxy_frame(chunk, PROXIES, cache_dir=cache, jobs=jobs)
+            for f in failed:
+                print(f"  {sp}: {f['id']} failed: {f['reason']}", flush=True)
+        print(f"{pd.Timestamp.now('UTC'):%H:%M:%S} proxies of the first {min(k + step, top)} networks per space",
+              flush=True)
+
+
+def merge_caches(sources: Sequence[str], target: str) -> None:
+    """Merge the feature-cache files of ``sources`` (one prepare run per space, each with its own cache: two
+    writers of one cache file could lose each other's rows) into ``target``."""
+    from pathlib import Path
+
+    from onnxnet.atomic import write_with
+
+    out = Path(target)
+    out.mkdir(parents=True, exist_ok=True)
+    names = sorted({f.name for s in sources for f in Path(s).glob("graph_features_*.parquet")})
+    for name in names:
+        parts = [pd.read_parquet(f) for f in [out / name, *(Path(s) / name for s in sources)] if f.is_file()]
+        both = pd.concat(parts)
+        both = both[~both.index.duplicated(keep="first")]
+        write_with(out / name, both.to_parquet)
+        print(f"{name}: {len(both)} graphs", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--store", action="append", default=[], help="PATH or PATH:space,space (those spaces only)")
+    ap.add_argument("--cache", default="runs/zs_cache")
+    ap.add_argument("--per-space", type=int, default=300)
+    ap.add_argument("--spaces", default=None, help="comma-separated (default: every labelled space)")
+    ap.add_argument("--labels", action="append", default=[], help="label table(s) of the training pipeline (JSONL)")
+    ap.add_argument("--all", action="store_true", help="also networks without labels (to compute ahead)")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--merge", nargs="+", default=None, help="only merge these caches into --cache")
+    ap.add_argument("--part", default="0/1", help="i/k: only draws i modulo k (k processes per space)")
+    args = ap.parse_args()
+    if args.merge:
+        merge_caches(args.merge, args.cache)
+        return
+    spaces = args.spaces.split(",") if args.spaces else None
+    rows = load_samples(args.store, args.per_space, spaces, labels=args.labels, unlabelled=args.all)
+    print(rows.groupby("space").size().to_string(), flush=True)
+    i, k = (int(v) for v in args.part.split("/"))
+    prepare(rows, args.cache, args.jobs, part=(i, k))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The ``zero-shot`` predictor: signal weights from the training spaces, novelty-gated learned member, explanations."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn as nn
+
+from onnxnet.errors import ProtocolError
+from onnxnet.predictors import get_predictor, load_predictor
+from onnxnet.predictors.novelty import SpaceNovelty
+
+SIGNALS = ("n_params", "depth", "nwot")
+LEARNED = ("rank-linear", {"proxies": ("nwot",)})
+
+
+def _foreign_rows() -> pd.DataFrame:
+    """6 networks unlike the fixture's plain CNNs: wide 5x5 convs with residual adds, 16x16 input."""
+    from onnxnet.graph import graph_hash, load_model
+
+    class Res(nn.Module):
+        def __init__(self, w: int, n: int) -> None:
+            super().__init__()
+            self.stem = nn.Conv2d(3, w, 5, padding=2)
+            self.convs = nn.ModuleList(nn.Conv2d(w, w, 5, padding=2) for _ in range(n))
+            self.head = nn.Linear(w, 10)
+
+        def forward(self, x):
+            x = self.stem(x)
+            for c in self.convs:
+                x = x + torch.tanh(c(x))
+            return self.head(x.mean(dim=(2, 3)))
+
+    rows = []
+    for i, (w, n) in enumerate((w, n) for w in (24, 32) for n in (2, 3, 4)):
+        torch.manual_seed(i)
+        model = load_model(Res(w, n).eval(), (1, 3, 16, 16))
+        n_params = sum(int(np.prod(t.dims)) for t in model.graph.initializer)
+        rows.append({"id": f"far/{i}", "space": "far", "graph_hash": graph_hash(model),
+                     "onnx": model.SerializeToString(), "n_params": n_params, "flops": n_params * 256,
+                     "accuracy": 50.0 + n + w / 8})
+    return pd.DataFrame(rows)
+
+
+def test_weights_follow_the_training_spaces_and_far_spaces_get_the_vote(onnx_nets, tmp_path):
+    y = onnx_nets["accuracy"].to_numpy()
+    cache = str(tmp_path / "cache")
+    zs = get_predictor("zero-shot", signals=SIGNALS, learned=LEARNED, cache_dir=cache).fit(onnx_nets, y)
+    assert set(zs.signal_kendall_) == {"s0", "s1"}
+    # accuracy grows with width and depth: #params and depth order both spaces the right way
+    assert zs.weights_["n_params"] > 0 and zs.weights_["depth"] > 0
+    assert any("signal weights" in line for line in zs.fit_summary())
+
+    # New networks of the fitted kind lie inside: the learned member carries the score.
+    near = onnx_nets.assign(space="near")
+    zs.predict(near)
+    assert zs.explain_["near"]["inside"] == 1.0 and zs.explain_["near"]["learned_weight"] == 1.0
+    assert "rank-linear" in zs.explain_["near"]["signal"]
+
+    # A space unlike the training networks gets the training-free vote, and says why.
+    far = _foreign_rows()
+    scores = zs.predict(far)
+    e = zs.explain_["far"]
+    assert e["inside"] == 0.0 and e["learned_weight"] == 0.0 and e["signal"].startswith("vote")
+    assert "only 0%" in e["why"] and any(line.startswith("far: vote") for line in zs.explain_lines())
+    assert np.isfinite(scores).all() and len(set(scores)) > 1
+
+    folder = zs.save(tmp_path / "zs")
+    again = load_predictor(folder)
+    np.testing.assert_allclose(again.predict(far), scores, rtol=1e-6)
+    assert again.explain_["far"] == e
+    np.testing.assert_allclose(again.predict(near), zs.predict(near), rtol=1e-6)
+
+
+def test_best_equal_and_transductive_weightings(onnx_nets, tmp_path):
+    y = onnx_nets["accuracy"].to_numpy()
+    cache = str(tmp_path / "cache")
+    best = get_predictor("zero-shot", signals=SIGNALS, weighting="best", cache_dir=cache).fit(onnx_nets, y)
+    assert sum(w != 0 for w in best.weights_.values()) == 1
+    one = next(s for s, w in best.weights_.items() if w)
+    mean_tau = {s: np.mean([t[s] for t in best.signal_kendall_.values()]) for s in SIGNALS}
+    assert one == max(mean_tau, key=mean_tau.get)
+    eq = get_predictor("zero-shot", signals=SIGNALS, weighting="equal", cache_dir=cache).fit(onnx_nets, y)
+    assert set(abs(w) for w in eq.weights_.values() if w) == {1.0}
+    tr = get_predictor("zero-shot", signals=SIGNALS, transductive=True, cache_dir=cache).fit(onnx_nets, y)
+    tr.predict(onnx_nets)
+    assert "agreement" in tr.explain_["s0"]["why"]
+    with pytest.raises(ProtocolError, match="weighting must be one of"):
+        get_predictor("zero-shot", weighting="magic", signals=SIGNALS, cache_dir=cache).fit(onnx_nets, y)
+    with pytest.raises(ProtocolError, match="unknown signal"):
+        get_predictor("zero-shot", signals=("nwot", "vibes"), cache_dir=cache).fit(onnx_nets, y)
+
+
+def test_novelty_scale_and_state():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(200, 4)) + 10, columns=list("abcd"))
+    nov = SpaceNovelty().fit(X)
+    inside = nov.novelty(X.iloc[:50])
+    assert np.all(inside < 1e-6)  # a training network is its own nearest neighbour
+    assert nov.inside_fraction(X + 8) == 0.0 and nov.inside_fraction(X.iloc[:20] + 0.01) == 1.0
+    again = SpaceNovelty.from_state(nov.state(), nov.references_)
+    np.testing.assert_allclose(again.novelty(X + 3), nov.novelty(X + 3), rtol=1e-4)
+    # Each training space has its own reach: a tight space does not inherit a spread-out one's radius.
+    tight = pd.DataFrame(rng.normal(size=(100, 4)) * 0.01 + 50, columns=list("abcd"))
+    both = SpaceNovelty().fit(pd.concat([X, tight]), ["wide"] * 200 + ["tight"] * 100)
+    assert set(both.radii_) == {"wide", "tight"} and both.radii_["tight"] < both.radii_["wide"] / 10
+    assert both.inside_fraction(tight + 0.5) == 0.0 and both.inside_fraction(tight.iloc[:10]) == 1.0
+    with pytest.raises(ProtocolError, match="at least 3"):
+        SpaceNovelty().fit(X.iloc[:2])
