@@ -1,4 +1,260 @@
-"""Old import path, kept for one release: the ONNX zero-cost proxies live in ``onnxnet.features.onnx_proxies``."""
+"""Zero-cost proxies computed from the ONNX graph itself, for any network (no search-space builder needed).
 
-from onnxnet.features.onnx_proxies import (EXTRA_PROXIES, MAX_PROXY_SEEDS, PROXIES_VERSION, PROXY_SET,  # noqa: F401
-                                           onnx_proxy_features, proxy_frame, proxy_input_size, with_proxies)
+``onnx_proxy_features(model)`` runs the graph as a freshly initialised torch module
+(``onnxnet.graph.torch_exec.to_torch``: Kaiming weights, batch-statistics normalisation after every conv, all-zero
+kernels kept zero) on one batch of real CIFAR-10 training images and returns the proxies of ``PROXY_SET``:
+forward-only (``nwot``, ``meco``, ``swap``) plus the data-free ``synflow``. The set is fixed by cost, not by
+results: each costs one forward pass (synflow one tiny backward), so an NB201 network takes ~0.3 s on one core;
+``jacov`` / ``snip`` / ``grad_norm`` need a full backward and are available by name. Every proxy comes back as
+``log``-scaled where it counts things (``swap``), so feature scales stay comparable across network sizes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+#: The proxies computed by default (see the module docstring for why these).
+PROXY_SET: tuple[str, ...] = ("nwot", "meco", "swap", "synflow")
+
+#: Proxies computed on request only, each into its own feature-cache kind ``proxy-<name>`` (so adding one does not
+#: invalidate the cache of ``PROXY_SET``): ``meco_batch`` (MeCo over the whole batch, for narrow late layers).
+EXTRA_PROXIES: tuple[str, ...] = ("meco_batch",)
+
+#: Bump when a proxy's definition, the executor's initialisation or the batch changes (keys disk caches).
+PROXIES_VERSION = 1
+
+#: Most proxy seeds ``proxy_frame(seeds=...)`` averages (each seed is its own feature-cache kind, ``proxies-seedK``).
+MAX_PROXY_SEEDS = 8
+
+#: Largest image side the proxies run at: a model declared for bigger images (224 x 224 ImageNet nets,
+#: TransNAS-Bench's 256 x 256) gets the CIFAR-10 batch resized to at most this, keeping the aspect ratio. Proxies
+#: are cheap rankings of untrained nets; their cost grows with the pixels, and 64 px keeps several pooling stages.
+MAX_SIDE = 64
+
+
+#: Proxies read from the ReLU outputs of one forward pass of an image batch; a graph with no ReLU (GELU / SiLU
+#: networks) or no image input has none of them (NaN, named in ``ProxySignals.note``).
+_NEEDS_IMAGE = ("nwot", "meco", "swap", "meco_batch", "jacov", "snip", "grad_norm")
+
+
+def _graph_input(model: Any) -> Any:
+    from onnxnet.graph.torch_exec import UnsupportedOpError
+
+    init = {t.name for t in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in init]
+    if not inputs:
+        raise UnsupportedOpError("zero-cost proxies need an input, and this graph has no input (its output does "
+                                 "not depend on one, e.g. a cell of only 'none' edges)")
+    return inputs[0]
+
+
+def _dims(value_info: Any) -> list[int | None]:
+    return [d.dim_value if d.HasField("dim_value") else None for d in value_info.type.tensor_type.shape.dim]
+
+
+def token_input(model: Any) -> tuple[int, int] | None:
+    """``(sequence length, vocabulary size)`` when the graph's input is integer token ids (N, L) that an embedding
+    (a Gather on a weight table) reads; ``None`` for any other input."""
+    from onnx import TensorProto
+
+    first = _graph_input(model)
+    dims = _dims(first)
+    if first.type.tensor_type.elem_type not in (TensorProto.INT64, TensorProto.INT32) or len(dims) != 2:
+        return None
+    tables = {t.name: list(t.dims) for t in model.graph.initializer}
+    vocab = [tables[n.input[0]][0] for n in model.graph.node
+             if n.op_type == "Gather" and len(n.input) > 1 and n.input[1] == first.name and n.input[0] in tables]
+    if not vocab:
+        return None
+    return int(dims[1] or 128), int(min(vocab))
+
+
+def proxy_input_size(model: Any, max_side: int = MAX_SIDE) -> tuple[int, int]:
+    """(H, W) the proxies feed ``model``: its declared image size, scaled down to ``max_side`` at most; 32 x 32
+    when the graph leaves the size open. A graph whose first input is not a 3-channel NCHW image is an error."""
+    from onnxnet.graph.torch_exec import UnsupportedOpError
+
+    first = _graph_input(model)
+    dims = _dims(first)
+    if len(dims) != 4 or dims[1] not in (3, None):
+        raise UnsupportedOpError(f"zero-cost proxies need a 3-channel image input (N, 3, H, W) or token ids (N, L) "
+                                 f"read by an embedding; this graph's input {first.name!r} has shape {dims}")
+    h, w = dims[2] or 32, dims[3] or 32
+    scale = min(1.0, max_side / max(h, w))
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+@dataclass
+class ProxySignals:
+    """The zero-cost signals of one graph and what they were computed on.
+
+    ``values``: ``{"zc_<name>": score}`` (NaN for a proxy that does not apply to this graph); ``input``: what the
+    network was fed (``"64 CIFAR-10 images at 64x64 px"``, ...); ``skipped``: proxy -> why it has no value.
+    """
+
+    values: dict[str, float]
+    input: str
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def note(self) -> str:
+        """One sentence: which signals were used, on what, and which were not and why."""
+        used = [k[3:] for k, v in self.values.items() if k.startswith("zc_") and math.isfinite(v)]
+        text = f"proxies {', '.join(used) or 'none'} on {self.input}"
+        reasons: dict[str, list[str]] = {}
+        for name, why in self.skipped.items():
+            reasons.setdefault(why, []).append(name)
+        return text + "".join(f"; {', '.join(names)} not computed ({why})" for why, names in reasons.items())
+
+
+def _fresh_net(model: Any, seed: int) -> Any:
+    from onnxnet.graph.torch_exec import to_torch
+
+    torch = __import__("torch")
+    torch.manual_seed(seed)
+    return to_torch(model, seed=seed).float().train()
+
+
+def onnx_signals(model: Any, names: Sequence[str] = PROXY_SET, *, batch_size: int = 64, seed: int = 0,
+                 data: str | None = None, max_side: int = MAX_SIDE) -> ProxySignals:
+    """The zero-cost signals of one ONNX model (ModelProto, path or bytes), on one torch thread.
+
+    Image input: ``names`` on CIFAR-10 training images resized to ``proxy_input_size``; when a shape constant the
+    exporter fixed for the declared size does not fit the smaller input (``FixedShapeError``), at the model's own
+    input size. Token input (``token_input``): the data-free ``synflow`` on all-ones token ids (the image-free
+    signal); the others need an image batch and are NaN. ReLU-statistic proxies of a graph without ReLUs are NaN.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from onnxnet.graph.load import load_model
+    from onnxnet.graph.torch_exec import FixedShapeError
+    from onnxnet.predictors.proxies import compute_proxy, proxy_batch, torch_threads
+    from onnxnet.predictors.proxies._relu import RELU_STATISTICS
+
+    model = model if hasattr(model, "graph") else load_model(model)
+    tokens = token_input(model)
+    with torch_threads(1):
+        if tokens is not None:
+            length, vocab = tokens
+            skipped = {n: "they need an image batch; this graph reads token ids" for n in names if n != "synflow"}
+            values = {f"zc_{n}": float("nan") for n in names}
+            if "synflow" in names:
+                ids = torch.ones((batch_size, length), dtype=torch.long)
+                net = _fresh_net(model, seed)
+                values["zc_synflow"] = compute_proxy("synflow", net, ids, None, copy_net=False)
+            return ProxySignals(values, f"token ids (N, {length}) from a vocabulary of {vocab} (no image input)",
+                                skipped)
+        x, y = proxy_batch(batch_size, seed, data)
+        native = proxy_input_size(model, max_side=10**9)
+        size = proxy_input_size(model, max_side)
+        for attempt in (size, native) if size != native else (size,):
+            xs = F.interpolate(x, size=attempt, mode="bilinear", align_corners=False) \
+                if attempt != tuple(x.shape[-2:]) else x
+            try:
+                values, skipped = _image_proxies(model, xs, y, names, seed, RELU_STATISTICS)
+            except (FixedShapeError, RuntimeError) as e:
+                if attempt == native or (isinstance(e, RuntimeError) and not _shape_error(e)):
+                    raise
+                continue
+            what = f"{xs.shape[0]} CIFAR-10 images at {attempt[0]}x{attempt[1]} px"
+            if attempt != size:
+                what += f" (the model's own size: its fixed shapes do not fit {size[0]}x{size[1]})"
+            return ProxySignals(values, what, skipped)
+    raise AssertionError("unreachable")
+
+
+def _shape_error(e: RuntimeError) -> bool:
+    """Whether torch's error says that tensor shapes do not fit (a shape fixed for another input size)."""
+    text = str(e)
+    return any(k in text for k in ("shape", "size", "dimension", "Sizes of tensors", "Output size is too small"))
+
+
+def _image_proxies(model: Any, x: Any, y: Any, names: Sequence[str], seed: int,
+                   statistics: Any) -> tuple[dict[str, float], dict[str, str]]:
+    from onnxnet.predictors.proxies import NON_FINITE_SCORE, compute_proxy
+    from onnxnet.predictors.proxies._relu import relu_scores
+
+    net = _fresh_net(model, seed)
+    forward = [n for n in names if n in statistics]
+    scores = relu_scores(net, x, {n: statistics[n](int(x.shape[0])) for n in forward}) if forward else {}
+    skipped = {}
+    if forward and not any(type(m).__name__ == "ReLU" for m in net.modules()):
+        skipped = {n: "the graph has no ReLU" for n in forward}
+    rest = [n for n in names if n not in statistics]
+    # synflow rewrites its network (|w|, float64, BN bypassed): it gets the net last, or a copy.
+    rest.sort(key=lambda n: n == "synflow")
+    for i, name in enumerate(rest):
+        scores[name] = compute_proxy(name, net, x, y, copy_net=name == "synflow" and i < len(rest) - 1)
+    out: dict[str, float] = {}
+    for name in names:
+        value = scores[name]
+        if name in skipped:
+            value = float("nan")
+        elif not math.isfinite(value):
+            value = NON_FINITE_SCORE
+        elif name == "swap" and value > 0:
+            value = math.log(value)
+        out[f"zc_{name}"] = value
+    return out, skipped
+
+
+def onnx_proxy_features(model: Any, names: Sequence[str] = PROXY_SET, *, batch_size: int = 64, seed: int = 0,
+                        data: str | None = None, max_side: int = MAX_SIDE) -> dict[str, float]:
+    """``{"zc_<name>": score}`` for one ONNX model: the values of ``onnx_signals`` (NaN where a proxy does not
+    apply)."""
+    return onnx_signals(model, names, batch_size=batch_size, seed=seed, data=data, max_side=max_side).values
+
+
+def proxy_frame(rows: Any, names: Sequence[str] | str | bool = True, cache_dir: str | None = None,
+                progress: bool = False, jobs: int = 1, seeds: int = 1) -> tuple[Any, list[dict[str, str]]]:
+    """The ``zc_<name>`` columns of proxies ``names`` (of ``PROXY_SET`` or ``EXTRA_PROXIES``; ``True``: all of
+    ``PROXY_SET``) for every row, cached, aligned with ``rows``.
+
+    Computed through ``features_frame(kind="proxies")`` (disk cache under ``cache_dir``), and ``kind="proxy-<name>"``
+    for an extra proxy. ``seeds`` > 1 averages each ``PROXY_SET`` proxy over that many batches and initialisations
+    (seeds 0 .. seeds-1, each its own cache kind ``proxies-seedK``). A row any part fails on gets NaN there.
+    """
+    import pandas as pd
+
+    from onnxnet.errors import ProtocolError
+    from onnxnet.predictors.graph_features import features_frame
+
+    chosen = list(PROXY_SET) if names is True else [names] if isinstance(names, str) else list(names or ())
+    unknown = [n for n in chosen if n not in PROXY_SET + EXTRA_PROXIES]
+    if unknown:
+        raise ProtocolError(f"ONNX proxies {unknown} are not computed by the feature cache; choose from "
+                            f"{', '.join(PROXY_SET + EXTRA_PROXIES)}")
+    if not 1 <= int(seeds) <= MAX_PROXY_SEEDS:
+        raise ProtocolError(f"proxy seeds must be 1 to {MAX_PROXY_SEEDS}, got {seeds!r}")
+    extras = [n for n in chosen if n in EXTRA_PROXIES]
+    if extras and int(seeds) > 1:
+        raise ProtocolError(f"proxy seeds > 1 average {', '.join(PROXY_SET)} only; {extras} have one draw")
+    # (cache kind, its columns wanted): one kind per draw of PROXY_SET, one per extra proxy
+    kinds = [("proxies" if k == 0 else f"proxies-seed{k}", [f"zc_{n}" for n in chosen if n in PROXY_SET])
+             for k in range(int(seeds))] + [(f"proxy-{n}", [f"zc_{n}"]) for n in extras]
+    draws, parts, failures, seen = [], [], [], set()
+    for kind, columns in kinds:
+        if not columns:
+            continue
+        frame, failed = features_frame(rows, kind=kind, cache_dir=cache_dir, progress=progress, jobs=jobs)
+        (draws if kind.startswith("proxies") else parts).append(frame.reindex(columns=columns))
+        failures += [f for f in failed if f["id"] not in seen]
+        seen.update(f["id"] for f in failed)
+    if draws:
+        parts.insert(0, sum(draws[1:], draws[0]) / len(draws))
+    out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=rows.index)
+    return out.reindex(columns=[f"zc_{n}" for n in chosen]), failures
+
+
+def with_proxies(X: Any, rows: Any, names: Sequence[str] | str | bool = True, cache_dir: str | None = None,
+                 progress: bool = False, jobs: int = 1, seeds: int = 1) -> tuple[Any, list[dict[str, str]]]:
+    """The feature frame ``X`` (aligned with ``rows``) with the proxies' ``zc_<name>`` columns appended, and the
+    proxies' failures, each reason prefixed ``proxies:``. A network the torch executor cannot run keeps its other
+    features and gets NaN proxies (tree models take NaN)."""
+    import pandas as pd
+
+    P, failed = proxy_frame(rows, names, cache_dir=cache_dir, progress=progress, jobs=jobs, seeds=seeds)
+    return pd.concat([X, P], axis=1), [{**f, "reason": "proxies: " + f["reason"]} for f in failed]
