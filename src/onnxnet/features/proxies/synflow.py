@@ -24,9 +24,14 @@ def synflow(net: Any, inputs: Any, targets: Any) -> float:
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
             m.forward = lambda x: x  # bn=False in NASLib: the layer becomes the identity
     with torch.no_grad():
-        for p in net.state_dict().values():
-            if p.is_floating_point():
+        # every weight and buffer becomes |value|; frozen parameters are constants of the graph (the torch
+        # executor's mask fills, scales, all-zero kernels), whose sign is part of the computation
+        for p in net.parameters():
+            if p.requires_grad and p.is_floating_point():
                 p.abs_()
+        for b in net.buffers():
+            if b.is_floating_point():
+                b.abs_()
     net.zero_grad()
     # token ids stay integers (all ones: one token repeated), images become float64 ones
     x = torch.ones((1, *inputs.shape[1:]), dtype=torch.float64 if inputs.is_floating_point() else inputs.dtype)
