@@ -8,7 +8,7 @@ for every file, as ``onnxnet inspect`` / ``onnxnet predict`` would see it (``loa
 
 - parameters: ``graph_facts(model).n_params`` against torch's ``sum(p.numel() for p in model.parameters())``
   (torch counts a tied weight once);
-- signals: the zero-cost proxies of ``onnxnet.predictors.onnx_proxies`` for image models (which input size they
+- signals: the zero-cost proxies of ``onnxnet.features.onnx_proxies`` for image models (which input size they
   ran at), the image-free signals for token models, and the time they took (one torch thread).
 
 A model whose class this transformers version lacks is skipped with a line saying so.
@@ -126,7 +126,7 @@ def main() -> None:
         if args.export_only:
             continue
         from onnxnet.graph import graph_facts, load_model
-        from onnxnet.predictors.onnx_proxies import onnx_signals
+        from onnxnet.features.onnx_proxies import onnx_signals
 
         model, t_load = timed(lambda: load_model(path))
         n_params = graph_facts(model).n_params

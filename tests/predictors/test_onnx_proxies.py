@@ -186,7 +186,7 @@ class PatchNet(nn.Module):
 
 
 def test_proxies_fall_back_to_the_native_size_when_fixed_shapes_break(shared_data):
-    from onnxnet.predictors.onnx_proxies import onnx_signals
+    from onnxnet.features.onnx_proxies import onnx_signals
 
     model = load_model(export_torch(PatchNet().eval(), (1, 3, 96, 96)))
     signals = onnx_signals(model, ("nwot", "synflow"), batch_size=8)
@@ -195,7 +195,7 @@ def test_proxies_fall_back_to_the_native_size_when_fixed_shapes_break(shared_dat
 
 
 def test_token_models_get_image_free_signals_and_say_which():
-    from onnxnet.predictors.onnx_proxies import onnx_signals, token_input
+    from onnxnet.features.onnx_proxies import onnx_signals, token_input
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "graph"))
     from graph_models import token_model
@@ -210,7 +210,7 @@ def test_token_models_get_image_free_signals_and_say_which():
 
 
 def test_relu_free_image_graph_names_the_proxies_it_has_no_value_for():
-    from onnxnet.predictors.onnx_proxies import onnx_signals
+    from onnxnet.features.onnx_proxies import onnx_signals
 
     model = load_model(export_torch(nn.Sequential(nn.Conv2d(3, 4, 3), nn.GELU(), nn.Flatten(),
                                                   nn.Linear(4 * 14 * 14, 10)).eval(), (1, 3, 16, 16)))
