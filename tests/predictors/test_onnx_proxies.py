@@ -62,7 +62,7 @@ def onnx_rows():
 
 def test_onnx_proxies_on_real_cifar_images(onnx_rows):
     small, wide = (onnx_proxy_features(b) for b in onnx_rows["onnx"])
-    assert set(small) == {f"zc_{n}" for n in PROXY_SET}
+    assert set(small) == {f"zc_{n}" for n in PROXY_SET} | {"proxy_input_px"}
     assert all(math.isfinite(v) for v in (*small.values(), *wide.values()))
     assert wide["zc_nwot"] > small["zc_nwot"] and wide["zc_synflow"] > small["zc_synflow"]
 
@@ -186,16 +186,17 @@ class PatchNet(nn.Module):
 
 
 def test_proxies_fall_back_to_the_native_size_when_fixed_shapes_break(shared_data):
-    from onnxnet.features.onnx_proxies import onnx_signals
+    from onnxnet.features.onnx_proxies import describe_signals, onnx_signals
 
     model = load_model(export_torch(PatchNet().eval(), (1, 3, 96, 96)))
     signals = onnx_signals(model, ("nwot", "synflow"), batch_size=8)
     assert all(math.isfinite(v) for v in signals.values.values())
     assert "at 96x96 px (the model's own size" in signals.note and "64x64" in signals.note
+    assert describe_signals(model, signals.values, batch_size=8) == signals.note
 
 
 def test_token_models_get_image_free_signals_and_say_which():
-    from onnxnet.features.onnx_proxies import onnx_signals, token_input
+    from onnxnet.features.onnx_proxies import describe_signals, onnx_signals, token_input
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "graph"))
     from graph_models import token_model
@@ -207,6 +208,7 @@ def test_token_models_get_image_free_signals_and_say_which():
     assert all(math.isnan(signals.values[f"zc_{n}"]) for n in ("nwot", "meco", "swap"))
     assert signals.note.startswith("proxies synflow on token ids (N, 12)")
     assert "nwot, meco, swap not computed" in signals.note
+    assert describe_signals(model, signals.values) == signals.note  # the note again from cached values
 
 
 def test_relu_free_image_graph_names_the_proxies_it_has_no_value_for():

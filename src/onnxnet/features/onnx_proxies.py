@@ -35,6 +35,10 @@ PROXIES_VERSION = 1
 #: Most proxy seeds ``proxy_frame(seeds=...)`` averages (each seed is its own feature-cache kind, ``proxies-seedK``).
 MAX_PROXY_SEEDS = 8
 
+#: The column ``onnx_proxy_features`` adds to the proxies: the image side they ran at (0: token ids), so a
+#: cached row still says what its proxies were computed on (``describe_signals``).
+INPUT_COLUMN = "proxy_input_px"
+
 #: Largest image side the proxies run at: a model declared for bigger images (224 x 224 ImageNet nets,
 #: TransNAS-Bench's 256 x 256) gets the CIFAR-10 batch resized to at most this, keeping the aspect ratio. Proxies
 #: are cheap rankings of untrained nets; their cost grows with the pixels, and 64 px keeps several pooling stages.
@@ -141,8 +145,8 @@ def onnx_signals(model: Any, names: Sequence[str] = PROXY_SET, *, batch_size: in
                 ids = torch.ones((batch_size, length), dtype=torch.long)
                 net = _fresh_net(model, seed)
                 values["zc_synflow"] = compute_proxy("synflow", net, ids, None, copy_net=False)
-            return ProxySignals(values, f"token ids (N, {length}) from a vocabulary of {vocab} (no image input)",
-                                skipped)
+            values[INPUT_COLUMN] = 0.0
+            return ProxySignals(values, _token_text(length, vocab), skipped)
         x, y = proxy_batch(batch_size, seed, data)
         native = proxy_input_size(model, max_side=10**9)
         size = proxy_input_size(model, max_side)
@@ -155,11 +159,39 @@ def onnx_signals(model: Any, names: Sequence[str] = PROXY_SET, *, batch_size: in
                 if attempt == native or (isinstance(e, RuntimeError) and not _shape_error(e)):
                     raise
                 continue
-            what = f"{xs.shape[0]} CIFAR-10 images at {attempt[0]}x{attempt[1]} px"
-            if attempt != size:
-                what += f" (the model's own size: its fixed shapes do not fit {size[0]}x{size[1]})"
-            return ProxySignals(values, what, skipped)
+            values[INPUT_COLUMN] = float(attempt[0])
+            return ProxySignals(values, _image_text(int(xs.shape[0]), attempt, size), skipped)
     raise AssertionError("unreachable")
+
+
+def _token_text(length: int, vocab: int) -> str:
+    return f"token ids (N, {length}) from a vocabulary of {vocab} (no image input)"
+
+
+def _image_text(n: int, used: tuple[int, int], planned: tuple[int, int]) -> str:
+    text = f"{n} CIFAR-10 images at {used[0]}x{used[1]} px"
+    if used != planned:
+        text += f" (the model's own size: its fixed shapes do not fit {planned[0]}x{planned[1]})"
+    return text
+
+
+def describe_signals(model: Any, values: dict[str, float], batch_size: int = 64) -> str:
+    """``ProxySignals.note`` for proxies read back from the feature cache (``values``: one row of the
+    ``proxies`` family, with ``INPUT_COLUMN``): which were used, on what, and why the others have no value."""
+    model = model if hasattr(model, "graph") else load_model(model)
+    names = [k[3:] for k in values if k.startswith("zc_")]
+    tokens = token_input(model)
+    if tokens is not None:
+        what, why = _token_text(*tokens), "they need an image batch; this graph reads token ids"
+    else:
+        planned = proxy_input_size(model)
+        side = values.get(INPUT_COLUMN)
+        used = planned if side is None or not math.isfinite(side) or int(side) == planned[0] else \
+            proxy_input_size(model, max_side=10**9)
+        what = _image_text(batch_size, used, planned)
+        why = "the graph has no ReLU" if not any(n.op_type == "Relu" for n in model.graph.node) else "failed"
+    skipped = {n: why for n in names if not math.isfinite(values[f"zc_{n}"])}
+    return ProxySignals({k: v for k, v in values.items() if k.startswith("zc_")}, what, skipped).note
 
 
 def _shape_error(e: RuntimeError) -> bool:
@@ -200,7 +232,7 @@ def _image_proxies(model: Any, x: Any, y: Any, names: Sequence[str], seed: int,
 def onnx_proxy_features(model: Any, names: Sequence[str] = PROXY_SET, *, batch_size: int = 64, seed: int = 0,
                         data: str | None = None, max_side: int = MAX_SIDE) -> dict[str, float]:
     """``{"zc_<name>": score}`` for one ONNX model: the values of ``onnx_signals`` (NaN where a proxy does not
-    apply)."""
+    apply), plus ``INPUT_COLUMN``."""
     return onnx_signals(model, names, batch_size=batch_size, seed=seed, data=data, max_side=max_side).values
 
 
