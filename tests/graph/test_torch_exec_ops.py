@@ -235,3 +235,13 @@ def test_range_constant_of_shape_and_trilu():
     inits = [("a0", np.array([0], dtype=np.int64)), ("zero", np.array(0, dtype=np.int64)),
              ("one", np.array(1, dtype=np.int64))]
     _check(_model(nodes, {"x": ((3, None), np.float32)}, inits), {"x": _x(3, 4)})
+
+
+def test_docs_list_every_covered_op():
+    from pathlib import Path
+
+    from onnxnet.graph.torch_exec import ops_markdown
+
+    text = (Path(__file__).parents[2] / "docs" / "executor.md").read_text()
+    block = text.split("<!-- ops:start -->\n", 1)[1].split("\n<!-- ops:end -->", 1)[0]
+    assert block == ops_markdown(), "regenerate the op list in docs/executor.md with ops_markdown()"

@@ -978,6 +978,27 @@ def to_torch(model: Any, *, normalize: str = "conv", weights: str = "init", seed
 _LAYER_OPS = ("Conv", "ConvTranspose", "Gemm", "BatchNormalization")
 
 
+def covered_ops() -> list[str]:
+    """Every ONNX op the executor runs (ONNX spelling): ``TORCH_OPS`` plus the layers ``to_torch`` builds itself
+    and Constant."""
+    from onnx import defs
+
+    spelling = {schema.name.lower(): schema.name for schema in defs.get_all_schemas()}
+    return sorted({spelling.get(n.lower(), n) for n in TORCH_OPS.names()} | set(_LAYER_OPS) | {"Constant"})
+
+
+def ops_markdown(width: int = 116) -> str:
+    """``covered_ops()`` as the Markdown block of ``docs/executor.md`` (backquoted names, wrapped)."""
+    lines, line = [], ""
+    for name in covered_ops():
+        item = f"`{name}`"
+        if line and len(line) + 2 + len(item) > width:
+            lines.append(line + ",")
+            line = ""
+        line = f"{line}, {item}" if line else item
+    return "\n".join(lines + [line])
+
+
 def _constant_tensor(node: Any) -> Any:
     """The value of a Constant node as a TensorProto, whichever attribute holds it."""
     from onnx import helper, numpy_helper
