@@ -87,6 +87,8 @@ def test_conv_transpose(kw):
 @pytest.mark.parametrize("op,kw", [("MaxPool", {"auto_pad": "SAME_UPPER", "strides": [2, 2]}),
                                    ("MaxPool", {"auto_pad": "SAME_LOWER", "strides": [2, 2]}),
                                    ("AveragePool", {"auto_pad": "VALID", "strides": [2, 2]}),
+                                   ("AveragePool", {"auto_pad": "SAME_UPPER", "strides": [2, 2]}),
+                                   ("AveragePool", {"pads": [0, 1, 1, 0], "count_include_pad": 0}),
                                    ("AveragePool", {"pads": [1, 1, 1, 1], "count_include_pad": 1}),
                                    ("MaxPool", {"pads": [0, 0, 1, 1], "strides": [2, 2], "ceil_mode": 1})])
 def test_pool_padding(op, kw):

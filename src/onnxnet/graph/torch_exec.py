@@ -177,13 +177,20 @@ def _pool(kind: str) -> Callable[..., Any]:
                 dims = tuple(range(2, x.dim()))
                 return x.amax(dim=dims, keepdim=True) if max_pool else x.mean(dim=dims, keepdim=True)
             begin, end = padding(x)
-            pad = begin
-            if begin != end or (not max_pool and include_pad is False and any(begin) and padding.auto != "NOTSET"):
-                x = F.pad(x, _torch_pad(begin, end), value=float("-inf") if max_pool else 0.0)
-                pad = [0] * rank
+            if begin == end:  # torch pads symmetrically itself (and leaves padding out of averages if asked)
+                if max_pool:
+                    return fn(x, k, stride, begin, dilation=dilation, ceil_mode=ceil)
+                return fn(x, k, stride, begin, ceil_mode=ceil, count_include_pad=include_pad)
+            widths = _torch_pad(begin, end)
             if max_pool:
-                return fn(x, k, stride, pad, dilation=dilation, ceil_mode=ceil)
-            return fn(x, k, stride, pad, ceil_mode=ceil, count_include_pad=include_pad)
+                return fn(F.pad(x, widths, value=float("-inf")), k, stride, 0, dilation=dilation, ceil_mode=ceil)
+            total = fn(F.pad(x, widths), k, stride, 0, ceil_mode=ceil, count_include_pad=True)
+            if include_pad:
+                return total
+            # average over the real elements only: divide by the share of each window inside the input
+            inside = fn(F.pad(x.new_ones((1, 1, *x.shape[2:])), widths), k, stride, 0, ceil_mode=ceil,
+                        count_include_pad=True)
+            return total / inside
 
         return _module(run)
 
