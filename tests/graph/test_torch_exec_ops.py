@@ -247,3 +247,14 @@ def test_docs_list_every_covered_op():
     text = (Path(__file__).parents[2] / "docs" / "executor.md").read_text()
     block = text.split("<!-- ops:start -->\n", 1)[1].split("\n<!-- ops:end -->", 1)[0]
     assert block == ops_markdown(), "regenerate the op list in docs/executor.md with ops_markdown()"
+
+
+@pytest.mark.parametrize("bounds", [(0.0, 6.0), (-1.0, 1.0), (0.0, None)])
+def test_clip_and_relu6(bounds):
+    lo, hi = bounds
+    inputs = ["x", "lo"] + (["hi"] if hi is not None else [])
+    inits = [("lo", np.array(lo, dtype=np.float32))] + ([("hi", np.array(hi, dtype=np.float32))] if hi else [])
+    model = _model([helper.make_node("Clip", inputs, ["y"])], {"x": ((2, 3), np.float32)}, inits)
+    _check(model, {"x": 4 * _x(2, 3)})
+    relu_like = any("ReLU" in type(m).__name__ for m in to_torch(model).modules())
+    assert relu_like == (lo == 0.0)  # a clip at zero is seen by the ReLU-statistic proxies

@@ -189,9 +189,20 @@ def describe_signals(model: Any, values: dict[str, float], batch_size: int = 64)
         used = planned if side is None or not math.isfinite(side) or int(side) == planned[0] else \
             proxy_input_size(model, max_side=10**9)
         what = _image_text(batch_size, used, planned)
-        why = "the graph has no ReLU" if not any(n.op_type == "Relu" for n in model.graph.node) else "failed"
+        relu = any(n.op_type == "Relu" or (n.op_type == "Clip" and _clips_at_zero(n, model)) for n in model.graph.node)
+        why = "failed" if relu else "the graph has no ReLU"
     skipped = {n: why for n in names if not math.isfinite(values[f"zc_{n}"])}
     return ProxySignals({k: v for k, v in values.items() if k.startswith("zc_")}, what, skipped).note
+
+
+def _clips_at_zero(node: Any, model: Any) -> bool:
+    """Whether a Clip node is a ReLU (constant lower bound 0), as the torch executor builds it."""
+    from onnx import numpy_helper
+
+    if len(node.input) < 2 or not node.input[1]:
+        return any(a.name == "min" and a.f == 0.0 for a in node.attribute)
+    init = {t.name: t for t in model.graph.initializer}
+    return node.input[1] in init and float(numpy_helper.to_array(init[node.input[1]]).reshape(-1)[0]) == 0.0
 
 
 def _shape_error(e: RuntimeError) -> bool:
@@ -209,7 +220,7 @@ def _image_proxies(model: Any, x: Any, y: Any, names: Sequence[str], seed: int,
     forward = [n for n in names if n in statistics]
     scores = relu_scores(net, x, {n: statistics[n](int(x.shape[0])) for n in forward}) if forward else {}
     skipped = {}
-    if forward and not any(type(m).__name__ == "ReLU" for m in net.modules()):
+    if forward and not any("ReLU" in type(m).__name__ for m in net.modules()):  # as relu_scores hooks them
         skipped = {n: "the graph has no ReLU" for n in forward}
     rest = [n for n in names if n not in statistics]
     # synflow rewrites its network (|w|, float64, BN bypassed): it gets the net last, or a copy.

@@ -680,8 +680,6 @@ _register_simple("Sigmoid", lambda attrs, ctx: lambda x: x.sigmoid())
 _register_simple("Tanh", lambda attrs, ctx: lambda x: x.tanh())
 _register_simple("Transpose", lambda attrs, ctx: lambda x: x.permute(
     *(attrs.get("perm") or list(reversed(range(x.dim()))))))
-_register_simple("Clip", lambda attrs, ctx: lambda x, lo=None, hi=None: x.clamp(
-    attrs.get("min") if lo is None else float(lo), attrs.get("max") if hi is None else float(hi)))
 _register_simple("LeakyRelu", lambda attrs, ctx: lambda x: _torch("nn").functional.leaky_relu(
     x, float(attrs.get("alpha", 0.01))))
 _register_simple("Elu", lambda attrs, ctx: lambda x: _torch("nn").functional.elu(x, float(attrs.get("alpha", 1.0))))
@@ -730,6 +728,30 @@ def _cumsum(x: Any, axis: int, attrs: dict[str, Any]) -> Any:
     if int(attrs.get("exclusive", 0)):
         y = y - x
     return y.flip(axis) if int(attrs.get("reverse", 0)) else y
+
+
+@TORCH_OPS.register("Clip")
+def _clip(node: Any, attrs: dict[str, Any], ctx: OpContext) -> Any:
+    """``Clip``; with a constant lower bound 0 it is a ReLU (ReLU6 when the upper bound is 6) and becomes a
+    ``ClipReLU`` module, so ReLU-statistic proxies see MobileNet-style activations."""
+    import torch.nn as nn
+
+    lo = attrs.get("min") if ctx.opset < 11 else (ctx.const(node, 1) or [None])[0]
+    hi = attrs.get("max") if ctx.opset < 11 else (ctx.const(node, 2) or [None])[0]
+
+    def run(x: Any, lo_t: Any = None, hi_t: Any = None) -> Any:
+        low = lo if lo is not None else (None if lo_t is None else float(lo_t))
+        high = hi if hi is not None else (None if hi_t is None else float(hi_t))
+        return x.clamp(low, high)
+
+    if lo is None or float(lo) != 0.0 or (len(node.input) > 1 and node.input[1] and ctx.const(node, 1) is None):
+        return _module(run)
+
+    class ClipReLU(nn.Module):
+        def forward(self, *xs: Any) -> Any:
+            return run(*xs)
+
+    return ClipReLU()
 
 
 @TORCH_OPS.register("LayerNormalization")
