@@ -49,7 +49,44 @@ def as_items(models: Any) -> list[Any]:
     return list(models)
 
 
-def _row(item: Any, index: int, space: str, input_shape: Sequence[int] | None) -> dict[str, Any]:
+# Loaded files are cached under ``<cache_dir>/loaded-<LOAD_CACHE_TAG>/`` by the SHA-256 of their bytes; the tag
+# changes with the versions of onnxnet and of the tools that simplify and canonicalise.
+def _load_tag() -> str:
+    import onnx
+
+    import onnxnet
+
+    return f"onnxnet{onnxnet.__version__}-onnx{onnx.__version__}"
+
+
+def _cached_row(item: Any, cache_dir: str | os.PathLike[str], load: Any) -> dict[str, Any]:
+    """``load()``'s row for a file or bytes ``item``, read from / written to the load cache by content hash."""
+    import hashlib
+    import json
+
+    from onnxnet import atomic
+
+    data = Path(item).read_bytes() if isinstance(item, (str, os.PathLike)) else bytes(item)
+    key = hashlib.sha256(data).hexdigest()
+    folder = Path(cache_dir) / f"loaded-{_load_tag()}" / key[:2]
+    meta, graph = folder / f"{key}.json", folder / f"{key}.onnx"
+    if meta.is_file() and graph.is_file():
+        try:
+            return {**json.loads(meta.read_text()), "onnx": graph.read_bytes()}
+        except (OSError, ValueError):
+            pass  # a damaged entry is loaded again and rewritten
+    row = load()
+    atomic.write_bytes(graph, row["onnx"])
+    atomic.write_json(meta, {k: v for k, v in row.items() if k not in ("onnx", "id", "space")})
+    return row
+
+
+def _row(item: Any, index: int, space: str, input_shape: Sequence[int] | None,
+         cache_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    if cache_dir is not None and isinstance(item, (str, os.PathLike, bytes, bytearray)):
+        name = os.fspath(item) if isinstance(item, (str, os.PathLike)) else f"model{index}"
+        row = _cached_row(item, cache_dir, lambda: _row(item, index, space, input_shape))
+        return {**row, "id": name, "space": space}
     if isinstance(item, (str, os.PathLike)):
         name = os.fspath(item)
         raw = read_model(Path(item))  # the only read of the file (external weights beside it included)
@@ -66,17 +103,20 @@ def _row(item: Any, index: int, space: str, input_shape: Sequence[int] | None) -
             "n_params": int(facts.n_params), "flops": int(facts.flops), "metadata": metadata}
 
 
-def as_rows(models: Any, space: str = "user", *, input_shape: Sequence[int] | None = None) -> Any:
+def as_rows(models: Any, space: str = "user", *, input_shape: Sequence[int] | None = None,
+            cache_dir: str | os.PathLike[str] | None = None) -> Any:
     """Store-like rows (``ROW_COLUMNS``) for any accepted input, so predictors fitted on benchmark rows score
     user networks. Store rows pass through unchanged (a single row becomes a one-row frame); ``space`` groups
-    the other networks for predictors that rank within a space. Bad input is a ``ModelLoadError`` naming it."""
+    the other networks for predictors that rank within a space. ``cache_dir``: files and bytes already loaded
+    (same content) come from the load cache there instead of being simplified and canonicalised again. Bad input
+    is a ``ModelLoadError`` naming it."""
     import pandas as pd
 
     if is_rows(models):
         return models
     if is_row(models):
         return pd.DataFrame([dict(models)])
-    return pd.DataFrame([dict(it) if is_row(it) else _row(it, i, space, input_shape)
+    return pd.DataFrame([dict(it) if is_row(it) else _row(it, i, space, input_shape, cache_dir)
                          for i, it in enumerate(as_items(models))])
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import onnx
+import torch
 from onnx import TensorProto, helper, numpy_helper
+
+from onnxnet.graph import load_model
 
 
 def conv_branch_model(names: dict[str, str] | None = None, order: list[int] | None = None) -> onnx.ModelProto:
@@ -47,3 +52,26 @@ def conv_branch_model(names: dict[str, str] | None = None, order: list[int] | No
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(N("x"), TensorProto.FLOAT, [1, 3, 8, 8])],
                               [helper.make_tensor_value_info(N("out"), TensorProto.FLOAT, [1, 8, 8, 8])], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+class TokenNet(torch.nn.Module):
+    """An embedding, a GELU MLP and an output layer tied to the embedding (as GPT-2's)."""
+
+    def __init__(self, vocab: int = 50, dim: int = 16) -> None:
+        super().__init__()
+        self.emb = torch.nn.Embedding(vocab, dim)
+        self.mlp = torch.nn.Linear(dim, dim)
+        self.out = torch.nn.Linear(dim, vocab, bias=False)
+        self.out.weight = self.emb.weight
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.nn.functional.gelu(self.mlp(self.emb(ids))))
+
+
+def token_model() -> tuple[TokenNet, onnx.ModelProto]:
+    """``TokenNet`` and its export (TorchScript exporter, token ids (1, 12)) through ``load_model``."""
+    torch.manual_seed(0)
+    net = TokenNet().eval()
+    buf = io.BytesIO()
+    torch.onnx.export(net, (torch.zeros((1, 12), dtype=torch.long),), buf, dynamo=False, opset_version=17)
+    return net, load_model(buf.getvalue())

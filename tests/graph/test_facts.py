@@ -62,3 +62,29 @@ def test_resnet18_params_and_macs_match_published_counts():
     f = graph_facts(load_model(m, shape))
     assert f.n_params == 11_689_512 - 4_800
     assert f.macs == 1_814_073_344
+
+
+def test_tied_embedding_is_counted_once():
+    """GPT-2 style: the output layer is the embedding; the export writes it twice (as is and transposed)."""
+    from graph_models import token_model
+
+    from onnxnet.graph.facts import shared_initializers
+
+    net, model = token_model()
+    assert len(shared_initializers(model)) == 1
+    assert graph_facts(model).n_params == sum(p.numel() for p in net.parameters())  # 50*16 + 16*16 + 16
+
+
+def test_equal_zero_biases_are_not_merged():
+    import torch
+    import torch.nn as nn
+
+    from onnxnet.graph import export_torch, load_model
+
+    net = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 4))
+    with torch.no_grad():
+        for m in net:
+            if isinstance(m, nn.Linear):
+                m.bias.zero_()
+    model = load_model(export_torch(net.eval(), (1, 4)))
+    assert graph_facts(model).n_params == sum(p.numel() for p in net.parameters())

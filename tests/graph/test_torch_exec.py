@@ -103,10 +103,16 @@ def test_pad_matches_onnxruntime(pads, mode, value):
     np.testing.assert_allclose(out, ref)
 
 
-def test_pad_with_computed_pads_is_a_clear_error():
-    node = helper.make_node("Pad", ["x", "p"], ["y"], name="the_pad")
-    shape = helper.make_node("Shape", ["x"], ["p"], name="shape")
-    g = helper.make_graph([shape, node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 4])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
-    with pytest.raises(UnsupportedOpError, match="the_pad|shape"):
-        to_torch(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]))
+def test_pad_with_pads_computed_from_the_input_shape():
+    """pads = Shape(x) * mask: computed inside the graph, read at run time."""
+    nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Concat", ["s", "s"], ["ss"], axis=0),
+             helper.make_node("Mul", ["ss", "mask"], ["p"]), helper.make_node("Pad", ["x", "p"], ["y"])]
+    mask = numpy_helper.from_array(np.array([0, 0, 1, 0, 0, 0, 0, 1], dtype=np.int64), "mask")
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [mask])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    x = np.random.default_rng(0).standard_normal((1, 2, 3, 4)).astype(np.float32)
+    ref = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+    out = to_torch(model, normalize="none", weights="file")(torch.from_numpy(x)).detach().numpy()
+    assert out.shape == (1, 2, 6, 8)
+    np.testing.assert_allclose(out, ref)

@@ -1,6 +1,8 @@
 """Forward-only proxies (nwot, meco, swap) and proxies computed from ONNX graphs."""
 
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -60,7 +62,7 @@ def onnx_rows():
 
 def test_onnx_proxies_on_real_cifar_images(onnx_rows):
     small, wide = (onnx_proxy_features(b) for b in onnx_rows["onnx"])
-    assert set(small) == {f"zc_{n}" for n in PROXY_SET}
+    assert set(small) == {f"zc_{n}" for n in PROXY_SET} | {"proxy_input_px"}
     assert all(math.isfinite(v) for v in (*small.values(), *wide.values()))
     assert wide["zc_nwot"] > small["zc_nwot"] and wide["zc_synflow"] > small["zc_synflow"]
 
@@ -166,3 +168,54 @@ def test_extra_proxies_have_their_own_cache_and_predictor(onnx_rows, tmp_path):
         proxy_frame(onnx_rows, ("nope",), cache_dir=tmp_path)
     scores = get_predictor("onnx-meco_batch", cache_dir=str(tmp_path)).predict(onnx_rows)
     assert np.isfinite(scores).all() and scores[0] != scores[1]
+
+
+class PatchNet(nn.Module):
+    """A conv stem, then a Swin-style token reshape fixed at export: [N, C, H, W] -> [N, HW, C] -> [N, H, W, C]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 4, stride=4)
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.stem(x))
+        n, c, h, w = y.shape
+        y = y.flatten(2).transpose(1, 2).reshape(n, h, w, c)
+        return self.head(y.mean(dim=(1, 2)))
+
+
+def test_proxies_fall_back_to_the_native_size_when_fixed_shapes_break(shared_data):
+    from onnxnet.features.onnx_proxies import describe_signals, onnx_signals
+
+    model = load_model(export_torch(PatchNet().eval(), (1, 3, 96, 96)))
+    signals = onnx_signals(model, ("nwot", "synflow"), batch_size=8)
+    assert all(math.isfinite(v) for v in signals.values.values())
+    assert "at 96x96 px (the model's own size" in signals.note and "64x64" in signals.note
+    assert describe_signals(model, signals.values, batch_size=8) == signals.note
+
+
+def test_token_models_get_image_free_signals_and_say_which():
+    from onnxnet.features.onnx_proxies import describe_signals, onnx_signals, token_input
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "graph"))
+    from graph_models import token_model
+
+    _, model = token_model()
+    assert token_input(model) == (12, 50)
+    signals = onnx_signals(model)
+    assert math.isfinite(signals.values["zc_synflow"])
+    assert all(math.isnan(signals.values[f"zc_{n}"]) for n in ("nwot", "meco", "swap"))
+    assert signals.note.startswith("proxies synflow on token ids (N, 12)")
+    assert "nwot, meco, swap not computed" in signals.note
+    assert describe_signals(model, signals.values) == signals.note  # the note again from cached values
+
+
+def test_relu_free_image_graph_names_the_proxies_it_has_no_value_for():
+    from onnxnet.features.onnx_proxies import onnx_signals
+
+    model = load_model(export_torch(nn.Sequential(nn.Conv2d(3, 4, 3), nn.GELU(), nn.Flatten(),
+                                                  nn.Linear(4 * 14 * 14, 10)).eval(), (1, 3, 16, 16)))
+    signals = onnx_signals(model, batch_size=8)
+    assert math.isnan(signals.values["zc_nwot"]) and math.isfinite(signals.values["zc_synflow"])
+    assert "nwot, meco, swap not computed (the graph has no ReLU)" in signals.note

@@ -11,6 +11,7 @@ import typer
 from onnxnet.cli.app import app
 from onnxnet.cli.config_options import config_options
 from onnxnet.cli.options import ALLOW_PARTIAL, CIFAR10, OLD_BENCH, QUIET, STORE, renamed, split_names
+from onnxnet.cli.evaluate import FEATURE_CACHE
 from onnxnet.errors import SurrogateError, TrainingError
 from onnxnet.surrogate.pretrain import PretrainConfig
 from onnxnet.surrogate.trainer import TrainConfig
@@ -101,6 +102,34 @@ def _space_for(est: Any, space: str | None, n_files: int) -> str | None:
     return space
 
 
+def _signal_notes(est: Any, rows: Any, cache: Path) -> list[str]:
+    """One statement per file of what it was scored on: files with the same signals share a line, and a file the
+    predictor could not fully score gets its reasons (each once) on its own line."""
+    from onnxnet.features import features_frame
+    from onnxnet.features.onnx_proxies import INPUT_COLUMN, PROXY_SET, describe_signals
+
+    families = tuple(getattr(est, "feature_families", ()))
+    chosen = getattr(est, est.proxies_param) if getattr(est, "proxies_param", None) else True
+    chosen = [chosen] if isinstance(chosen, str) and chosen != "auto" else chosen
+    names = PROXY_SET if isinstance(chosen, (bool, str)) else [n for n in PROXY_SET if n in chosen]
+    reasons: dict[str, list[str]] = {}
+    for f in getattr(est, "failures_", []):
+        if f["reason"] not in reasons.setdefault(str(f["id"]), []):
+            reasons[str(f["id"])].append(f["reason"])
+    used = f"features {', '.join(families)}" if families else ""
+    notes: dict[str, list[str]] = {}
+    if "proxies" in families:
+        frame, _ = features_frame(rows, kind="proxies", cache_dir=cache, compute=False)
+        frame = frame.reindex(columns=[f"zc_{n}" for n in names] + [INPUT_COLUMN])
+        for (_, row), (_, values) in zip(rows.iterrows(), frame.iterrows()):
+            if str(row["id"]) not in reasons:
+                note = f"{used}; {describe_signals(row['onnx'], values.to_dict())}"
+                notes.setdefault(note, []).append(str(row["id"]))
+    lines = [f"note: {ids[0] if len(ids) == 1 else f'{len(ids)} files'}: scored on {note}"
+             for note, ids in notes.items()]
+    return lines + [f"note: {i}: {'; '.join(r)} (scored without it)" for i, r in reasons.items()]
+
+
 @app.command()
 def predict(
     models: list[Path] = typer.Argument(..., help="ONNX files to score."),
@@ -115,6 +144,8 @@ def predict(
     metadata_key: str = typer.Option("accuracy", "--metadata-key",
                                      help="Show this ONNX metadata property as the known accuracy (ONNX-Bench files)."),
     cifar10: Optional[Path] = CIFAR10, quiet: bool = QUIET,
+    cache: Path = typer.Option(FEATURE_CACHE, "--cache", help="Feature cache folder, keyed by graph hash and shared "
+                               "with 'onnxnet evaluate' and 'onnxnet fit': a file scored before is not recomputed."),
 ) -> None:
     """Score ONNX files with a fitted predictor or trained surrogate (higher = better), best first.
 
@@ -130,15 +161,16 @@ def predict(
     use_cifar10(cifar10)
     set_progress(not quiet)
     folder = renamed(predictor, surrogate, "--predictor", "--surrogate")
-    est = load_predictor(folder)
+    est = load_predictor(folder, cache_dir=cache)
     lm = est.surrogate_ if isinstance(est, SurrogatePredictor) else None
     if lm is None:
         space = _space_for(est, space, len(models))
-    rows = as_rows([str(m) for m in models], space=(space if lm is None else None) or "user")  # each file read once
+    rows = as_rows([str(m) for m in models], space=(space if lm is None else None) or "user",  # each file read once
+                   cache_dir=cache)
     if lm is None:
         scores = est.predict(rows)
-        for f in getattr(est, "failures_", []):
-            typer.echo(f"note: {f['id']}: {f['reason']} (scored without it)", err=True)
+        for line in _signal_notes(est, rows, cache):
+            typer.echo(line, err=True)
         over = 0
         space = None  # a fitted predictor ranks; it does not regress accuracies
     else:

@@ -3,7 +3,10 @@
 Conventions (per inference, for the batch size in the graph's input shape):
 
 - ``n_params``: elements of floating-point constants (initializers), each counted once even if shared,
-  except scalars and configuration constants (Resize scales, Pad values, Clip bounds). For a network exported
+  except scalars and configuration constants (Resize scales, Pad values, Clip bounds). Tied weights count once:
+  an initializer whose values repeat another's (the same tensor, or a 2-D one transposed, as a language model's
+  output layer repeats its token embedding) is not counted again (``shared_initializers``; needs the weight
+  values, so a weight-free store row counts each copy). Constant-valued tensors (zero biases) are never merged. For a network exported
   in eval mode BatchNorm is folded into the Conv, so a Conv+BN block counts ``weight + bias`` only.
 - ``macs``: multiply-accumulates of Conv, ConvTranspose, Gemm, MatMul (and Einsum-free attention built from them).
 - ``flops``: ``2 * macs`` for those ops plus one FLOP per bias element added; elementwise ops count one FLOP per
@@ -122,8 +125,41 @@ def node_cost(node: Node, types: dict[str, TensorType]) -> tuple[int, int]:
     return 0, 0
 
 
+def shared_initializers(model: onnx.ModelProto) -> set[str]:
+    """Names of floating-point initializers whose values repeat an earlier one's, as is or (2-D) transposed: tied
+    weights, which exporters and canonicalisation write once per use. Tensors without values, with fewer than
+    two elements, or holding one value throughout (zero biases) are never reported."""
+    import hashlib
+
+    import numpy as np
+    from onnx import numpy_helper
+
+    def digest(a: np.ndarray) -> str:
+        return hashlib.sha1(repr(a.shape).encode() + np.ascontiguousarray(a).tobytes()).hexdigest()
+
+    seen: set[str] = set()
+    shared = set()
+    for t in model.graph.initializer:
+        if t.data_type not in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
+                               onnx.TensorProto.BFLOAT16) or math.prod(t.dims) < 2:
+            continue
+        if t.data_location == onnx.TensorProto.EXTERNAL or not (t.raw_data or t.float_data or t.double_data
+                                                                 or t.int32_data):
+            continue  # weight-free (stripped) tensor: no values to compare
+        a = numpy_helper.to_array(t)
+        if a.min() == a.max():
+            continue
+        keys = [digest(a)] + ([digest(a.T)] if a.ndim == 2 else [])
+        if any(k in seen for k in keys):
+            shared.add(t.name)
+        else:
+            seen.add(keys[0])
+    return shared
+
+
 def graph_facts(model: onnx.ModelProto | Graph) -> GraphFacts:
     """Static facts of a (canonical) model; see the module docstring for the conventions."""
+    tied = shared_initializers(model) if isinstance(model, onnx.ModelProto) else set()
     g = model if isinstance(model, Graph) else Graph.from_onnx(model)
     types: dict[str, TensorType] = dict(g.types)
     types.update({n: t for n, t in g.inputs})
@@ -132,7 +168,8 @@ def graph_facts(model: onnx.ModelProto | Graph) -> GraphFacts:
 
     config = {x for n in g.nodes for j, x in enumerate(n.inputs) if (n.op, j) in CONFIG_SLOTS}
     n_params = sum(_numel(c.type) for name, c in g.consts.items()
-                   if c.type.dtype in FLOAT_DTYPES and name not in config and _numel(c.type) > 1)
+                   if c.type.dtype in FLOAT_DTYPES and name not in config and name not in tied
+                   and _numel(c.type) > 1)
     flops = macs = 0
     for n in g.nodes:
         f, m = node_cost(n, types)

@@ -116,4 +116,4 @@ class AutoPredictor(Predictor):
         unknown = sorted(set(state["roles"]) - set(_ROLES))
         if unknown:
             raise ValueError(f"unknown model roles {unknown}")
-        self.models_ = {role: load_predictor(folder / role) for role in state["roles"]}
+        self.models_ = {role: load_predictor(folder / role, cache_dir=self.cache_dir) for role in state["roles"]}

@@ -18,10 +18,12 @@ def is_predictor_folder(path: str | Path) -> bool:
     return (folder / PREDICTOR_FILE).is_file() or (folder / SETTINGS_FILE).is_file()
 
 
-def load_predictor(path: str | Path, *, device: str = "auto") -> Predictor:
+def load_predictor(path: str | Path, *, device: str = "auto", cache_dir: str | Path | None = None) -> Predictor:
     """The fitted predictor in folder ``path``: one saved by ``Predictor.save`` (``onnxnet fit``), or a trained
     language-model surrogate (``onnxnet train``) as a ``surrogate`` predictor. ``device``: where a language model
-    in it runs (``"auto"``: the GPU when there is one). A missing or damaged folder is a ``SurrogateError``."""
+    in it runs (``"auto"``: the GPU when there is one). ``cache_dir``: the feature cache (by graph hash) it and
+    its members read and fill, as ``onnxnet evaluate`` does (a saved predictor keeps no machine paths). A missing
+    or damaged folder is a ``SurrogateError``."""
     folder = Path(path)
     if not (folder / PREDICTOR_FILE).is_file() and (folder / SETTINGS_FILE).is_file():
         return SurrogatePredictor.from_folder(folder, device=device)
@@ -36,6 +38,8 @@ def load_predictor(path: str | Path, *, device: str = "auto") -> Predictor:
         pred = get_predictor(saved["name"], **saved["params"])
         if "device" in pred.get_params():
             pred.set_params(device=device)
+        if cache_dir is not None and "cache_dir" in pred.get_params():
+            pred.set_params(cache_dir=str(cache_dir))
         if pred.needs_training:
             pred._load_state(folder, saved["state"])
         if saved.get("fit_spaces"):

@@ -142,7 +142,7 @@ class StackPredictor(Predictor):
         if len(self.weights_) != len(self.members):
             raise ValueError(f"{len(self.weights_)} weights for {len(self.members)} members")
         self.oof_kendall_ = state.get("oof_kendall")
-        self.models_ = [load_predictor(folder / f"member_{j}") if w > 0 else None
+        self.models_ = [load_predictor(folder / f"member_{j}", cache_dir=self.cache_dir) if w > 0 else None
                         for j, w in enumerate(self.weights_)]
         self.quantiles_ = [SpaceQuantiles(reference=dict(r)) if r is not None else None for r in state["reference"]]
         if len(self.quantiles_) != len(self.models_):
