@@ -1,0 +1,111 @@
+"""The ONNX graphs of candidate architectures, as store-like rows, cached by architecture hash.
+
+Scoring a candidate with a graph-based predictor (or costing it by #params / FLOPs) needs its canonical ONNX
+graph; building one NB201 network costs ~0.3-0.5 s on a small CPU. ``GraphRows`` reads a network from a benchmark
+store when one is given (``--store``), else builds it with the space's own builder (``bench.build.canonical_onnx``,
+weight-free like the store), and keeps every built row in ``graphs.parquet`` under its cache folder, flushed
+atomically, so a resumed or repeated search never builds a network twice. Isomorphic architectures share one
+row (the key is ``SearchSpace.arch_hash``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Hashable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from onnxnet.errors import DataError
+
+#: Columns of a graph row (the store schema without labels).
+ROW_COLUMNS = ("id", "space", "arch", "arch_hash", "graph_hash", "onnx", "n_params", "flops", "n_nodes", "macs",
+               "depth", "split")
+
+
+class GraphRows:
+    """Store-like rows (``onnx`` bytes, static facts, ``graph_hash``) of architectures of one space."""
+
+    def __init__(self, space: Any, cache_dir: str | os.PathLike[str] | None = None,
+                 store: str | os.PathLike[str] | None = None, flush_every: int = 64) -> None:
+        self.space = space
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.store = Path(store) if store is not None else None
+        self.flush_every = flush_every
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._new = 0
+        self._store_index: dict[str, int] | None = None
+        self._store_rows: pd.DataFrame | None = None
+        self.built = 0  # networks built here (not read from a store or cache)
+        if self.cache_dir is not None and self._disk.is_file():
+            try:
+                cached = pd.read_parquet(self._disk)
+            except Exception as e:  # noqa: BLE001  (pyarrow raises several types for a damaged file)
+                raise DataError(f"graph cache {self._disk} is unreadable ({e}); delete it (it is rebuilt)") from None
+            for rec in cached.to_dict("records"):
+                self._rows[str(rec["arch_hash"])] = rec
+
+    @property
+    def _disk(self) -> Path:
+        assert self.cache_dir is not None
+        return self.cache_dir / f"graphs-{self.space.name}.parquet"
+
+    def _open_store(self) -> None:
+        from onnxnet.bench.store import BenchStore
+
+        if self.store is None or self._store_index is not None:
+            return
+        if not self.store.is_dir():
+            raise DataError(f"benchmark store {self.store} not found; pass a folder made by `onnxnet bench build`")
+        rows = BenchStore(self.store).read(spaces=[self.space.name], columns=list(ROW_COLUMNS))
+        self._store_rows = rows
+        self._store_index = {}
+        for i, h in enumerate(rows["arch_hash"].astype(str)):
+            self._store_index.setdefault(h, i)
+
+    def rows(self, archs: Sequence[Hashable]) -> pd.DataFrame:
+        """One row per architecture (in order); a network that cannot be built raises ``DataError``."""
+        from onnxnet.bench.build import _StageError, canonical_onnx, network_id, row_for
+
+        keys = [self.space.arch_hash(a) for a in archs]
+        out: list[dict[str, Any]] = []
+        for arch, key in zip(archs, keys):
+            rec = self._rows.get(key)
+            if rec is None and self.store is not None:
+                self._open_store()
+                assert self._store_index is not None and self._store_rows is not None
+                i = self._store_index.get(key)
+                if i is not None:
+                    rec = self._store_rows.iloc[i].to_dict()
+                    self._rows[key] = rec  # not flushed: the store has it
+            if rec is None:
+                try:
+                    model = canonical_onnx(self.space, arch)
+                except _StageError as e:
+                    raise DataError(f"cannot build the ONNX graph of {self.space.name} architecture "
+                                    f"{self.space.to_string(arch)} ({e}); report it with this architecture") from None
+                rec = {"id": network_id(self.space, arch), **row_for(self.space, arch, model)}
+                self._rows[key] = rec
+                self.built += 1
+                self._new += 1
+                if self._new >= self.flush_every:
+                    self.flush()
+            out.append({**rec, "arch": self.space.to_string(arch)})
+        frame = pd.DataFrame(out, columns=list(ROW_COLUMNS))
+        for col in ("n_params", "flops", "n_nodes", "macs", "depth"):
+            frame[col] = frame[col].astype(np.int64)
+        return frame
+
+    def flush(self) -> None:
+        """Write the rows built since the last flush to the cache (atomically)."""
+        if self.cache_dir is None or self._new == 0:
+            return
+        from onnxnet.bench.atomic import write_with
+
+        built = [r for r in self._rows.values() if "onnx" in r]
+        frame = pd.DataFrame(built, columns=list(ROW_COLUMNS))
+        if self.store is not None and self._store_index is not None:
+            frame = frame[~frame["arch_hash"].isin(self._store_index)]  # the store keeps those
+        write_with(self._disk, lambda p: frame.to_parquet(p, index=False))
+        self._new = 0
