@@ -29,6 +29,7 @@ class Fitness:
         self.refit = refit
         self.fitted = (not predictor.needs_training) or getattr(predictor, "is_fitted_", False)
         self.n_fits = 0
+        self.anchors: Any = None  # fixed reference rows scored with every batch (see ``needs_anchors``)
 
     @classmethod
     def from_spec(cls, spec: str, params: dict[str, Any] | None = None, *, refit: bool | None = None,
@@ -78,6 +79,18 @@ class Fitness:
         """True while the predictor has never been fitted (it must see true evaluations first)."""
         return not self.fitted
 
+    def needs_anchors(self, space: str) -> bool:
+        """Whether scores depend on the batch scored together: a vote of per-batch ranks, or a predictor fitted
+        without ``space`` (its networks are then ranked among each other). Such a fitness scores every batch
+        together with the same fixed anchor networks, so scores of different batches compare."""
+        from onnxnet.predictors.static import StaticFeaturePredictor
+
+        if isinstance(self.predictor, StaticFeaturePredictor):
+            return False
+        if self.predictor.needs_training and not self.refit:
+            return space not in (getattr(self.predictor, "fit_spaces_", None) or [])
+        return not self.predictor.needs_training
+
     def fit(self, rows: Any, y: np.ndarray) -> None:
         """Fit a fresh copy of the predictor on ``rows`` with true accuracies ``y``."""
         fresh = type(self.predictor)(**self.predictor.get_params())
@@ -94,5 +107,11 @@ class Fitness:
 
     def score(self, rows: Any) -> np.ndarray:
         """One score per row; rows the predictor cannot score get ``-inf``."""
-        out = np.asarray(self.predictor.predict(rows), dtype=float)
+        import pandas as pd
+
+        if self.anchors is not None and len(self.anchors):
+            both = pd.concat([self.anchors, rows], ignore_index=True)
+            out = np.asarray(self.predictor.predict(both), dtype=float)[len(self.anchors):]
+        else:
+            out = np.asarray(self.predictor.predict(rows), dtype=float)
         return np.where(np.isfinite(out), out, -np.inf)

@@ -35,6 +35,8 @@ from onnxnet.search.strategies import STRATEGIES, get_strategy
 
 #: Candidates asked from a strategy per predictor call.
 ASK_CHUNK = 20
+#: Fixed random networks scored with every batch by a batch-relative fitness (``Fitness.needs_anchors``).
+N_ANCHORS = 100
 #: Consecutive asks that bring nothing new before a round stops early (a small space is exhausted).
 MAX_STALE_ASKS = 50
 
@@ -125,10 +127,14 @@ class _Run:
         if cfg.predictor is not None:
             self.fitness = Fitness.from_spec(cfg.predictor, cfg.predictor_params, refit=cfg.refit,
                                              cache_dir=str(cache / "features"), seed=cfg.seed)
+        if self.fitness is not None and self.fitness.needs_anchors(self.space.name):
+            rng = np.random.default_rng([cfg.seed, 11])
+            anchors = {self.space.arch_hash(a): a for a in (self.space.sample(rng) for _ in range(N_ANCHORS))}
+            self.fitness.anchors = self.graphs.rows(list(anchors.values()))
         self.journal = Journal(out / "journal.jsonl")
         self.evaluated: dict[str, dict[str, Any]] = {}
         self.archs: dict[str, Hashable] = {}
-        self.queries = 0
+        self.queries = 0 if self.fitness is None or self.fitness.anchors is None else len(self.fitness.anchors)
         self.bar = None
         if progress:
             from tqdm import tqdm
