@@ -55,6 +55,7 @@ def search(
     store: Optional[Path] = typer.Option(None, "--store", help="read candidate graphs from this benchmark store"),
     cache: Optional[Path] = typer.Option(None, "--cache", help="graph/feature cache folder shared between runs "
                                          "(default: OUT/cache)"),
+    jobs: int = typer.Option(1, "--jobs", help="processes that build missing candidate graphs"),
 ) -> None:
     """Search a space for accurate (and cheap) networks; writes ranked.csv, evaluations.csv, onnx/, pareto.*"""
     from onnxnet.search import SearchConfig, run_search
@@ -64,7 +65,7 @@ def search(
                        strategy_params=_kv(strategy_param, "--strategy-param"), objective=objective,
                        queries=queries, evals=evals, top=top, seed=seed, init=init, batch=batch, refit=refit,
                        label=label, store=str(store) if store is not None else None)
-    result = run_search(cfg, out, cache_dir=cache)
+    result = run_search(cfg, out, cache_dir=cache, jobs=jobs)
     cols = [c for c in ("rank", "accuracy", "score", "cost", "arch") if c in result.ranked.columns]
     typer.echo(result.ranked[cols].head(max(top, 1)).to_string(index=False))
     typer.echo(result.summary())

@@ -28,11 +28,13 @@ class GraphRows:
     """Store-like rows (``onnx`` bytes, static facts, ``graph_hash``) of architectures of one space."""
 
     def __init__(self, space: Any, cache_dir: str | os.PathLike[str] | None = None,
-                 store: str | os.PathLike[str] | None = None, flush_every: int = 64) -> None:
+                 store: str | os.PathLike[str] | None = None, flush_every: int = 64, jobs: int = 1) -> None:
         self.space = space
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.store = Path(store) if store is not None else None
         self.flush_every = flush_every
+        self.jobs = jobs
+        self._pool: Any = None
         self._rows: dict[str, dict[str, Any]] = {}
         self._new = 0
         self._store_index: dict[str, int] | None = None
@@ -66,36 +68,56 @@ class GraphRows:
 
     def rows(self, archs: Sequence[Hashable]) -> pd.DataFrame:
         """One row per architecture (in order); a network that cannot be built raises ``DataError``."""
-        from onnxnet.bench.build import _StageError, canonical_onnx, network_id, row_for
-
         keys = [self.space.arch_hash(a) for a in archs]
-        out: list[dict[str, Any]] = []
+        missing: dict[str, Hashable] = {}
         for arch, key in zip(archs, keys):
-            rec = self._rows.get(key)
-            if rec is None and self.store is not None:
+            if key in self._rows or key in missing:
+                continue
+            if self.store is not None:
                 self._open_store()
                 assert self._store_index is not None and self._store_rows is not None
                 i = self._store_index.get(key)
                 if i is not None:
-                    rec = self._store_rows.iloc[i].to_dict()
-                    self._rows[key] = rec  # not flushed: the store has it
-            if rec is None:
-                try:
-                    model = canonical_onnx(self.space, arch)
-                except _StageError as e:
-                    raise DataError(f"cannot build the ONNX graph of {self.space.name} architecture "
-                                    f"{self.space.to_string(arch)} ({e}); report it with this architecture") from None
-                rec = {"id": network_id(self.space, arch), **row_for(self.space, arch, model)}
-                self._rows[key] = rec
-                self.built += 1
-                self._new += 1
-                if self._new >= self.flush_every:
-                    self.flush()
-            out.append({**rec, "arch": self.space.to_string(arch)})
+                    self._rows[key] = self._store_rows.iloc[i].to_dict()  # not flushed: the store has it
+                    continue
+            missing[key] = arch
+        if missing:
+            self._build(missing)
+        out = [{**self._rows[key], "arch": self.space.to_string(arch)} for arch, key in zip(archs, keys)]
         frame = pd.DataFrame(out, columns=list(ROW_COLUMNS))
         for col in ("n_params", "flops", "n_nodes", "macs", "depth"):
             frame[col] = frame[col].astype(np.int64)
         return frame
+
+    def _build(self, todo: dict[str, Hashable]) -> None:
+        items = list(todo.items())
+        if self.jobs > 1 and len(items) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            if self._pool is None:
+                import multiprocessing as mp
+
+                self._pool = ProcessPoolExecutor(self.jobs, mp_context=mp.get_context("spawn"))
+            results = list(self._pool.map(_build_row, [self.space.name] * len(items), [a for _, a in items],
+                                          [_space_settings(self.space)] * len(items)))
+        else:
+            results = [_build_row(self.space.name, a, _space_settings(self.space), self.space) for _, a in items]
+        for (key, arch), (rec, err) in zip(items, results):
+            if rec is None:
+                raise DataError(f"cannot build the ONNX graph of {self.space.name} architecture "
+                                f"{self.space.to_string(arch)} ({err}); report it with this architecture")
+            self._rows[key] = rec
+            self.built += 1
+            self._new += 1
+        if self._new >= self.flush_every:
+            self.flush()
+
+    def close(self) -> None:
+        """Flush the cache and stop the build workers."""
+        self.flush()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def flush(self) -> None:
         """Write the rows built since the last flush to the cache (atomically)."""
@@ -109,3 +131,28 @@ class GraphRows:
             frame = frame[~frame["arch_hash"].isin(self._store_index)]  # the store keeps those
         write_with(self._disk, lambda p: frame.to_parquet(p, index=False))
         self._new = 0
+
+
+def _space_settings(space: Any) -> dict[str, Any]:
+    """Class-level network settings of a space (e.g. NB201's ``C`` and ``N``), passed to build workers."""
+    return {k: getattr(space, k) for k in ("C", "N") if hasattr(type(space), k)}
+
+
+def _build_row(name: str, arch: Hashable, settings: dict[str, Any], space: Any = None) -> tuple[Any, str]:
+    """The graph row of one architecture (run in a worker process when building in parallel)."""
+    from onnxnet.bench.build import _StageError, canonical_onnx, network_id, row_for
+
+    if space is None:
+        import torch
+
+        from onnxnet.spaces import get_space
+
+        torch.set_num_threads(1)
+        space = get_space(name)
+        for k, v in settings.items():
+            setattr(space, k, v)
+    try:
+        model = canonical_onnx(space, arch)
+    except _StageError as e:
+        return None, str(e)
+    return {"id": network_id(space, arch), **row_for(space, arch, model)}, ""

@@ -111,7 +111,7 @@ class SearchResult:
 
 class _Run:
     def __init__(self, cfg: SearchConfig, out: Path, oracle: Oracle | None, progress: bool,
-                 cache_dir: Path | None) -> None:
+                 cache_dir: Path | None, jobs: int = 1) -> None:
         from onnxnet.spaces import get_space
 
         self.cfg = cfg
@@ -120,7 +120,7 @@ class _Run:
         self.out = out
         cache = cache_dir if cache_dir is not None else out / "cache"
         self.cache = cache
-        self.graphs = GraphRows(self.space, cache, store=cfg.store)
+        self.graphs = GraphRows(self.space, cache, store=cfg.store, jobs=jobs)
         params = {"label": cfg.label} if cfg.label else {}
         self.oracle = oracle if oracle is not None else get_oracle(cfg.oracle, self.space, **params)
         self.fitness = None
@@ -128,7 +128,7 @@ class _Run:
             self.fitness = Fitness.from_spec(cfg.predictor, cfg.predictor_params, refit=cfg.refit,
                                              cache_dir=str(cache / "features"), seed=cfg.seed)
         if self.fitness is not None and self.fitness.needs_anchors(self.space.name):
-            rng = np.random.default_rng([cfg.seed, 11])
+            rng = np.random.default_rng(11)  # the same anchors in every seed (their graphs are cached once)
             anchors = {self.space.arch_hash(a): a for a in (self.space.sample(rng) for _ in range(N_ANCHORS))}
             self.fitness.anchors = self.graphs.rows(list(anchors.values()))
         self.journal = Journal(out / "journal.jsonl")
@@ -338,7 +338,7 @@ class _Run:
         return [(items[i][0], float(items[i][1])) for i in order[:k]]
 
     def close(self) -> None:
-        self.graphs.flush()
+        self.graphs.close()
         if self.bar is not None:
             self.bar.close()
 
@@ -372,11 +372,11 @@ def _check_folder(out: Path, cfg: SearchConfig) -> None:
 
 
 def run_search(cfg: SearchConfig, out: str | Path, *, oracle: Oracle | None = None, progress: bool = True,
-               cache_dir: str | Path | None = None, write_onnx: bool = True) -> SearchResult:
+               cache_dir: str | Path | None = None, write_onnx: bool = True, jobs: int = 1) -> SearchResult:
     """Run (or resume) the search ``cfg`` in folder ``out``; see the module docstring.
 
     ``oracle`` replaces the configured one (e.g. a ``FunctionOracle``); ``cache_dir`` shares built graphs and
-    features between runs (default ``out/cache``).
+    features between runs (default ``out/cache``); ``jobs`` > 1 builds missing graphs in that many processes.
     """
     from onnxnet.spaces import get_space
 
@@ -388,7 +388,7 @@ def run_search(cfg: SearchConfig, out: str | Path, *, oracle: Oracle | None = No
         Fitness.from_spec(cfg.predictor, cfg.predictor_params, refit=cfg.refit)  # bad predictor: fail early
     out = Path(out)
     _check_folder(out, cfg)
-    run = _Run(cfg, out, oracle, progress, Path(cache_dir) if cache_dir is not None else None)
+    run = _Run(cfg, out, oracle, progress, Path(cache_dir) if cache_dir is not None else None, jobs)
     try:
         run.run()
     finally:
