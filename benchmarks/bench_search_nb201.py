@@ -6,7 +6,7 @@ Methods (``--methods``, comma-separated), each run for ``--seeds`` seeds with ``
 * ``evolution``: regularised evolution on true labels alone (population 10, tournament 3);
 * ``inspace``: predictor-guided: ``pairwise`` (graph features, no proxies) fitted in-space on the search's own
   evaluations (10 random first, then refitted every round of 5), candidates proposed by regularised evolution
-  (warm-started with the best evaluated networks) and scored by the predictor, ``--queries`` per run;
+  (population: the 10 best evaluated networks, tournament 3) and scored by the predictor, ``--queries`` per run;
 * ``zeroshot``: the same loop with a predictor fitted only on other spaces (``--zero-shot DIR``, a folder from
   ``onnxnet fit``, e.g. NB101 + NB301), not refitted;
 * ``mo-random``, ``mo-nsga2``, ``mo-inspace``: two objectives, accuracy and HW-NAS-Bench edge-GPU latency:
@@ -40,6 +40,10 @@ LABELS = {"random": "random search (labels)", "evolution": "regularised evolutio
           "mo-inspace": "predictor-guided NSGA-II, in-space pairwise"}
 
 
+#: Evolution inside a guided round: the 10 best evaluated networks (warm start) are the population.
+EVO = {"population": 10, "sample_size": 3}
+
+
 def config(method: str, seed: int, args: argparse.Namespace) -> "object":
     from onnxnet.search import SearchConfig
 
@@ -50,11 +54,11 @@ def config(method: str, seed: int, args: argparse.Namespace) -> "object":
     if method == "evolution":
         return SearchConfig(strategy="evolution", strategy_params={"population": 10, "sample_size": 3}, **common)
     if method == "inspace":
-        return SearchConfig(strategy="evolution", predictor="pairwise", predictor_params=pw, queries=args.queries,
-                            init=10, batch=5, **common)
+        return SearchConfig(strategy="evolution", strategy_params=EVO, predictor="pairwise", predictor_params=pw,
+                            queries=args.queries, init=10, batch=5, **common)
     if method == "zeroshot":
-        return SearchConfig(strategy="evolution", predictor=str(Path(args.zero_shot).resolve()), queries=args.queries,
-                            init=0, batch=5, refit=False, **common)
+        return SearchConfig(strategy="evolution", strategy_params=EVO, predictor=str(Path(args.zero_shot).resolve()),
+                            queries=args.queries, init=0, batch=5, refit=False, **common)
     mo = dict(objective="accuracy,latency")
     if method == "mo-random":
         return SearchConfig(strategy="random", **mo, **common)

@@ -3,8 +3,9 @@ is refitted on the true evaluations, and everything lands in a resumable run fol
 
 Without a predictor the strategy's fitness is the oracle itself (random search, evolution on true labels).
 With one, each round (1) fits the predictor on the labelled evaluations when it learns in-space, (2) lets a
-fresh strategy, warm-started with the best evaluated networks, propose candidates scored by the predictor
-until the round's share of the query budget is spent, (3) sends the ``batch`` best unevaluated candidates
+fresh strategy, warm-started with the ``warm`` best evaluated networks (scored by the predictor; not counted as
+queries, they are not candidates), propose candidates scored by the predictor until the round's share of the
+query budget is spent, (3) sends the ``batch`` best unevaluated candidates
 (by score; with a cost, by non-dominated front of (score, cost), then score) to the oracle. A learning predictor
 that was never fitted first sees ``init`` random evaluations.
 
@@ -289,11 +290,11 @@ class _Run:
         spent = 0
         labelled = sorted((k for k, rec in self.evaluated.items() if rec["accuracy"] is not None),
                           key=lambda k: -self.evaluated[k]["accuracy"])[: cfg.warm]
-        if labelled and q_round > len(labelled):
+        if labelled:  # evaluated networks are not candidates: their scores do not count as queries
             warm = [self.archs[k] for k in labelled]
             rows = self.rows(warm)
-            scores = self.score(rows)
-            spent += len(warm)
+            assert self.fitness is not None
+            scores = self.fitness.score(rows)
             strat.warm_start(warm, list(zip(scores, self.costs(warm, rows))))
         pool: dict[str, tuple[Hashable, float, float]] = {}
         stale = 0
