@@ -117,6 +117,12 @@ def main() -> None:
     ap.add_argument("--plot", default=None, help="PNG of best true accuracy vs true evaluations")
     ap.add_argument("--checkpoints", default="10,20,30,50")
     args = ap.parse_args()
+    import signal
+
+    def stop(signum: int, frame: object) -> None:  # a kill still flushes the graph cache (finally blocks run)
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     from onnxnet.bench.labels import load_labels
 

@@ -58,7 +58,14 @@ def search(
     jobs: int = typer.Option(1, "--jobs", help="processes that build missing candidate graphs"),
 ) -> None:
     """Search a space for accurate (and cheap) networks; writes ranked.csv, evaluations.csv, onnx/, pareto.*"""
+    import signal
+
     from onnxnet.search import SearchConfig, run_search
+
+    def stop(signum: int, frame: object) -> None:  # killed: finish the journal line, flush the graph cache, exit
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
 
     cfg = SearchConfig(space=space, predictor=None if predictor in (None, "", "none") else predictor,
                        predictor_params=_kv(param, "--param"), strategy=strategy,

@@ -5,12 +5,13 @@ graph; building one NB201 network costs ~0.3-0.5 s on a small CPU. ``GraphRows``
 store when one is given (``--store``), else builds it with the space's own builder (``bench.build.canonical_onnx``,
 weight-free like the store), and keeps every built row in ``graphs.parquet`` under its cache folder, flushed
 atomically, so a resumed or repeated search never builds a network twice. Isomorphic architectures share one
-row (the key is ``SearchSpace.arch_hash``).
+row (the key is ``SearchSpace.arch_hash``). ``jobs`` > 1 builds missing networks in that many processes.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any, Hashable, Sequence
 
@@ -19,6 +20,8 @@ import pandas as pd
 
 from onnxnet.errors import DataError
 
+#: Built rows are flushed to the cache at least this often (seconds), and every ``flush_every`` networks.
+FLUSH_SECONDS = 60.0
 #: Columns of a graph row (the store schema without labels).
 ROW_COLUMNS = ("id", "space", "arch", "arch_hash", "graph_hash", "onnx", "n_params", "flops", "n_nodes", "macs",
                "depth", "split")
@@ -35,6 +38,7 @@ class GraphRows:
         self.flush_every = flush_every
         self.jobs = jobs
         self._pool: Any = None
+        self._flushed = time.monotonic()
         self._rows: dict[str, dict[str, Any]] = {}
         self._new = 0
         self._store_index: dict[str, int] | None = None
@@ -109,7 +113,7 @@ class GraphRows:
             self._rows[key] = rec
             self.built += 1
             self._new += 1
-        if self._new >= self.flush_every:
+        if self._new >= self.flush_every or time.monotonic() - self._flushed > FLUSH_SECONDS:
             self.flush()
 
     def close(self) -> None:
@@ -131,6 +135,7 @@ class GraphRows:
             frame = frame[~frame["arch_hash"].isin(self._store_index)]  # the store keeps those
         write_with(self._disk, lambda p: frame.to_parquet(p, index=False))
         self._new = 0
+        self._flushed = time.monotonic()
 
 
 def _space_settings(space: Any) -> dict[str, Any]:
