@@ -50,10 +50,10 @@ def test_every_strategy_searches_on_true_labels(tmp_path, shared_data, space, st
 
 def test_guided_search_with_training_free_predictor_writes_ranked_onnx(tmp_path, shared_data, graph_cache,
                                                                       small_nb201):
-    cfg = SearchConfig(space="nb201", predictor="params", strategy="tpe", queries=8, evals=3, batch=2, top=1, seed=0)
+    cfg = SearchConfig(space="nb201", predictor="params", strategy="tpe", queries=4, evals=3, batch=2, top=1, seed=0)
     res = run_search(cfg, tmp_path / "run", progress=False, cache_dir=graph_cache)
     out = tmp_path / "run"
-    assert res.queries_used == 8 and len(res.evaluations) == 3
+    assert res.queries_used == 4 and len(res.evaluations) == 3
     ranked = pd.read_csv(out / "ranked.csv")
     assert ranked.loc[0, "onnx"] == "onnx/rank-01.onnx"
     import onnx
@@ -68,7 +68,7 @@ def test_guided_search_with_training_free_predictor_writes_ranked_onnx(tmp_path,
 
 def test_guided_search_refits_a_learning_predictor_in_space(tmp_path, shared_data, graph_cache, small_nb201):
     cfg = SearchConfig(space="nb201", predictor="gbm", predictor_params={"n_estimators": 20}, strategy="evolution",
-                       strategy_params={"population": 4, "sample_size": 2}, queries=6, evals=5, init=3, batch=1,
+                       strategy_params={"population": 4, "sample_size": 2}, queries=4, evals=5, init=3, batch=1,
                        top=0, seed=1)
     res = run_search(cfg, tmp_path / "run", progress=False, cache_dir=graph_cache)
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())

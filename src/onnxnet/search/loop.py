@@ -36,7 +36,8 @@ from onnxnet.search.strategies import STRATEGIES, get_strategy
 
 #: Candidates asked from a strategy per predictor call.
 ASK_CHUNK = 20
-#: Fixed random networks scored with every batch by a batch-relative fitness (``Fitness.needs_anchors``).
+#: Fixed random networks scored with every batch by a batch-relative fitness (``Fitness.needs_anchors``); they
+#: are reference points, not candidates, so they do not count as queries.
 N_ANCHORS = 100
 #: Consecutive asks that bring nothing new before a round stops early (a small space is exhausted).
 MAX_STALE_ASKS = 50
@@ -135,7 +136,7 @@ class _Run:
         self.journal = Journal(out / "journal.jsonl")
         self.evaluated: dict[str, dict[str, Any]] = {}
         self.archs: dict[str, Hashable] = {}
-        self.queries = 0 if self.fitness is None or self.fitness.anchors is None else len(self.fitness.anchors)
+        self.queries = 0  # candidates scored; anchors and warm starts are not candidates
         self.bar = None
         if progress:
             from tqdm import tqdm
