@@ -70,14 +70,17 @@ def config(method: str, seed: int, args: argparse.Namespace) -> "object":
     raise SystemExit(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
 
 
-def run_one(method: str, seed: int, args: argparse.Namespace) -> pd.DataFrame:
-    """The evaluations of one run (read back when the run folder is complete)."""
+def run_one(method: str, seed: int, args: argparse.Namespace) -> pd.DataFrame | None:
+    """The evaluations of one run (read back when the run folder is complete; ``None`` for an unfinished run
+    with ``--only-finished``)."""
     from onnxnet.search import run_search
 
     out = Path(args.out) / method / f"seed{seed}"
     done = out / "evaluations.csv"
     if done.is_file() and len(pd.read_csv(done)) == args.evals:
         return pd.read_csv(done)
+    if args.only_finished:
+        return None
     t = time.time()
     res = run_search(config(method, seed, args), out, progress=False, cache_dir=Path(args.out) / "cache",
                      jobs=args.jobs, write_onnx=False)
@@ -116,6 +119,7 @@ def main() -> None:
     ap.add_argument("--out", default="runs/search-bench")
     ap.add_argument("--plot", default=None, help="PNG of best true accuracy vs true evaluations")
     ap.add_argument("--checkpoints", default="10,20,30,50")
+    ap.add_argument("--only-finished", action="store_true", help="tabulate finished runs only (run nothing)")
     args = ap.parse_args()
     import signal
 
@@ -130,20 +134,23 @@ def main() -> None:
     runs: dict[str, list[pd.DataFrame]] = {m: [] for m in methods}
     for seed in range(args.seeds):  # seed-major: a partial run covers every method
         for m in methods:
-            runs[m].append(run_one(m, seed, args))
+            r = run_one(m, seed, args)
+            if r is not None:
+                runs[m].append(r)
+    methods = [m for m in methods if runs[m]]
     marks = [int(x) for x in args.checkpoints.split(",") if int(x) <= args.evals]
-    print(f"\nNB201, CIFAR-10 200-epoch test accuracy oracle (best {best:.2f}); {args.seeds} seeds, "
+    print(f"\nNB201, CIFAR-10 200-epoch test accuracy oracle (best {best:.2f}); up to {args.seeds} seeds, "
           f"{args.evals} true evaluations, {args.queries} predictor queries per guided run\n")
     single = [m for m in methods if not m.startswith("mo-")]
     if single:
-        print("| method | " + " | ".join(f"best after {k}" for k in marks) + f" | within 0.3 of {best:.2f} | "
-              "regret at end |")
-        print("|---|" + "---|" * (len(marks) + 2))
+        print("| method | seeds | " + " | ".join(f"best after {k}" for k in marks)
+              + f" | within 0.3 of {best:.2f} | regret at end |")
+        print("|---|---|" + "---|" * (len(marks) + 2))
         for m in single:
             curves = [r["accuracy"].cummax().to_numpy() for r in runs[m]]
             cells = [fmt([c[min(k, len(c)) - 1] for c in curves]) for k in marks]
             hits = sum(c[-1] >= best - 0.3 for c in curves)
-            print(f"| {LABELS[m]} | " + " | ".join(cells) + f" | {hits}/{len(curves)} | "
+            print(f"| {LABELS[m]} | {len(curves)} | " + " | ".join(cells) + f" | {hits}/{len(curves)} | "
                   f"{fmt([best - c[-1] for c in curves])} |")
         print("\nper seed, best after all evaluations:")
         for m in single:
@@ -155,14 +162,14 @@ def main() -> None:
         hv_true, ref = true_front_hv()
         print(f"\nTwo objectives (accuracy, edge-GPU latency): hypervolume / true-front hypervolume "
               f"(true front HV {hv_true:.1f}, reference {ref})\n")
-        print("| method | " + " | ".join(f"HV ratio after {k}" for k in marks) + " |")
-        print("|---|" + "---|" * len(marks))
+        print("| method | seeds | " + " | ".join(f"HV ratio after {k}" for k in marks) + " |")
+        print("|---|---|" + "---|" * len(marks))
         for m in multi:
             cells = []
             for k in marks:
                 vals = [hypervolume(r["accuracy"][:k], r["cost"][:k], ref) / hv_true for r in runs[m]]
                 cells.append(fmt(vals, 4))
-            print(f"| {LABELS[m]} | " + " | ".join(cells) + " |")
+            print(f"| {LABELS[m]} | {len(runs[m])} | " + " | ".join(cells) + " |")
     if args.plot and single:
         import matplotlib
 
@@ -174,14 +181,15 @@ def main() -> None:
         for m in single:
             curves = np.array([r["accuracy"].cummax().to_numpy() for r in runs[m]])
             mean, sd = curves.mean(axis=0), curves.std(axis=0)
-            ax.plot(x, mean, label=LABELS[m])
+            ax.plot(x, mean, label=f"{LABELS[m]} ({len(curves)} seeds)")
             ax.fill_between(x, mean - sd, mean + sd, alpha=0.15)
         ax.axhline(best, color="k", lw=0.8, ls="--", label=f"best in NB201 ({best:.2f})")
         ax.axhline(best - 0.3, color="k", lw=0.6, ls=":", label="best - 0.3")
         ax.set_ylim(max(88.0, ax.get_ylim()[0]), best + 0.3)
         ax.set_xlabel("true evaluations")
         ax.set_ylabel("best true test accuracy so far (%)")
-        ax.set_title(f"NB201 search, mean ± std over {args.seeds} seeds")
+        seeds = sorted({len(runs[m]) for m in single})
+        ax.set_title(f"NB201 search, mean ± std over {'/'.join(map(str, seeds))} seeds")
         ax.legend(fontsize=7, loc="lower right")
         fig.tight_layout()
         Path(args.plot).parent.mkdir(parents=True, exist_ok=True)

@@ -92,7 +92,7 @@ def plot_front(ev: pd.DataFrame, front: pd.DataFrame, cost_name: str, path: Any)
     fig, ax = plt.subplots(figsize=(5.5, 4))
     ax.scatter(ev["cost"], ev["accuracy"], s=12, color="0.6", label="evaluated")
     ax.step(front["cost"], front["accuracy"], where="post", color="C3", marker="o", ms=4, label="Pareto front")
-    ax.set_xlabel(cost_name)
+    ax.set_xlabel(f"{cost_name} (ms)" if cost_name.startswith("latency") else cost_name)
     ax.set_ylabel("accuracy (%)")
     if cost_name.split(":")[0] in ("params", "flops"):
         ax.set_xscale("log")
