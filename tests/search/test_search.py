@@ -197,3 +197,48 @@ def test_cli_search_and_its_errors(tmp_path, shared_data, capsys):
     assert main(["search", "--space", "nb201", "--predictor", str(tmp_path / "missing"),
                  "--out", str(tmp_path / "bad")]) == 2
     assert "predictor folder not found" in capsys.readouterr().err
+
+
+_SLOW_SEARCH = """
+import sys, time
+from onnxnet.search import FunctionOracle, SearchConfig, TableOracle, run_search
+from onnxnet.spaces import get_space
+sp = get_space("nb201")
+table = TableOracle(sp)
+def slow(arch):
+    time.sleep(0.3)
+    return table.evaluate([arch])[0]
+cfg = SearchConfig(space="nb201", strategy="evolution", strategy_params={"population": 4, "sample_size": 2},
+                   evals=40, top=0, seed=2)
+run_search(cfg, sys.argv[1], oracle=FunctionOracle(slow), progress=False)
+"""
+
+
+def test_a_search_killed_with_sigkill_resumes(tmp_path, shared_data):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "run"
+    env = {**os.environ, "ONNXNET_DATA": str(shared_data)}
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_SEARCH, str(run)], env=env)
+    journal = run / "journal.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not journal.is_file() or len(journal.read_text().splitlines()) < 3):
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    n_before = len(journal.read_text().splitlines())
+    assert 3 <= n_before < 40
+    cfg = SearchConfig(space="nb201", strategy="evolution", strategy_params={"population": 4, "sample_size": 2},
+                       evals=40, top=0, seed=2)
+    table = TableOracle(get_space("nb201"))
+    asked = []
+    resumed = run_search(cfg, run, progress=False,
+                         oracle=FunctionOracle(lambda a: asked.append(a) or table.evaluate([a])[0]))
+    whole = run_search(cfg, tmp_path / "whole", progress=False)
+    assert len(asked) == 40 - n_before
+    assert list(resumed.evaluations["arch"]) == list(whole.evaluations["arch"])
+    assert np.allclose(resumed.evaluations["accuracy"], whole.evaluations["accuracy"])
