@@ -242,3 +242,28 @@ def test_a_search_killed_with_sigkill_resumes(tmp_path, shared_data):
     assert len(asked) == 40 - n_before
     assert list(resumed.evaluations["arch"]) == list(whole.evaluations["arch"])
     assert np.allclose(resumed.evaluations["accuracy"], whole.evaluations["accuracy"])
+
+
+def test_the_training_oracle_labels_networks_with_the_pipeline(tmp_path, small_nb201):
+    """oracle=train: each evaluated network is trained (here 1 epoch on a tiny decoded CIFAR folder); the fitness is
+    its validation accuracy."""
+    rng = np.random.default_rng(0)
+    cifar = tmp_path / "cifar"
+    cifar.mkdir()
+    for split, n in (("train", 200), ("test", 40)):
+        y = rng.integers(0, 10, size=n)
+        x = rng.integers(0, 120, size=(n, 32, 32, 3))
+        x[..., 0] += (y * 13)[:, None, None]
+        np.save(cifar / f"{split}_x.npy", x.astype(np.uint8))
+        np.save(cifar / f"{split}_y.npy", y.astype(np.int64))
+    cfg = SearchConfig(space="nb201", strategy="random", evals=1, top=0, oracle="train",
+                       oracle_params={"epochs": 1, "batch_size": 32, "device": "cpu", "cifar10": str(cifar),
+                                      "cache_dir": str(tmp_path / "cache")})
+    res = run_search(cfg, tmp_path / "run", progress=False)
+    acc = res.evaluations["accuracy"]
+    assert len(acc) == 1 and acc.notna().all() and ((acc >= 0) & (acc <= 100)).all()
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["oracle_label"] == "onnxnet_cifar10_1ep_val"
+    with pytest.raises(SearchError, match="recipe takes"):
+        run_search(SearchConfig(space="nb201", evals=1, oracle="train", oracle_params={"epochz": 1}),
+                   tmp_path / "bad", progress=False)

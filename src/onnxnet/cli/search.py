@@ -51,7 +51,12 @@ def search(
                                        "learns from the search is first used (default: evals/5, at most 10)"),
     refit: Optional[bool] = typer.Option(None, "--refit/--no-refit", help="refit the predictor on the true "
                                          "evaluations each round (default: for a name that learns, not a folder)"),
-    label: Optional[str] = typer.Option(None, "--label", help="oracle label (default: the space's primary)"),
+    oracle: str = typer.Option("table", "--oracle", help="true evaluations: table (published labels) or train "
+                               "(train each network with the labelling pipeline; fitness = validation accuracy)"),
+    oracle_param: Optional[list[str]] = typer.Option(
+        None, "--oracle-param", help="oracle parameter KEY=VALUE, e.g. epochs=12, train_images=5000 (repeatable)"),
+    label: Optional[str] = typer.Option(None, "--label", help="table oracle: the label column (default: the "
+                                        "space's primary)"),
     store: Optional[Path] = typer.Option(None, "--store", help="read candidate graphs from this benchmark store"),
     cache: Optional[Path] = typer.Option(None, "--cache", help="graph/feature cache folder shared between runs "
                                          "(default: OUT/cache)"),
@@ -71,7 +76,8 @@ def search(
                        predictor_params=_kv(param, "--param"), strategy=strategy,
                        strategy_params=_kv(strategy_param, "--strategy-param"), objective=objective,
                        queries=queries, evals=evals, top=top, seed=seed, init=init, batch=batch, refit=refit,
-                       label=label, store=str(store) if store is not None else None)
+                       oracle=oracle, oracle_params=_kv(oracle_param, "--oracle-param"), label=label,
+                       store=str(store) if store is not None else None)
     result = run_search(cfg, out, cache_dir=cache, jobs=jobs)
     cols = [c for c in ("rank", "accuracy", "score", "cost", "arch") if c in result.ranked.columns]
     typer.echo(result.ranked[cols].head(max(top, 1)).to_string(index=False))

@@ -31,7 +31,7 @@ from onnxnet.search.fitness import Fitness
 from onnxnet.search.graphs import GraphRows
 from onnxnet.search.journal import Journal
 from onnxnet.search.objectives import Objective, SearchError, hypervolume, nondominated_ranks, pareto_mask
-from onnxnet.search.oracle import Oracle, get_oracle
+from onnxnet.search.oracle import ORACLES, Oracle, get_oracle
 from onnxnet.search.strategies import STRATEGIES, get_strategy
 
 #: Candidates asked from a strategy per predictor call.
@@ -61,8 +61,9 @@ class SearchConfig:
     batch: int = 5  # true evaluations per round
     warm: int = 10  # best evaluated networks that warm-start each round's strategy
     refit: bool | None = None  # None: refit a learning predictor given by name, not a fitted folder
-    oracle: str = "table"
-    label: str | None = None  # oracle label column (table: the space's primary label)
+    oracle: str = "table"  # table (published labels) or train (the labelling pipeline), or any registered name
+    oracle_params: dict[str, Any] = field(default_factory=dict)  # e.g. train: {"epochs": 12}
+    label: str | None = None  # table oracle: the label column (default: the space's primary label)
     store: str | None = None  # read graphs from this benchmark store when it has them
 
     def check(self) -> None:
@@ -83,6 +84,9 @@ class SearchConfig:
             raise SearchError(f"--queries {self.queries}: a predictor-guided search needs predictor queries; "
                               "pass --queries N (e.g. 2000) or drop --predictor to search on true labels alone")
         STRATEGIES.get(self.strategy)
+        ORACLES.get(self.oracle)
+        if self.label and self.oracle != "table":
+            raise SearchError(f"--label names a published label column; the {self.oracle!r} oracle makes its own")
 
 
 @dataclass
@@ -123,7 +127,9 @@ class _Run:
         cache = cache_dir if cache_dir is not None else out / "cache"
         self.cache = cache
         self.graphs = GraphRows(self.space, cache, store=cfg.store, jobs=jobs)
-        params = {"label": cfg.label} if cfg.label else {}
+        params = dict(cfg.oracle_params)
+        if cfg.label:
+            params["label"] = cfg.label
         self.oracle = oracle if oracle is not None else get_oracle(cfg.oracle, self.space, **params)
         self.fitness = None
         if cfg.predictor is not None:
@@ -163,16 +169,13 @@ class _Run:
         return self.fitness.score(rows)
 
     def evaluate(self, archs: Sequence[Hashable], round_: int, scores: Sequence[float] | None = None) -> list[float]:
-        """True accuracy of each architecture: from the journal when replaying, else from the oracle."""
-        n_old = len(self.evaluated)
-        todo = [a for a in archs if self.key(a) not in self.evaluated]
-        fresh_idx = [k for k, a in enumerate(todo) if n_old + k >= len(self.journal)]
-        fresh = self.oracle.evaluate([todo[k] for k in fresh_idx]) if fresh_idx else []
-        got = dict(zip(fresh_idx, fresh))
-        costs = self.costs(todo)
+        """True accuracy of each architecture: from the journal when replaying, else from the oracle (one network
+        at a time, each journaled before the next is asked, so a kill loses at most the one in progress)."""
+        todo = [(k, a) for k, a in enumerate(archs) if self.key(a) not in self.evaluated]
+        costs = self.costs([a for _, a in todo])
         out = []
-        for k, arch in enumerate(todo):
-            i = n_old + k
+        for (k, arch), cost in zip(todo, costs):
+            i = len(self.evaluated)
             text = self.space.to_string(arch)
             if i < len(self.journal):
                 rec = self.journal.records[i]
@@ -181,21 +184,19 @@ class _Run:
                                     f"{text}; the folder was written by another configuration or version. Use a "
                                     "new --out folder")
             else:
-                acc = got[k]
-                rec = {"arch": text, "arch_hash": self.key(arch), "round": round_,
-                       "accuracy": None if acc is None else float(acc),
-                       "score": None if scores is None or not np.isfinite(scores[k]) else float(scores[k]),
-                       "cost": None if not np.isfinite(costs[k]) else float(costs[k]),
-                       "queries": self.queries, "time": round(time.time(), 3)}
-                self.journal.append(rec)
+                acc = self.oracle.evaluate([arch])[0]
+                self.journal.append({"arch": text, "arch_hash": self.key(arch), "round": round_,
+                                     "accuracy": None if acc is None else float(acc),
+                                     "score": None if scores is None or not np.isfinite(scores[k]) else float(scores[k]),
+                                     "cost": None if not np.isfinite(cost) else float(cost),
+                                     "queries": self.queries, "time": round(time.time(), 3)})
                 rec = self.journal.records[i]
             self.evaluated[self.key(arch)] = rec
             self.archs[self.key(arch)] = arch
             out.append(np.nan if rec["accuracy"] is None else float(rec["accuracy"]))
             if self.bar is not None:
                 self.bar.update(1)
-                best = self.best()
-                self.bar.set_postfix(best=f"{best:.2f}", queries=self.queries)
+                self.bar.set_postfix(best=f"{self.best():.2f}", queries=self.queries)
         return out
 
     def best(self) -> float:

@@ -4,7 +4,10 @@
 accuracy, NB101 108-epoch and NB301 100-epoch validation accuracy, TransNAS micro object-classification
 validation accuracy (or any other label column with ``label=``). An architecture the table does not list has no
 label (``None``): the search records it as evaluated without a label.
-Another source of labels (the labelling pipeline, a training cluster, a function) registers an oracle class with
+``train``: the labelling pipeline (``onnxnet.label``): each network is trained with one CIFAR-10 recipe
+(``epochs``, ``train_images``, ... as ``onnxnet bench label``) in this process, and its *validation* accuracy is the
+fitness (the test images stay unseen by the search); a failed or diverged training gives no label.
+Another source of labels (a training cluster, a function) registers an oracle class with
 ``@ORACLES.register("name")``, or is wrapped with ``FunctionOracle``.
 """
 
@@ -59,6 +62,54 @@ class TableOracle(Oracle):
 
     def best(self) -> float | None:
         return float(self.values.max()) if len(self.values) else None
+
+
+@ORACLES.register("train")
+class TrainOracle(Oracle):
+    """Train each network with the labelling pipeline's recipe; the fitness is its validation accuracy.
+
+    ``recipe`` fields are keyword arguments (``epochs=12``, ``train_images=5000``, ``device="cuda"``, ...);
+    ``cifar10`` is the CIFAR-10 source (the JPEG pack or a ``cifar-10-batches-py`` folder; default: the data
+    folder's pack). ``results`` keeps every ``TrainResult`` (status, curve, test accuracy) for the caller.
+    """
+
+    def __init__(self, space: Any, cifar10: str | None = None, cache_dir: str | None = None,
+                 **recipe: Any) -> None:
+        from onnxnet.label.recipe import Recipe
+
+        self.space = space
+        try:
+            self.recipe = Recipe(**recipe)
+        except TypeError as e:
+            raise SearchError(f"train oracle: {e}; the recipe takes: epochs, batch_size, lr, train_images, "
+                              "val_images, test_images, device, seed, ...") from None
+        self.cifar10, self.cache_dir = cifar10, cache_dir
+        self.label = f"onnxnet_cifar10_{self.recipe.epochs}ep_val"
+        self.results: list[Any] = []
+        self._data: Any = None
+
+    def _device_data(self) -> Any:
+        if self._data is None:
+            import torch
+
+            from onnxnet.label.data import load_cifar10
+            from onnxnet.label.train import DeviceData
+
+            device = self.recipe.device
+            if device == "auto":
+                device = "cuda" if torch.cuda.is_available() else "cpu"
+            self._data = DeviceData.make(load_cifar10(self.cifar10, self.cache_dir), self.recipe, device)
+        return self._data
+
+    def evaluate(self, archs: Sequence[Hashable]) -> list[float | None]:
+        from onnxnet.label.train import Network, train_network
+
+        out: list[float | None] = []
+        for a in archs:
+            res = train_network(Network.from_arch(self.space, a), self._device_data(), self.recipe)
+            self.results.append(res)
+            out.append(float(res.val_acc) if res.status == "ok" and res.val_acc is not None else None)
+        return out
 
 
 class FunctionOracle(Oracle):
