@@ -261,7 +261,7 @@ class _Run:
                 break
             self.maybe_refit()
             rounds_left = n_rounds - r + 1
-            q_round = max(1, (cfg.queries - self.queries) // rounds_left)
+            q_round = (cfg.queries - self.queries) // rounds_left  # 0 once the budget is spent: random picks
             pool = self.propose(r, q_round)
             k = min(cfg.batch, self.left())
             chosen = self.select(pool, k)
