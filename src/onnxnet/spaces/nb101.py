@@ -263,6 +263,66 @@ class NB101Space(SearchSpace):
             pm, pops = pruned
             return NB101Cell(tuple(tuple(int(x) for x in row) for row in pm), tuple(pops))
 
+    def mutate(self, arch: Hashable, rng: np.random.Generator) -> NB101Cell:
+        """A different valid cell one step away: one adjacency bit flipped or one interior op changed, on the cell
+        padded back to 7 vertices (unused vertices get random ops and no edges), then pruned (NB101's evolution);
+        when no single step changes the pruned cell, two or more."""
+        cell = self.parse(arch)
+        n = cell.num_vertices
+        base = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.int64)
+        keep = list(range(n - 1)) + [MAX_VERTICES - 1]  # the pruned vertices keep their order; output stays last
+        base[np.ix_(keep, keep)] = cell.array()
+        base_ops = [INPUT] + [OPS[int(i)] for i in rng.integers(0, len(OPS), size=MAX_VERTICES - 2)] + [OUTPUT]
+        for old, new in enumerate(keep[1:-1], start=1):
+            base_ops[new] = cell.ops[old]
+        slots = [(i, j) for i in range(MAX_VERTICES) for j in range(i + 1, MAX_VERTICES)]
+        for attempt in range(1000):
+            m, ops = base.copy(), list(base_ops)
+            for _ in range(1 + attempt // 100):  # a tiny cell may need two steps (a new vertex needs two edges)
+                if rng.random() < 0.5:
+                    i, j = slots[int(rng.integers(len(slots)))]
+                    m[i, j] = 1 - m[i, j]
+                else:
+                    v = int(rng.integers(1, MAX_VERTICES - 1))
+                    others = [o for o in OPS if o != ops[v]]
+                    ops[v] = others[int(rng.integers(len(others)))]
+            pruned = prune(m, ops)
+            if pruned is None or int(pruned[0].sum()) > MAX_EDGES:
+                continue
+            child = NB101Cell(tuple(tuple(int(x) for x in row) for row in pruned[0]), tuple(pruned[1]))
+            if nb101_hash(child) != nb101_hash(cell):
+                return child
+        raise ArchitectureError(f"no valid mutation of NAS-Bench-101 cell {self.to_string(cell)} in 1000 tries")
+
+    def choices(self) -> dict[str, tuple[Any, ...]]:
+        """The 21 adjacency bits and 5 interior ops of a 7-vertex spec (invalid combinations fail ``from_choices``)."""
+        out: dict[str, tuple[Any, ...]] = {f"e{i}{j}": (0, 1) for i in range(MAX_VERTICES)
+                                           for j in range(i + 1, MAX_VERTICES)}
+        out.update({f"op{v}": OPS for v in range(1, MAX_VERTICES - 1)})
+        return out
+
+    def from_choices(self, params: dict[str, Any]) -> NB101Cell:
+        m = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.int64)
+        for i in range(MAX_VERTICES):
+            for j in range(i + 1, MAX_VERTICES):
+                m[i, j] = int(params[f"e{i}{j}"])
+        ops = [INPUT] + [params[f"op{v}"] for v in range(1, MAX_VERTICES - 1)] + [OUTPUT]
+        return make_cell(m, ops, params)
+
+    def to_choices(self, arch: Hashable) -> dict[str, Any]:
+        """The cell padded to 7 vertices (unused ones: conv3x3, no edges) as a ``choices()`` assignment."""
+        cell = self.parse(arch)
+        n = cell.num_vertices
+        keep = list(range(n - 1)) + [MAX_VERTICES - 1]
+        m = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.int64)
+        m[np.ix_(keep, keep)] = cell.array()
+        ops = [CONV3X3] * MAX_VERTICES
+        for old, new in enumerate(keep):
+            ops[new] = cell.ops[old]
+        out: dict[str, Any] = {f"e{i}{j}": int(m[i, j]) for i in range(MAX_VERTICES) for j in range(i + 1, MAX_VERTICES)}
+        out.update({f"op{v}": ops[v] for v in range(1, MAX_VERTICES - 1)})
+        return out
+
     @property
     def size(self) -> int:
         return NUM_UNIQUE

@@ -99,6 +99,15 @@ def unique_string(arch: Sequence[str]) -> str:
     return nodes[3]
 
 
+def mutate_cell(arch: Sequence[Any], ops: Sequence[Any], rng: np.random.Generator) -> tuple[Any, ...]:
+    """``arch`` with the operation of one random edge replaced by a different one (shared by NB201-style cells)."""
+    out = list(arch)
+    k = int(rng.integers(len(out)))
+    others = [op for op in ops if op != out[k]]
+    out[k] = others[int(rng.integers(len(others)))]
+    return tuple(out)
+
+
 @lru_cache(maxsize=1)
 def _index_order() -> tuple[Arch, ...]:
     """The 15,625 archs in NB201's official index order (vendored from the published table; see the file header)."""
@@ -173,6 +182,22 @@ class NB201Space(SearchSpace):
 
     def sample(self, rng: np.random.Generator) -> Arch:
         return tuple(OPS[int(i)] for i in rng.integers(0, len(OPS), size=6))
+
+    def mutate(self, arch: Hashable, rng: np.random.Generator) -> Arch:
+        """One edge's operation changed to another (NB201's regularised-evolution mutation)."""
+        return mutate_cell(self._check(arch), OPS, rng)
+
+    def choices(self) -> dict[str, tuple[str, ...]]:
+        """The space as independent categorical choices (one per edge), for optimisers such as optuna."""
+        return {f"edge{s}{t}": OPS for s, t in EDGES}
+
+    def from_choices(self, params: dict[str, Any]) -> Arch:
+        """The architecture of one assignment of ``choices()``."""
+        return self.parse([params[f"edge{s}{t}"] for s, t in EDGES])
+
+    def to_choices(self, arch: Hashable) -> dict[str, str]:
+        """The ``choices()`` assignment of ``arch`` (``from_choices(to_choices(a)) == a``)."""
+        return {f"edge{s}{t}": op for (s, t), op in zip(EDGES, self._check(arch))}
 
     @property
     def size(self) -> int:

@@ -241,6 +241,55 @@ class NB301Space(SearchSpace):
             cells.append(tuple(pairs))
         return Genotype(cells[0], cells[1])
 
+    def mutate(self, arch: Hashable, rng: np.random.Generator) -> Genotype:
+        """One edge of one cell changed: either its operation or its input (NASLib's DARTS mutation); the two
+        inputs of a node stay distinct."""
+        g = self.parse(arch)
+        cells = [list(g.normal), list(g.reduce)]
+        cell = cells[int(rng.integers(2))]
+        k = int(rng.integers(len(cell)))
+        op, src = cell[k]
+        node = 2 + k // 2
+        sibling = cell[k ^ 1][1]
+        inputs = [i for i in range(node) if i not in (src, sibling)]
+        if inputs and rng.random() < 0.5:
+            cell[k] = (op, int(inputs[int(rng.integers(len(inputs)))]))
+        else:
+            others = [o for o in OPS if o != op]
+            cell[k] = (others[int(rng.integers(len(others)))], src)
+        return Genotype(tuple(cells[0]), tuple(cells[1]))
+
+    def choices(self) -> dict[str, tuple[Any, ...]]:
+        """Per cell and node: the pair of inputs (``"i,j"``, i < j) and the op on each input."""
+        out: dict[str, tuple[Any, ...]] = {}
+        for which in ("normal", "reduce"):
+            for node in range(NUM_NODES):
+                n_in = node + 2
+                out[f"{which}{node + 2}_inputs"] = tuple(f"{i},{j}" for i, j in itertools.combinations(range(n_in), 2))
+                out[f"{which}{node + 2}_op_a"] = OPS
+                out[f"{which}{node + 2}_op_b"] = OPS
+        return out
+
+    def from_choices(self, params: dict[str, Any]) -> Genotype:
+        cells = []
+        for which in ("normal", "reduce"):
+            pairs: list[tuple[str, int]] = []
+            for node in range(2, 2 + NUM_NODES):
+                i, j = (int(v) for v in str(params[f"{which}{node}_inputs"]).split(","))
+                pairs += [(params[f"{which}{node}_op_a"], i), (params[f"{which}{node}_op_b"], j)]
+            cells.append(pairs)
+        return self._from_pairs(cells[0], cells[1], params)
+
+    def to_choices(self, arch: Hashable) -> dict[str, Any]:
+        g = self.parse(arch)
+        out: dict[str, Any] = {}
+        for which, cell in (("normal", g.normal), ("reduce", g.reduce)):
+            for node in range(NUM_NODES):
+                a, b = sorted([cell[2 * node], cell[2 * node + 1]], key=lambda p: p[1])
+                out[f"{which}{node + 2}_inputs"] = f"{a[1]},{b[1]}"
+                out[f"{which}{node + 2}_op_a"], out[f"{which}{node + 2}_op_b"] = a[0], b[0]
+        return out
+
     @property
     def size(self) -> int:
         """Number of genotypes: per node an unordered pair of distinct inputs and an op for each,

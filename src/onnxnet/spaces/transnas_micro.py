@@ -144,6 +144,22 @@ class TransNASMicroSpace(SearchSpace):
     def sample(self, rng: np.random.Generator) -> Arch:
         return tuple(int(i) for i in rng.integers(0, len(OPS), size=6))
 
+    def mutate(self, arch: Hashable, rng: np.random.Generator) -> Arch:
+        """One edge's op code changed to another."""
+        from onnxnet.spaces.nb201 import mutate_cell
+
+        return mutate_cell(self._check(arch), range(len(OPS)), rng)
+
+    def choices(self) -> dict[str, tuple[int, ...]]:
+        """One categorical choice of op code per edge (for optimisers such as optuna)."""
+        return {f"edge{s}{t}": tuple(range(len(OPS))) for s, t in EDGES}
+
+    def from_choices(self, params: dict[str, Any]) -> Arch:
+        return self.parse([int(params[f"edge{s}{t}"]) for s, t in EDGES])
+
+    def to_choices(self, arch: Hashable) -> dict[str, int]:
+        return {f"edge{s}{t}": c for (s, t), c in zip(EDGES, self._check(arch))}
+
     @property
     def size(self) -> int:
         return len(OPS) ** len(EDGES)
