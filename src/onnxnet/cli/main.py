@@ -11,6 +11,7 @@ from onnxnet.errors import OnnxNetError
 from onnxnet.cli import bench as _bench  # noqa: F401,E402
 from onnxnet.cli import encode as _encode  # noqa: F401,E402
 from onnxnet.cli import evaluate as _evaluate  # noqa: F401,E402
+from onnxnet.cli import serve as _serve  # noqa: F401,E402
 from onnxnet.cli import surrogate as _surrogate  # noqa: F401,E402
 
 

@@ -13,11 +13,14 @@ from google.protobuf.message import DecodeError
 from onnxnet.errors import ModelLoadError
 from onnxnet.graph.canonical import canonicalize, topo_sort_nodes
 from onnxnet.graph.export import DEFAULT_OPSET, export_torch, strip_metadata
+from onnxnet.graph.structure import is_light
 
 Simplifier = Literal["onnxsim", "onnxslim"]
 SIMPLIFIERS = ("onnxsim", "onnxslim")
 #: Protobuf cannot serialise a message of 2 GiB or more; bigger models are handled without weight values.
 PROTO_LIMIT = 2**31 - 1
+#: Files bigger than this are read without their large weights' values (``onnxnet.graph.structure``).
+STRUCTURE_BYTES = 64 * 2**20
 
 
 def _describe(source: Any) -> str:
@@ -49,11 +52,17 @@ def read_model(source: str | os.PathLike[str] | bytes | onnx.ModelProto, *, name
         raise ModelLoadError(f"{path}: file not found; check the path")
     if path.is_dir():
         raise ModelLoadError(f"{path}: is a folder, not an .onnx file")
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except (DecodeError, RuntimeError, ValueError, OSError) as e:
-        raise ModelLoadError(f"{path}: not a valid ONNX file (protobuf decode failed: {type(e).__name__}); the file "
-                             "is truncated or is not ONNX; re-export or re-download it") from None
+    if path.stat().st_size > STRUCTURE_BYTES:  # large weights: read shapes and structure only
+        from onnxnet.graph.structure import read_structure
+
+        with open(path, "rb") as f:
+            model = read_structure(f, str(path))
+    else:
+        try:
+            model = onnx.load(str(path), load_external_data=False)
+        except (DecodeError, RuntimeError, ValueError, OSError) as e:
+            raise ModelLoadError(f"{path}: not a valid ONNX file (protobuf decode failed: {type(e).__name__}); the "
+                                 "file is truncated or is not ONNX; re-export or re-download it") from None
     model = _check_nonempty(model, str(path))
     _load_external(model, path)
     return model
@@ -233,9 +242,10 @@ def load_model(source: Any, input_shape: Sequence[int] | None = None, *,
     """Load ``source`` (a path, bytes, an ``onnx.ModelProto``, or a ``torch.nn.Module`` with ``input_shape``),
     check it, infer shapes, simplify it, and canonicalise it. Raises ``ModelLoadError`` naming the problem.
 
-    A model over protobuf's 2 GiB limit (weights in external files) is loaded without its large weight
-    values: shapes and small constants are kept, which is all the encodings and facts need; the simplifier
-    is skipped for it.
+    A model over protobuf's 2 GiB limit (weights in external files), a file over ``STRUCTURE_BYTES`` (read by
+    ``onnxnet.graph.structure.read_structure``) or a weight-free one is loaded without its large weight values:
+    shapes, small constants and all-zero kernels are kept, which is all the encodings and facts need; the
+    simplifier is skipped for it.
 
     ``name`` labels the source in error messages (defaults to the path). ``unshare_weights``: see
     ``onnxnet.graph.canonical.canonicalize`` (exporters share equal-valued weights; by default uses are split).
@@ -252,8 +262,8 @@ def load_model(source: Any, input_shape: Sequence[int] | None = None, *,
             copy.CopyFrom(source)
             model = copy
         strip_metadata(model)
-    big = model_bytes(model) > PROTO_LIMIT or _has_external(model)
-    if big:  # the weights cannot travel through protobuf serialisation: keep their shapes only
+    big = model_bytes(model) > PROTO_LIMIT or _has_external(model) or is_light(model)
+    if big:  # weights too big for protobuf serialisation, or read without values: keep their shapes only
         model = strip_weights(model)
         simplifier = None
     _sort_if_needed(model, what)

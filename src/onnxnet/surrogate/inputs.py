@@ -166,15 +166,22 @@ def as_rows(models: Any, space: str = "user") -> Any:
     """
     import pandas as pd
 
-    from onnxnet.graph import graph_facts, graph_hash, load_model
+    from onnxnet.graph import load_model
 
     if _is_rows(models):
         return models
     out = []
     for i, item in enumerate(as_items(models)):
-        model = load_model(item)
-        facts = graph_facts(model)
         name = os.fspath(item) if isinstance(item, (str, os.PathLike)) else f"model{i}"
-        out.append({"id": name, "space": space, "graph_hash": graph_hash(model), "onnx": model.SerializeToString(),
-                    "n_params": int(facts.n_params), "flops": int(facts.flops)})
+        out.append(model_row(load_model(item), name, space))
     return pd.DataFrame(out)
+
+
+def model_row(model: Any, name: str, space: str, facts: Any = None, digest: str | None = None) -> dict[str, Any]:
+    """One store-like row (see ``as_rows``) of a model loaded by ``onnxnet.graph.load_model``; ``facts`` and
+    ``digest`` (its ``graph_facts`` and ``graph_hash``) are computed unless given."""
+    from onnxnet.graph import graph_facts, graph_hash
+
+    facts = facts if facts is not None else graph_facts(model)
+    return {"id": name, "space": space, "graph_hash": digest or graph_hash(model), "onnx": model.SerializeToString(),
+            "n_params": int(facts.n_params), "flops": int(facts.flops)}
