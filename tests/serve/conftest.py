@@ -82,7 +82,7 @@ class Server:
                                       "--port", str(self.port), "--cache-dir", str(tmp / f"cache-{self.port}"), *args],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
-    def wait(self, timeout: float = 90.0) -> "Server":
+    def wait(self, timeout: float = 300.0) -> "Server":  # a ceiling for a loaded machine; ~5 s when quiet
         import httpx
 
         end = time.time() + timeout

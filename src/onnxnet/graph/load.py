@@ -49,21 +49,21 @@ def read_model(source: str | os.PathLike[str] | bytes | onnx.ModelProto, *, name
                              "its bytes, an onnx.ModelProto, or a torch.nn.Module with input_shape")
     path = Path(source)
     if not path.exists():
-        raise ModelLoadError(f"{path}: file not found; check the path")
+        raise ModelLoadError(f"{what}: file not found; check the path")
     if path.is_dir():
-        raise ModelLoadError(f"{path}: is a folder, not an .onnx file")
+        raise ModelLoadError(f"{what}: is a folder, not an .onnx file")
     if path.stat().st_size > STRUCTURE_BYTES:  # large weights: read shapes and structure only
         from onnxnet.graph.structure import read_structure
 
         with open(path, "rb") as f:
-            model = read_structure(f, str(path))
+            model = read_structure(f, what)
     else:
         try:
             model = onnx.load(str(path), load_external_data=False)
         except (DecodeError, RuntimeError, ValueError, OSError) as e:
-            raise ModelLoadError(f"{path}: not a valid ONNX file (protobuf decode failed: {type(e).__name__}); the "
+            raise ModelLoadError(f"{what}: not a valid ONNX file (protobuf decode failed: {type(e).__name__}); the "
                                  "file is truncated or is not ONNX; re-export or re-download it") from None
-    model = _check_nonempty(model, str(path))
+    model = _check_nonempty(model, what)
     _load_external(model, path)
     return model
 

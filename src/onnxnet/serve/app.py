@@ -95,6 +95,7 @@ def create_app(config: ServeConfig) -> Any:
     from onnxnet.serve.service import PredictionService
 
     service = PredictionService(config.predictor, cache_dir=config.cache_dir, encoding=config.encoding)
+    service.warm_up()
     limiter = anyio.CapacityLimiter(1)  # CPU-bound scoring: one at a time per worker process
     app = FastAPI(title="onnxnet", version=__version__,
                   description="Score ONNX networks with a fitted onnxnet predictor: higher = more accurate. "

@@ -40,5 +40,6 @@ def run_server(predictor: Path, host: str = "127.0.0.1", port: int = 8000, worke
         uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
     else:
         os.environ[CONFIG_ENV] = config_json(config)
+        # a worker busy scoring (CPU-bound, holding the GIL) answers the supervisor's ping late: allow for it
         uvicorn.run("onnxnet.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
+                    log_level="warning", timeout_worker_healthcheck=int(max(60, 2 * timeout_s)))

@@ -116,6 +116,17 @@ class PredictionService:
             self.predictor.cache_dir = str(cache / "features")
         self._lock = threading.Lock()  # predictors keep per-call state (failures_): one scoring at a time
 
+    def warm_up(self) -> None:
+        """Import what scoring needs (ONNX, the simplifier, the predictor's libraries) now, not in a first request."""
+        import importlib
+
+        for name in ("onnx", "onnxsim", "pandas", "lightgbm", "torch", "onnxnet.encode", "onnxnet.graph",
+                     "onnxnet.predictors.graph_features", "onnxnet.predictors.onnx_proxies"):
+            try:
+                importlib.import_module(name)
+            except ImportError:  # an optional library this predictor does not use
+                pass
+
     def _stamp(self) -> str:
         """Modification times of the folder's files: a refitted predictor gets fresh cache keys."""
         return ",".join(f"{p.name}:{p.stat().st_mtime_ns}" for p in sorted(self.folder.glob("*.json")))
