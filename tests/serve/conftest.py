@@ -1,13 +1,8 @@
 """Fixtures of the service tests: small real CNNs exported to ONNX, a pairwise predictor fitted on them and saved,
-and a real server (uvicorn in a subprocess on a free loopback port)."""
+and a real server (``onnxnet serve``: uvicorn in a subprocess on a free loopback port)."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +10,6 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn as nn
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def cnn(width: int, depth: int, kernel: int = 3) -> nn.Module:
@@ -63,60 +56,12 @@ def predictor_dir(nets, tmp_path_factory) -> Path:
     return pw.save(tmp_path_factory.mktemp("predictor") / "pw")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """``onnxnet serve`` in a subprocess; ``url`` once it answers /health."""
-
-    def __init__(self, predictor: Path, tmp: Path, *args: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-               "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-        self.log = open(tmp / f"server-{self.port}.log", "w+")
-        self.proc = subprocess.Popen([sys.executable, "-m", "onnxnet.cli.main", "serve", "--predictor", str(predictor),
-                                      "--port", str(self.port), "--cache-dir", str(tmp / f"cache-{self.port}"), *args],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
-
-    def wait(self, timeout: float = 300.0) -> "Server":  # a ceiling for a loaded machine; ~5 s when quiet
-        import httpx
-
-        end = time.time() + timeout
-        while time.time() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.output()}")
-            try:
-                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"server did not answer within {timeout} s: {self.output()}")
-
-    def output(self) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-
-
 @pytest.fixture(scope="session")
 def server(predictor_dir, tmp_path_factory):
     """A server with 2 workers and a 2 MB upload limit, shared by the tests of this folder."""
-    s = Server(predictor_dir, tmp_path_factory.mktemp("server"), "--workers", "2", "--max-upload-mb", "2",
-               "--timeout-s", "60")
-    try:
-        yield s.wait()
-    finally:
-        s.stop()
+    from onnxnet.serve.launch import ServerProcess
+
+    tmp = tmp_path_factory.mktemp("server")
+    with ServerProcess(predictor_dir, tmp, "--workers", "2", "--max-upload-mb", "2", "--timeout-s", "60",
+                       "--cache-dir", str(tmp / "cache")) as s:
+        yield s

@@ -3,46 +3,20 @@ upload a file and read its score off the page."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import httpx
 import pytest
-
-
-def _chromium() -> tuple[str, str]:
-    """Paths of chromium and chromedriver; installs Debian's packages when missing and possible, else skips."""
-    def found() -> tuple[str | None, str | None]:
-        return (shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver"))
-
-    browser, driver = found()
-    if not (browser and driver) and shutil.which("apt-get"):
-        try:
-            subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], check=True,
-                           capture_output=True, timeout=600, env={"DEBIAN_FRONTEND": "noninteractive",
-                                                                  "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
-        except (OSError, subprocess.SubprocessError) as e:
-            pytest.skip(f"chromium and chromium-driver are not installed and apt-get could not install them "
-                        f"({type(e).__name__}); install them to run the browser test")
-        browser, driver = found()
-    if not (browser and driver):
-        pytest.skip("chromium and chromium-driver are not installed (no apt-get here); install them to run the "
-                    "browser test")
-    return browser, driver  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="module")
 def browser():
     pytest.importorskip("selenium", reason="selenium is in the test extra: pip install -e '.[test]'")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from onnxnet.errors import OnnxNetError
+    from onnxnet.serve.launch import headless_chromium
 
-    path, driver = _chromium()
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = path
-    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1200,900"):
-        opts.add_argument(a)
-    d = webdriver.Chrome(service=Service(driver), options=opts)
+    try:
+        d = headless_chromium()
+    except OnnxNetError as e:  # only where the packages cannot be installed
+        pytest.skip(str(e))
     try:
         yield d
     finally:

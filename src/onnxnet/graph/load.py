@@ -11,7 +11,7 @@ import onnx
 from google.protobuf.message import DecodeError
 
 from onnxnet.errors import ModelLoadError
-from onnxnet.graph.canonical import canonicalize, topo_sort_nodes
+from onnxnet.graph.canonical import CANONICAL_PRODUCER, canonicalize, topo_sort_nodes
 from onnxnet.graph.export import DEFAULT_OPSET, export_torch, strip_metadata
 from onnxnet.graph.structure import is_light
 
@@ -247,6 +247,9 @@ def load_model(source: Any, input_shape: Sequence[int] | None = None, *,
     shapes, small constants and all-zero kernels are kept, which is all the encodings and facts need; the
     simplifier is skipped for it.
 
+    A graph onnxnet wrote itself (``producer_name`` ``CANONICAL_PRODUCER``: ``onnxnet bench export`` files) was
+    simplified when it was made: it is only checked and canonicalised again, without the simplifier.
+
     ``name`` labels the source in error messages (defaults to the path). ``unshare_weights``: see
     ``onnxnet.graph.canonical.canonicalize`` (exporters share equal-valued weights; by default uses are split).
     """
@@ -262,6 +265,8 @@ def load_model(source: Any, input_shape: Sequence[int] | None = None, *,
             copy.CopyFrom(source)
             model = copy
         strip_metadata(model)
+        if model.producer_name == CANONICAL_PRODUCER:  # written by onnxnet from a canonical, simplified graph
+            simplifier = None
     big = model_bytes(model) > PROTO_LIMIT or _has_external(model) or is_light(model)
     if big:  # weights too big for protobuf serialisation, or read without values: keep their shapes only
         model = strip_weights(model)

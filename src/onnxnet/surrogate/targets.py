@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.stats import rankdata
 
 from onnxnet.errors import TrainingError
 
@@ -34,6 +33,8 @@ def rank_within(values: Sequence[float], groups: Sequence[str]) -> np.ndarray:
     out = np.empty(len(v), dtype=float)
     for s in np.unique(g):
         m = g == s
+        from scipy.stats import rankdata  # here, not at import: scipy.stats costs a second at start-up
+
         out[m] = (rankdata(v[m]) - 1.0) / max(int(m.sum()) - 1, 1)
     return out
 
@@ -109,6 +110,8 @@ class SpaceQuantiles:
                 continue
             ref = self.reference.get(s)
             if ref is None:  # the mid-rank quantile among these rows, on the same scale as a reference's
+                from scipy.stats import rankdata
+
                 out[m] = (rankdata(v[m]) - 0.5) / m.sum()
             else:
                 r = np.asarray(ref)
