@@ -125,7 +125,10 @@ def create_app(config: ServeConfig) -> Any:
 
     async def _run(fn: Any, *args: Any) -> Any:
         try:
-            return await asyncio.wait_for(anyio.to_thread.run_sync(fn, *args, limiter=limiter), config.timeout_s)
+            # abandon_on_cancel: at the time limit the request ends; a scoring already running finishes in its
+            # thread and fills the cache
+            return await asyncio.wait_for(anyio.to_thread.run_sync(fn, *args, limiter=limiter, abandon_on_cancel=True),
+                                          config.timeout_s)
         except asyncio.TimeoutError:
             raise HTTPException(504, f"scoring took longer than this server's limit of {config.timeout_s:g} s "
                                      "(waiting for earlier requests included); retry later (a finished result is "
