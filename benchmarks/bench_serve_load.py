@@ -56,6 +56,7 @@ def main() -> None:
     ap.add_argument("--timeout-s", type=float, default=600.0, help="the server's request time limit")
     ap.add_argument("--client-timeout", type=float, default=900.0)
     ap.add_argument("--max-seconds", type=float, default=1800.0, help="stop the whole run after this long")
+    ap.add_argument("--start-timeout", type=float, default=300.0, help="wait this long for the server to start")
     a = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from onnxnet.serve.launch import ServerProcess
@@ -68,8 +69,9 @@ def main() -> None:
     print(f"{a.n} concurrent requests, {len(set(files))} distinct files, {a.workers} workers, "
           f"{os.cpu_count()} cores, load average before {os.getloadavg()[0]:.1f}", flush=True)
     t_start = time.perf_counter()
-    with ServerProcess(a.predictor, tmp, "--workers", str(a.workers), "--timeout-s", str(a.timeout_s),
-                       "--cache-dir", str(tmp / "cache")) as server:
+    server = ServerProcess(a.predictor, tmp, "--workers", str(a.workers), "--timeout-s", str(a.timeout_s),
+                           "--cache-dir", str(tmp / "cache"))
+    with server.wait(a.start_timeout):
         print(f"server up in {time.perf_counter() - t_start:.1f} s at {server.url}", flush=True)
         rows = []
         for name in ("cold", "warm"):
