@@ -76,3 +76,4 @@ step "7/7 onnxnet fit's default (auto: with a few hundred NB201 labels, the pair
 "$BIN" predict "$OUT"/unseen/*.onnx --predictor "$OUT/pairwise"
 
 step "done: benchmark in $OUT/bench, results in $OUT/results, fitted predictors in $OUT/surrogate and $OUT/pairwise"
+echo "serve it (web page and HTTP API on http://127.0.0.1:8000/): $BIN serve --predictor $OUT/pairwise"

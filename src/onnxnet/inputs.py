@@ -103,6 +103,14 @@ def _row(item: Any, index: int, space: str, input_shape: Sequence[int] | None,
             "n_params": int(facts.n_params), "flops": int(facts.flops), "metadata": metadata}
 
 
+def model_row(model: Any, name: str, space: str, facts: Any = None, digest: str | None = None) -> dict[str, Any]:
+    """One store-like row of a model already loaded by ``load_model``; ``facts`` and ``digest`` (its
+    ``graph_facts`` and ``graph_hash``) are computed unless given."""
+    facts = facts if facts is not None else graph_facts(model)
+    return {"id": name, "space": space, "graph_hash": digest or graph_hash(model), "onnx": model.SerializeToString(),
+            "n_params": int(facts.n_params), "flops": int(facts.flops), "metadata": {}}
+
+
 def as_rows(models: Any, space: str = "user", *, input_shape: Sequence[int] | None = None,
             cache_dir: str | os.PathLike[str] | None = None) -> Any:
     """Store-like rows (``ROW_COLUMNS``) for any accepted input, so predictors fitted on benchmark rows score

@@ -12,6 +12,7 @@ from onnxnet.cli import bench as _bench  # noqa: F401,E402
 from onnxnet.cli import encode as _encode  # noqa: F401,E402
 from onnxnet.cli import evaluate as _evaluate  # noqa: F401,E402
 from onnxnet.cli import search as _search  # noqa: F401,E402
+from onnxnet.cli import serve as _serve  # noqa: F401,E402
 from onnxnet.cli import surrogate as _surrogate  # noqa: F401,E402
 
 

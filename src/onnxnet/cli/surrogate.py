@@ -273,17 +273,23 @@ def fit(
             raise FeaturesMissingError(f"{predictor}: {msg}. Fix that (zero-cost proxies need the CIFAR-10 pack: "
                                        "--cifar10 PATH), or pass --allow-partial to fit without them")
         typer.echo(f"warning: {msg} (fitted with partial features: --allow-partial)", err=True)
+    est.record_reference_scores(train)  # lets `onnxnet serve` place a new network among these
     est.save(out)
     for line in est.fit_summary():
         print(line)
+    card: dict[str, object] = {"label": label, "n_train": len(train), "validation": {}, "test": {}}
     for name, value in sorted(getattr(est, "val_scores_", {}).items()):
         if name.endswith(" weight"):
             print(f"{name}: {value:.3f}")
         else:
+            card["validation"][name] = {"kendall": float(value)}  # type: ignore[index]
             print(f"validation (training spaces) {name}: Kendall {value:.3f}")
     for group, part in test.groupby("_group"):
         pred = est.predict(part)
         y = part["_y"].to_numpy()
-        print(f"test split {group}: {len(part)} networks, Kendall {kendall_tau(y, pred):.3f}, "
-              f"Spearman {spearman_rho(y, pred):.3f}")
+        tau, rho = kendall_tau(y, pred), spearman_rho(y, pred)
+        card["test"][str(group)] = {"n": len(part), "kendall": float(tau), "spearman": float(rho)}  # type: ignore[index]
+        print(f"test split {group}: {len(part)} networks, Kendall {tau:.3f}, Spearman {rho:.3f}")
+    est.card_ = card  # quality figures saved with the predictor (`onnxnet serve` shows them)
+    est.save(out)  # again, now with the card
     print(f"saved {predictor} to {out}")

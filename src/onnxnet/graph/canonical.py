@@ -44,6 +44,10 @@ NONDETERMINISTIC_OPS = frozenset({"RandomNormal", "RandomNormalLike", "RandomUni
 REFINE_ROUNDS = 3
 
 
+#: ``producer_name`` of every graph ``canonicalize`` writes; ``load_model`` skips the simplifier for such files
+#: (``bench export`` output, saved ``load_model`` results): they were simplified when they were made.
+CANONICAL_PRODUCER = "onnxnet"
+
 def stable_hash(text: str) -> int:
     """A 60-bit hash of a string that is the same in every process (``hash(str)`` is salted)."""
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 4
@@ -446,7 +450,7 @@ def _rebuild(model: onnx.ModelProto, nodes: list[onnx.NodeProto], inits: dict[st
 
     out = onnx.ModelProto()  # built in place: every message is copied once, not once per wrapper
     out.ir_version = model.ir_version
-    out.producer_name = "onnxnet"
+    out.producer_name = CANONICAL_PRODUCER
     out.opset_import.extend(model.opset_import)
     graph = out.graph
     graph.name = "graph"

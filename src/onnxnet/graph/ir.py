@@ -215,6 +215,11 @@ def _py(v: object) -> object:
     return v
 
 
+#: Tensor metadata key marking a large weight whose values were all zero when its payload was skipped
+#: (``onnxnet.graph.structure.read_structure``); ``zero_filled`` reads it.
+ZERO_MARK = "onnxnet.all_zero"
+
+
 def zero_filled(t: onnx.TensorProto) -> bool:
     """Whether ``t`` is a weight of rank >= 2 whose values are all zero.
 
@@ -224,6 +229,8 @@ def zero_filled(t: onnx.TensorProto) -> bool:
     """
     if len(t.dims) < 2 or t.data_location == onnx.TensorProto.EXTERNAL:
         return False
+    if any(p.key == ZERO_MARK for p in t.metadata_props):  # read without its values (``graph.structure``)
+        return True
     if not t.raw_data and not any((t.float_data, t.int32_data, t.int64_data, t.double_data, t.uint64_data)):
         return False  # weight-free: values unknown
     try:

@@ -11,13 +11,16 @@ import onnx
 from google.protobuf.message import DecodeError
 
 from onnxnet.errors import ModelLoadError
-from onnxnet.graph.canonical import canonicalize, topo_sort_nodes
+from onnxnet.graph.canonical import CANONICAL_PRODUCER, canonicalize, topo_sort_nodes
 from onnxnet.graph.export import DEFAULT_OPSET, export_torch, strip_metadata
 from onnxnet.graph.ir import keep_values, numel
+from onnxnet.graph.structure import is_light
 from onnxnet.graph.weights import PROTO_LIMIT, model_bytes, strip_weights
 
 Simplifier = Literal["onnxsim", "onnxslim"]
 SIMPLIFIERS = ("onnxsim", "onnxslim")
+#: Files bigger than this are read without their large weights' values (``onnxnet.graph.structure``).
+STRUCTURE_BYTES = 64 * 2**20
 
 
 def _describe(source: Any) -> str:
@@ -46,15 +49,21 @@ def read_model(source: str | os.PathLike[str] | bytes | onnx.ModelProto, *, name
                              "its bytes, an onnx.ModelProto, or a torch.nn.Module with input_shape")
     path = Path(source)
     if not path.exists():
-        raise ModelLoadError(f"{path}: file not found; check the path")
+        raise ModelLoadError(f"{what}: file not found; check the path")
     if path.is_dir():
-        raise ModelLoadError(f"{path}: is a folder, not an .onnx file")
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except (DecodeError, RuntimeError, ValueError, OSError) as e:
-        raise ModelLoadError(f"{path}: not a valid ONNX file (protobuf decode failed: {type(e).__name__}); the file "
-                             "is truncated or is not ONNX; re-export or re-download it") from None
-    model = _check_nonempty(model, str(path))
+        raise ModelLoadError(f"{what}: is a folder, not an .onnx file")
+    if path.stat().st_size > STRUCTURE_BYTES:  # large weights: read shapes and structure only
+        from onnxnet.graph.structure import read_structure
+
+        with open(path, "rb") as f:
+            model = read_structure(f, what)
+    else:
+        try:
+            model = onnx.load(str(path), load_external_data=False)
+        except (DecodeError, RuntimeError, ValueError, OSError) as e:
+            raise ModelLoadError(f"{what}: not a valid ONNX file (protobuf decode failed: {type(e).__name__}); the "
+                                 "file is truncated or is not ONNX; re-export or re-download it") from None
+    model = _check_nonempty(model, what)
     _load_external(model, path)
     return model
 
@@ -144,6 +153,75 @@ def simplify(model: onnx.ModelProto, simplifier: Simplifier | None, what: str) -
     return out
 
 
+def simplify_structure(model: onnx.ModelProto, simplifier: Simplifier | None, what: str) -> onnx.ModelProto:
+    """``simplify`` for a model whose large weights have dims but no values (``strip_weights``, ``read_structure``).
+
+    Those weights enter the simplifier as graph inputs of their type and shape, so it folds and fuses everything
+    computed from real constants (masks, positions, shapes) without needing their values; then every node left
+    computing from constants only (a weight gathered at constant positions, ...) is folded into a value-less
+    constant of its inferred type and shape, which is what the simplifier makes of it when it has the values.
+    """
+    from onnxnet.graph.weights import is_empty
+
+    if simplifier is None:
+        return model
+    g = model.graph
+    valueless = {t.name: t for t in g.initializer if is_empty(t)}
+    work = onnx.ModelProto()
+    work.CopyFrom(model)
+    keep = [t for t in work.graph.initializer if t.name not in valueless]
+    del work.graph.initializer[:]
+    work.graph.initializer.extend(keep)
+    first = list(work.graph.input)
+    del work.graph.input[:]
+    work.graph.input.extend(first + [onnx.helper.make_tensor_value_info(n, t.data_type, list(t.dims))
+                                     for n, t in valueless.items()])
+    out = simplify(work, simplifier, what)
+    if out is work:  # the simplifier gave up (warned): go on with the model as it was
+        return model
+    g = out.graph
+    inputs = [vi for vi in g.input if vi.name not in valueless]
+    del g.input[:]
+    g.input.extend(inputs)
+    used = {x for n in g.node for x in n.input} | {o.name for o in g.output}
+    g.initializer.extend(t for n, t in valueless.items() if n in used)
+    return infer_shapes(_fold_constant_nodes(out), what)
+
+
+def _fold_constant_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Replace each node whose inputs are all constants (initializers, some without values, or ``Constant``
+    outputs) by value-less initializers of its outputs' inferred types and shapes; nodes whose output shapes are
+    unknown stay."""
+    model = infer_shapes(model, "the simplified structure")
+    g = model.graph
+    types = {vi.name: vi.type.tensor_type for vi in list(g.value_info) + list(g.output)}
+    consts = {t.name for t in g.initializer}
+    outputs = {o.name for o in g.output}
+    kept, new = [], []
+    for n in g.node:
+        ins = [x for x in n.input if x]
+        foldable = ins and all(x in consts for x in ins) and not n.op_type.startswith("Random") and all(
+            o in types and o not in outputs and types[o].HasField("shape")
+            and all(d.HasField("dim_value") for d in types[o].shape.dim) for o in n.output if o)
+        if not foldable:
+            kept.append(n)
+            if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
+                consts.update(o for o in n.output if o)
+            continue
+        for o in n.output:
+            if o:
+                t = onnx.TensorProto()
+                t.name, t.data_type = o, types[o].elem_type
+                t.dims.extend(d.dim_value for d in types[o].shape.dim)
+                new.append(t)
+                consts.add(o)
+    if len(kept) < len(g.node):
+        del g.node[:]
+        g.node.extend(kept)
+        g.initializer.extend(new)
+    return model
+
+
 class _quiet:
     """Silence the C++ libraries' prints to stdout/stderr (onnxsim, onnxruntime) during simplification."""
 
@@ -173,9 +251,13 @@ def load_model(source: Any, input_shape: Sequence[int] | None = None, *,
     """Load ``source`` (a path, bytes, an ``onnx.ModelProto``, or a ``torch.nn.Module`` with ``input_shape``),
     check it, infer shapes, simplify it, and canonicalise it. Raises ``ModelLoadError`` naming the problem.
 
-    A model over protobuf's 2 GiB limit (weights in external files) is loaded without its large weight
-    values: shapes and small constants are kept, which is all the encodings and facts need; the simplifier
-    is skipped for it.
+    A model over protobuf's 2 GiB limit (weights in external files), a file over ``STRUCTURE_BYTES`` (read by
+    ``onnxnet.graph.structure.read_structure``) or a weight-free one is loaded without its large weight values:
+    shapes, small constants and all-zero kernels are kept, which is all the encodings and facts need; the
+    simplifier is skipped for it.
+
+    A graph onnxnet wrote itself (``producer_name`` ``CANONICAL_PRODUCER``: ``onnxnet bench export`` files) was
+    simplified when it was made: it is only checked and canonicalised again, without the simplifier.
 
     ``name`` labels the source in error messages (defaults to the path). ``unshare_weights``: see
     ``onnxnet.graph.canonical.canonicalize`` (exporters share equal-valued weights; by default uses are split).
@@ -192,15 +274,19 @@ def load_model(source: Any, input_shape: Sequence[int] | None = None, *,
             copy.CopyFrom(source)
             model = copy
         strip_metadata(model)
-    big = model_bytes(model) > PROTO_LIMIT or _has_external(model)
-    if big:  # the weights cannot travel through protobuf serialisation: keep their shapes only
+        if model.producer_name == CANONICAL_PRODUCER:  # written by onnxnet from a canonical, simplified graph
+            simplifier = None
+    big = model_bytes(model) > PROTO_LIMIT or _has_external(model) or is_light(model)
+    if big:  # weights too big for protobuf serialisation, or read without values: keep their shapes only
         model = strip_weights(model)
-        simplifier = None
     _sort_if_needed(model, what)
     if not big:  # the checker rejects weights without values; a stripped model is checked by shape inference
         check_model(model, what)
     model = infer_shapes(model, what)
-    model = simplify(model, simplifier, what)  # onnxsim folds an If on a constant condition away
+    if big:
+        model = simplify_structure(model, simplifier, what)
+    else:
+        model = simplify(model, simplifier, what)  # onnxsim folds an If on a constant condition away
     model = infer_shapes(model, what)
     return canonicalize(model, source=what, unshare_weights=unshare_weights)
 

@@ -919,7 +919,8 @@ def to_torch(model: Any, *, normalize: str = "conv", weights: str = "init", seed
         raise ValueError(f"weights must be 'init' or 'file', not {weights!r}")
     model = model if hasattr(model, "graph") else load_model(model)
     graph = model.graph
-    raw = {t.name: (t, None if is_empty(t) else numpy_helper.to_array(t)) for t in graph.initializer}
+    raw = {t.name: (t, (np.zeros(tuple(t.dims), np.float32) if zero_filled(t) else None) if is_empty(t)
+                    else numpy_helper.to_array(t)) for t in graph.initializer}
     nodes = []
     for node in graph.node:
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):

@@ -30,6 +30,8 @@ STORE_FEATURES = ("n_params", "flops")
 MACHINE_PARAMS = ("cache_dir", "device")
 #: The file a saved predictor folder is recognised by.
 PREDICTOR_FILE = "predictor.json"
+#: Training networks per space whose scores ``onnxnet fit`` keeps with a predictor (``record_reference_scores``).
+REFERENCE_SCORES = 1000
 
 
 def _jsonable(value: Any) -> Any:
@@ -105,6 +107,33 @@ class Predictor:
         """Lines saying what ``fit`` learnt, for ``onnxnet fit`` to print (none by default)."""
         return []
 
+    def record_reference_scores(self, rows: Any, max_per_space: int = REFERENCE_SCORES, seed: int = 0
+                                ) -> dict[str, np.ndarray]:
+        """Score up to ``max_per_space`` of the training ``rows`` of each space (seeded draw) and keep the sorted
+        scores in ``reference_scores_`` and the number of rows per space in ``training_counts_`` (both saved with
+        the predictor), so a new network's score can be placed among the training networks of its space
+        (``reference_rank``). Rows it cannot score are left out."""
+        spaces = row_spaces(rows)
+        rng = np.random.default_rng(seed)
+        pick = []
+        for space in sorted(set(spaces.tolist())):
+            idx = np.flatnonzero(spaces == space)
+            pick.append(idx if len(idx) <= max_per_space else np.sort(rng.choice(idx, max_per_space, replace=False)))
+        take = np.concatenate(pick) if pick else np.arange(0)
+        scores = np.asarray(self.predict(rows.iloc[take]), dtype=float)
+        self.training_counts_ = {space: int((spaces == space).sum()) for space in sorted(set(spaces.tolist()))}
+        self.reference_scores_ = {
+            space: np.sort(scores[(spaces[take] == space) & np.isfinite(scores)]) for space in sorted(set(spaces.tolist()))}
+        return self.reference_scores_
+
+    def reference_rank(self, score: float, space: str) -> tuple[int, int] | None:
+        """``(rank, n)``: 1 + how many of the ``n`` recorded training networks of ``space`` score higher than
+        ``score`` (1 = better than all of them); ``None`` when none were recorded for ``space``."""
+        ref = getattr(self, "reference_scores_", {}).get(space)
+        if ref is None or len(ref) == 0 or not np.isfinite(score):
+            return None
+        return int(len(ref) - np.searchsorted(ref, score, side="right")) + 1, int(len(ref))
+
     # ------------------------------------------------------------------ persistence
     def saved_params(self) -> dict[str, Any]:
         """Constructor arguments as JSON values; ``cache_dir`` and ``device`` dropped (this machine's)."""
@@ -121,7 +150,11 @@ class Predictor:
         state = self._save_state(out) if self.needs_training else {}
         write_json(out / PREDICTOR_FILE, {"format": "onnxnet-predictor", "version": 1,
                                           "name": registered_name(type(self)), "params": self.saved_params(),
-                                          "fit_spaces": getattr(self, "fit_spaces_", None), "state": state})
+                                          "fit_spaces": getattr(self, "fit_spaces_", None), "state": state,
+                                          "reference_scores": {k: [float(x) for x in v] for k, v in
+                                                               getattr(self, "reference_scores_", {}).items()},
+                                          "training_counts": getattr(self, "training_counts_", None),
+                                          "card": _jsonable(getattr(self, "card_", None))})
         return out
 
     def can_save(self) -> bool:

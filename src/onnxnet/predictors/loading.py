@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from onnxnet.errors import SurrogateError
 from onnxnet.predictors.base import PREDICTOR_FILE, Predictor, get_predictor
 from onnxnet.predictors.surrogate import SurrogatePredictor
@@ -44,6 +46,13 @@ def load_predictor(path: str | Path, *, device: str = "auto", cache_dir: str | P
             pred._load_state(folder, saved["state"])
         if saved.get("fit_spaces"):
             pred.fit_spaces_ = list(saved["fit_spaces"])
+        if saved.get("training_counts"):
+            pred.training_counts_ = {k: int(v) for k, v in saved["training_counts"].items()}
+        if saved.get("card"):
+            pred.card_ = dict(saved["card"])
+        if saved.get("reference_scores"):
+            pred.reference_scores_ = {k: np.sort(np.asarray(v, dtype=float))
+                                      for k, v in saved["reference_scores"].items()}
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise SurrogateError(f"{folder} is not a readable saved predictor ({type(e).__name__}: {e}); save one with "
                              "`onnxnet fit`, `onnxnet train` or Predictor.save") from None

@@ -1,0 +1,86 @@
+"""Reading big ONNX files without their weights (``onnxnet.graph.structure``) and loading them through it."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from onnxnet.errors import ModelLoadError
+from onnxnet.graph import graph_facts, graph_hash, load_model
+from onnxnet.graph.structure import KEEP_BYTES, read_structure
+
+
+def _model(zero_second: bool = False) -> onnx.ModelProto:
+    """x -> Conv(w1 16x3x3x3) -> Relu -> Conv(w2 16x16x3x3, all zero if asked) -> Add -> Reshape(shape const)."""
+    rng = np.random.default_rng(0)
+    w1 = numpy_helper.from_array(rng.standard_normal((16, 3, 3, 3)).astype(np.float32), "w1")
+    w2 = numpy_helper.from_array((np.zeros if zero_second else lambda s: rng.standard_normal(s))((16, 16, 3, 3))
+                                 .astype(np.float32), "w2")
+    shape = numpy_helper.from_array(np.array([1, -1], np.int64), "shape")
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["a"], pads=[1] * 4),
+             helper.make_node("Relu", ["a"], ["b"]),
+             helper.make_node("Conv", ["b", "w2"], ["c"], pads=[1] * 4),
+             helper.make_node("Add", ["b", "c"], ["d"]),
+             helper.make_node("Reshape", ["d", "shape"], ["y"])]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1024])], [w1, w2, shape])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_weights_keep_dims_without_values_small_constants_keep_values():
+    m = _model()
+    light = read_structure(io.BytesIO(m.SerializeToString()), "m.onnx")
+    inits = {t.name: t for t in light.graph.initializer}
+    assert len(inits["w1"].raw_data) == 16 * 3 * 3 * 3 * 4 <= KEEP_BYTES  # small payloads are kept as they are
+    assert not inits["w2"].raw_data and list(inits["w2"].dims) == [16, 16, 3, 3]  # 9 KB: skipped
+    assert numpy_helper.to_array(inits["shape"]).tolist() == [1, -1]
+    assert [n.op_type for n in light.graph.node] == [n.op_type for n in m.graph.node]
+    assert light.opset_import[0].version == 17
+
+
+def test_all_zero_kernels_are_told_apart_without_their_values(tmp_path, monkeypatch):
+    import onnxnet.graph.load as load
+
+    for zero in (False, True):
+        p = tmp_path / f"m{zero}.onnx"
+        onnx.save(_model(zero_second=zero), str(p))
+        full = load_model(p)
+        monkeypatch.setattr(load, "STRUCTURE_BYTES", 0)  # every file through the structure reader
+        light = load_model(p)
+        monkeypatch.setattr(load, "STRUCTURE_BYTES", 64 * 2**20)
+        assert graph_hash(light) == graph_hash(full)
+        assert graph_facts(light) == graph_facts(full)
+        from onnxnet.encode import encode
+
+        assert encode(light) == encode(full)
+        assert ("=0.0>" in encode(light)) == zero
+
+
+def test_truncated_and_foreign_bytes_are_clear_errors():
+    data = _model().SerializeToString()
+    with pytest.raises(ModelLoadError, match="m.onnx: the file ends in the middle"):
+        read_structure(io.BytesIO(data[: len(data) - 100]), "m.onnx")
+    with pytest.raises(ModelLoadError, match="x.onnx: not"):
+        read_structure(io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\xff" * 100), "x.onnx")
+    with pytest.raises(ModelLoadError, match="e.onnx: not an ONNX model"):
+        read_structure(io.BytesIO(b""), "e.onnx")
+
+
+def test_files_onnxnet_wrote_skip_the_simplifier(tmp_path, monkeypatch):
+    import onnxnet.graph.load as load
+
+    canonical = load_model(_model())
+    assert canonical.producer_name == "onnxnet"
+    p = tmp_path / "c.onnx"
+    onnx.save(canonical, str(p))
+    calls = []
+    real = load.simplify
+    monkeypatch.setattr(load, "simplify", lambda m, s, w: calls.append(s) or real(m, s, w))
+    again = load_model(p)
+    assert calls == [None] and graph_hash(again) == graph_hash(canonical)
+    load_model(_model())
+    assert calls[-1] == "onnxsim"
