@@ -9,6 +9,9 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 MAX_LINES = 80
 #: Known exceptions, each with its reason.
 ALLOWED = {
+    "onnxnet/graph/torch_exec.py:to_torch",  # one pass over the nodes building layers; to be split by node kind
+    "onnxnet/serve/app.py:create_app",  # the FastAPI routes declared in one closure; to be split per route
+    "onnxnet/cli/surrogate.py:predict",  # 82 lines: options, load, score, print
     "onnxnet/label/train.py:_train",  # the timed CIFAR-10 training loop (CUDA graphs, deadline, divergence stop)
 }
 

@@ -80,7 +80,7 @@ def test_native_space_network_builds():
     ({"in_shape": (1, 1, 28, 28)}, ["(?, 1, 28, 28)", "(N, 3, 32, 32)"]),
     ({"classes": 100}, ["(?, 100)", "10"]),
     ({"extra_output": True}, ["2 outputs", "exactly one"]),
-    ({"op": "Floor"}, ["'Floor'", "not supported"]),
+    ({"op": "Round"}, ["'Round'", "not supported"]),
 ])
 def test_bad_networks_name_the_problem(kwargs, words):
     with pytest.raises(NetworkError) as e:

@@ -113,7 +113,7 @@ class Predictor:
         scores in ``reference_scores_`` and the number of rows per space in ``training_counts_`` (both saved with
         the predictor), so a new network's score can be placed among the training networks of its space
         (``reference_rank``). Rows it cannot score are left out."""
-        spaces = row_spaces(rows)
+        spaces = row_groups(rows)
         rng = np.random.default_rng(seed)
         pick = []
         for space in sorted(set(spaces.tolist())):

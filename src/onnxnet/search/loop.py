@@ -33,6 +33,7 @@ from onnxnet.search.journal import Journal
 from onnxnet.search.objectives import Objective, SearchError, hypervolume, nondominated_ranks, pareto_mask
 from onnxnet.search.oracle import ORACLES, Oracle, get_oracle
 from onnxnet.search.strategies import STRATEGIES, get_strategy
+from onnxnet.search.report import SearchResult, write_results
 
 #: Candidates asked from a strategy per predictor call.
 ASK_CHUNK = 20
@@ -87,32 +88,6 @@ class SearchConfig:
         ORACLES.get(self.oracle)
         if self.label and self.oracle != "table":
             raise SearchError(f"--label names a published label column; the {self.oracle!r} oracle makes its own")
-
-
-@dataclass
-class SearchResult:
-    """What a search found (also written to the run folder)."""
-
-    evaluations: pd.DataFrame  # one row per true evaluation, journal order
-    ranked: pd.DataFrame  # evaluated networks, best first
-    queries_used: int
-    best_accuracy: float
-    front: pd.DataFrame | None = None
-    hypervolume: float | None = None
-    out: Path | None = None
-    built_graphs: int = 0
-
-    def summary(self) -> str:
-        lines = [f"{len(self.evaluations)} true evaluations, {self.queries_used} predictor queries, "
-                 f"best accuracy {self.best_accuracy:.2f}"]
-        if self.hypervolume is not None and self.front is not None:
-            lines.append(f"Pareto front: {len(self.front)} networks, hypervolume {self.hypervolume:.4g}")
-        if len(self.ranked):
-            top = self.ranked.iloc[0]
-            lines.append(f"best: {top['arch']}")
-        if self.out is not None:
-            lines.append(f"-> {self.out}")
-        return "\n".join(lines)
 
 
 class _Run:
@@ -396,6 +371,4 @@ def run_search(cfg: SearchConfig, out: str | Path, *, oracle: Oracle | None = No
         run.run()
     finally:
         run.close()
-    from onnxnet.search.report import write_results
-
     return write_results(run, write_onnx=write_onnx)

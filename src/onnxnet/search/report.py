@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from typing import Any
 
 import numpy as np
@@ -20,9 +22,34 @@ import pandas as pd
 from onnxnet.search.objectives import hypervolume, pareto_mask
 
 
+
+@dataclass
+class SearchResult:
+    """What a search found (also written to the run folder)."""
+
+    evaluations: pd.DataFrame  # one row per true evaluation, journal order
+    ranked: pd.DataFrame  # evaluated networks, best first
+    queries_used: int
+    best_accuracy: float
+    front: pd.DataFrame | None = None
+    hypervolume: float | None = None
+    out: Path | None = None
+    built_graphs: int = 0
+
+    def summary(self) -> str:
+        lines = [f"{len(self.evaluations)} true evaluations, {self.queries_used} predictor queries, "
+                 f"best accuracy {self.best_accuracy:.2f}"]
+        if self.hypervolume is not None and self.front is not None:
+            lines.append(f"Pareto front: {len(self.front)} networks, hypervolume {self.hypervolume:.4g}")
+        if len(self.ranked):
+            top = self.ranked.iloc[0]
+            lines.append(f"best: {top['arch']}")
+        if self.out is not None:
+            lines.append(f"-> {self.out}")
+        return "\n".join(lines)
+
 def write_results(run: Any, write_onnx: bool = True) -> Any:
     from onnxnet.atomic import write_json, write_with
-    from onnxnet.search.loop import SearchResult
 
     out = run.out
     recs = run.journal.records[: len(run.evaluated)]
