@@ -62,6 +62,6 @@ def server(predictor_dir, tmp_path_factory):
     from onnxnet.serve.launch import ServerProcess
 
     tmp = tmp_path_factory.mktemp("server")
-    with ServerProcess(predictor_dir, tmp, "--workers", "2", "--max-upload-mb", "2", "--timeout-s", "60",
+    with ServerProcess(predictor_dir, tmp, "--workers", "2", "--max-upload-mb", "2", "--timeout-s", "180",
                        "--cache-dir", str(tmp / "cache")) as s:
         yield s
