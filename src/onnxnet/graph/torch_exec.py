@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from onnxnet.errors import OnnxNetError
+from onnxnet.graph.ir import zero_filled
 from onnxnet.graph.load import load_model
 from onnxnet.graph.weights import is_empty
 from onnxnet.registry import Registry
