@@ -89,7 +89,7 @@ def _space_for(est: Any, space: str | None, n_files: int) -> str | None:
     fitted_on = list(getattr(est, "fit_spaces_", None) or [])
     if space is None and len(fitted_on) == 1:
         typer.echo(f"note: scoring the files as {fitted_on[0]} networks, the space this predictor was fitted on "
-                   "(--space to change)", err=True)
+                   "unless most of them lie outside its training networks' reach (--space to force it)", err=True)
         return fitted_on[0]
     if space is None and n_files == 1:
         typer.echo(f"note: one network of a space this predictor was not fitted on has nothing to be ranked "
@@ -100,6 +100,19 @@ def _space_for(est: Any, space: str | None, n_files: int) -> str | None:
                    "scores rank the files among each other (zero-shot; see docs/results.md for how well that "
                    "transfers)", err=True)
     return space
+
+
+def _unless_unseen(est: Any, rows: Any, space: str) -> Any:
+    """``rows`` as networks of ``space``, or of a new space when most of them lie outside the reach of the
+    training networks (``novelty.unseen_space``), saying so."""
+    from onnxnet.predictors.novelty import unseen_space
+
+    new, note = unseen_space(est.within_reach(rows), space)
+    if note:
+        typer.echo(f"note: {note}", err=True)
+    if new != space:
+        rows = rows.assign(space=new)
+    return rows
 
 
 def _signal_notes(est: Any, rows: Any, cache: Path) -> list[str]:
@@ -163,12 +176,17 @@ def predict(
     folder = renamed(predictor, surrogate, "--predictor", "--surrogate")
     est = load_predictor(folder, cache_dir=cache)
     lm = est.surrogate_ if isinstance(est, SurrogatePredictor) else None
+    assumed = space is None
     if lm is None:
         space = _space_for(est, space, len(models))
     rows = as_rows([str(m) for m in models], space=(space if lm is None else None) or "user",  # each file read once
                    cache_dir=cache)
     if lm is None:
+        if assumed and space is not None:
+            rows = _unless_unseen(est, rows, space)
         scores = est.predict(rows)
+        for line in getattr(est, "explain_lines", lambda: [])():
+            typer.echo(f"zero-shot {line}", err=True)
         for line in _signal_notes(est, rows, cache):
             typer.echo(line, err=True)
         over = 0
@@ -274,6 +292,7 @@ def fit(
                                        "--cifar10 PATH), or pass --allow-partial to fit without them")
         typer.echo(f"warning: {msg} (fitted with partial features: --allow-partial)", err=True)
     est.record_reference_scores(train)  # lets `onnxnet serve` place a new network among these
+    est.record_reach(train)  # lets `predict` tell networks unlike every training network
     est.save(out)
     for line in est.fit_summary():
         print(line)

@@ -19,6 +19,7 @@ import numpy as np
 from onnxnet.atomic import write_json
 from onnxnet.errors import ProtocolError
 from onnxnet.features.onnx_proxies import proxy_families
+from onnxnet.predictors.novelty import SpaceNovelty, feature_matrix, load_novelty, save_novelty
 from onnxnet.ranking import mean_kendall, row_groups
 from onnxnet.registry import Registry
 
@@ -134,6 +135,24 @@ class Predictor:
             return None
         return int(len(ref) - np.searchsorted(ref, score, side="right")) + 1, int(len(ref))
 
+    def record_reach(self, rows: Any, seed: int = 0) -> SpaceNovelty:
+        """Fit a novelty model of the training ``rows``' graph features (``reach_``, saved with the predictor), so
+        that networks unlike every training network can be told apart at predict time (``within_reach``)."""
+        X, _ = feature_matrix(rows.reset_index(drop=True), getattr(self, "cache_dir", None))
+        self.reach_ = SpaceNovelty(seed=seed).fit(X, row_groups(rows))
+        return self.reach_
+
+    def within_reach(self, rows: Any) -> np.ndarray | None:
+        """Per row, whether it lies within reach of the training networks (``novelty.SpaceNovelty``: nearest
+        training network no further than 95 % of the training networks lie from each other); ``None`` when no
+        reach was recorded (a folder saved before ``record_reach`` existed)."""
+        reach = getattr(self, "reach_", None)
+        if reach is None:
+            return None
+        X, _ = feature_matrix(rows.reset_index(drop=True), getattr(self, "cache_dir", None))
+        v = reach.novelty(X)
+        return ~(v > 1.0)  # a row without features counts as inside: nothing says otherwise
+
     # ------------------------------------------------------------------ persistence
     def saved_params(self) -> dict[str, Any]:
         """Constructor arguments as JSON values; ``cache_dir`` and ``device`` dropped (this machine's)."""
@@ -154,7 +173,9 @@ class Predictor:
                                           "reference_scores": {k: [float(x) for x in v] for k, v in
                                                                getattr(self, "reference_scores_", {}).items()},
                                           "training_counts": getattr(self, "training_counts_", None),
-                                          "card": _jsonable(getattr(self, "card_", None))})
+                                          "card": _jsonable(getattr(self, "card_", None)),
+                                          "reach": (save_novelty(self.reach_, out, "reach.npz")
+                                                    if getattr(self, "reach_", None) is not None else None)})
         return out
 
     def can_save(self) -> bool:

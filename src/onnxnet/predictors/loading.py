@@ -10,6 +10,7 @@ import numpy as np
 
 from onnxnet.errors import SurrogateError
 from onnxnet.predictors.base import PREDICTOR_FILE, Predictor, get_predictor
+from onnxnet.predictors.novelty import load_novelty
 from onnxnet.predictors.surrogate import SurrogatePredictor
 from onnxnet.surrogate.surrogate import SETTINGS_FILE
 
@@ -50,6 +51,8 @@ def load_predictor(path: str | Path, *, device: str = "auto", cache_dir: str | P
             pred.training_counts_ = {k: int(v) for k, v in saved["training_counts"].items()}
         if saved.get("card"):
             pred.card_ = dict(saved["card"])
+        if saved.get("reach"):
+            pred.reach_ = load_novelty(folder, saved["reach"])
         if saved.get("reference_scores"):
             pred.reference_scores_ = {k: np.sort(np.asarray(v, dtype=float))
                                       for k, v in saved["reference_scores"].items()}

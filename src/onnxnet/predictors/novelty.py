@@ -16,11 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from onnxnet.atomic import write_with
 from onnxnet.errors import ProtocolError
 from onnxnet.features.engine import features_frame
 
 #: Training networks kept as neighbours (a seeded sample when there are more).
 MAX_REFERENCE = 2000
+#: Files scored together count as a new space when more than this share of them lies outside the reach of the
+#: training networks (``unseen_space``).
+FOREIGN_SHARE = 0.5
 
 
 def feature_matrix(rows: Any, cache_dir: str | None = None) -> tuple[Any, list[dict[str, str]]]:
@@ -125,3 +129,43 @@ class SpaceNovelty:
         out.radii_ = {str(k): float(v) for k, v in state["radii"].items()}
         out.references_ = {k: np.asarray(references[k], dtype=float) for k in out.radii_}
         return out
+
+
+def save_novelty(model: SpaceNovelty, folder: Any, name: str) -> dict[str, Any]:
+    """Write ``model``'s reference networks to ``folder / name`` (npz, atomic); returns the JSON state that
+    ``load_novelty`` needs beside it."""
+    refs = [np.asarray(r, dtype=np.float32) for r in model.references_.values()]
+
+    def write(path: Any) -> None:
+        with open(path, "wb") as f:  # a file object: np.savez would append ".npz" to the temp name
+            np.savez(f, *refs)
+
+    write_with(folder / name, write)
+    return {**model.state(), "reference_spaces": list(model.references_), "file": name}
+
+
+def load_novelty(folder: Any, state: dict[str, Any]) -> SpaceNovelty:
+    """The ``SpaceNovelty`` that ``save_novelty`` wrote into ``folder``."""
+    with np.load(folder / state.get("file", "novelty_references.npz")) as z:
+        refs = {sp: z[f"arr_{i}"] for i, sp in enumerate(state["reference_spaces"])}
+    return SpaceNovelty.from_state(state, refs)
+
+
+def unseen_space(inside: np.ndarray | None, fitted: str, new: str = "user") -> tuple[str, str | None]:
+    """The space networks assumed to be of ``fitted`` are scored as, given ``inside`` (per network, within reach
+    of the training networks): ``new`` when more than ``FOREIGN_SHARE`` of two or more networks lie outside, with
+    a sentence saying so; else ``fitted`` (with a warning for the ones outside)."""
+    if inside is None or not len(inside):
+        return fitted, None
+    out, n = int((~inside).sum()), len(inside)
+    if out == 0:
+        return fitted, None
+    share = f"{out} of {n} network{'s' if n > 1 else ''}"
+    if n >= 2 and out / n > FOREIGN_SHARE:
+        return new, (f"{share} lie outside the reach of the {fitted} training networks (graph features further "
+                     f"from every training network than 95% of those lie from each other): scored as a new space, "
+                     f"ranked among each other; pass --space {fitted} to score them as {fitted} networks")
+    return fitted, (f"{share} lie{'s' if out == 1 else ''} outside the reach of the {fitted} training networks: "
+                    f"{'its score is' if out == 1 else 'their scores are'} an extrapolation"
+                    + ("; score it together with other networks of its kind to rank them as a new space"
+                       if n == 1 else ""))

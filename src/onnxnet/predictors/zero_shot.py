@@ -25,13 +25,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from onnxnet.atomic import write_with
 from onnxnet.errors import ProtocolError
 from onnxnet.features.engine import features_frame
 from onnxnet.features.onnx_proxies import proxy_frame
 from onnxnet.predictors.base import PREDICTORS, Predictor
 from onnxnet.predictors.loading import load_predictor
-from onnxnet.predictors.novelty import SpaceNovelty, feature_matrix
+from onnxnet.predictors.novelty import SpaceNovelty, feature_matrix, load_novelty, save_novelty
 from onnxnet.predictors.stack import Member, make_member, member_spec
 from onnxnet.ranking import row_groups
 
@@ -218,22 +217,14 @@ class ZeroShotPredictor(Predictor):
 
     # ------------------------------------------------------------------ persistence
     def _save_state(self, folder: Any) -> dict[str, Any]:
-        refs = [np.asarray(r, dtype=np.float32) for r in self.novelty_.references_.values()]
-
-        def write(path: Any) -> None:
-            with open(path, "wb") as f:  # a file object: np.savez would append ".npz" to the temp name
-                np.savez(f, *refs)
-
-        write_with(folder / "novelty_references.npz", write)
+        novelty = save_novelty(self.novelty_, folder, "novelty_references.npz")
         if self.model_ is not None:
             self.model_.save(folder / "learned")
-        return {"signal_kendall": self.signal_kendall_, "weights": self.weights_, "novelty": self.novelty_.state(),
-                "reference_spaces": list(self.novelty_.references_), "learned": self.model_ is not None}
+        return {"signal_kendall": self.signal_kendall_, "weights": self.weights_, "novelty": novelty,
+                "reference_spaces": novelty["reference_spaces"], "learned": self.model_ is not None}
 
     def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
         self.signal_kendall_ = {str(k): dict(v) for k, v in state["signal_kendall"].items()}
         self.weights_ = {str(k): float(v) for k, v in state["weights"].items()}
-        with np.load(folder / "novelty_references.npz") as z:
-            refs = {sp: z[f"arr_{i}"] for i, sp in enumerate(state["reference_spaces"])}
-        self.novelty_ = SpaceNovelty.from_state(state["novelty"], refs)
+        self.novelty_ = load_novelty(folder, {"reference_spaces": state["reference_spaces"], **state["novelty"]})
         self.model_ = load_predictor(folder / "learned") if state["learned"] else None
