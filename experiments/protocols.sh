@@ -3,6 +3,8 @@
 #
 #   bash experiments/protocols.sh SECTION [SECTION ...]     (no argument: list the sections)
 #
+#   headline            the headline rows on one store (isomorphism-class splits): in-space NB201 at 128, zero-shot
+#                       NB101 -> NB201, all spaces with auto; STORE=runs/bench for the sampled development store
 #   in-space-nb201      NB201, 128 training networks, 5 seeds, every predictor family      (~25 min on 2 cores)
 #   in-space-curve      NB201 at 32 ... 1,024 training networks, pairwise vs stack, 3 seeds  (~30 min)
 #   in-space-lm         the language model at 128 / 2,000 / 8,000 networks on a fixed 2,000-graph test sample,
@@ -25,6 +27,16 @@ STORE=${STORE:-runs/bench-v3}
 EXTRA=${EXTRA:-runs/bench}
 R=results
 MECOB='proxies=("nwot","meco","swap","synflow","meco_batch")'
+
+headline() {
+  $B evaluate in-space --store $STORE --space nb201 --sizes 128 --seeds 5 --no-plots \
+    --predictor pairwise,stack,params,onnx-meco --out $R/headline-in-space
+  local Z="evaluate zero-shot --store $STORE --train nb101 --test nb201 --seeds 5 --no-plots"
+  $B $Z --predictor pairwise --param bags=3 --tag "3 bags" --out $R/headline-zero-shot-pairwise
+  $B $Z --predictor params,onnx-meco,proxy-vote --out $R/headline-zero-shot-static
+  $B evaluate all-spaces --store $STORE --no-plots --spaces nb101,nb201,nb301,transnas_micro --param jobs=2 \
+    --seeds 2 --predictor auto,stack,pairwise --out $R/headline-all-spaces
+}
 
 in_space_nb201() {
   local I="evaluate in-space --store $STORE --space nb201 --sizes 128 --seeds 5 --no-plots"
@@ -130,7 +142,7 @@ cross_task() {
     --out $R/cross-task-transnas
 }
 
-sections=(in-space-nb201 in-space-curve in-space-lm in-space-transnas zero-shot zero-shot-multi few-shot all-spaces
+sections=(headline in-space-nb201 in-space-curve in-space-lm in-space-transnas zero-shot zero-shot-multi few-shot all-spaces
           cross-task)
 if [[ $# -eq 0 ]]; then
   sed -n '2,/^set -u/p' "$0" | grep '^#' | cut -c3-

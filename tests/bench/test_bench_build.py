@@ -53,6 +53,38 @@ def test_kill_9_mid_build_then_rerun_gives_the_same_store(tmp_path, tiny_store, 
     assert again.chunks_built == 0 and again.chunks_done_before == 2
 
 
+def test_sigterm_stops_the_workers_at_once_and_the_rerun_resumes(tmp_path, shared_data):
+    """SIGTERM while a worker builds a 16-network chunk: the build exits 143 without finishing the chunk, no
+    worker outlives it, and the rerun builds the whole store."""
+    import psutil
+
+    from onnxnet.spaces import get_space
+
+    sp = get_space("nb201")
+    archs = tmp_path / "archs.txt"
+    archs.write_text("\n".join(sp.to_string(sp.from_index(i)) for i in range(16)) + "\n")
+    out = tmp_path / "store"
+    cmd = [sys.executable, "-m", "onnxnet.cli.main", "bench", "build", "--space", "nb201", "--archs", str(archs),
+           "--chunk-size", "16", "--jobs", "2", "--reuse-isomorphic", "off", "--quiet", "--store", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    workers: set[int] = set()
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and len(workers) < 1:
+        workers |= {c.pid for c in psutil.Process(proc.pid).children(recursive=True)}
+        time.sleep(0.1)
+    time.sleep(3.0)  # the worker is inside its chunk (16 exports take far longer)
+    assert proc.poll() is None and not list((out / "networks").glob("*.parquet")), "too fast to interrupt"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143, proc.stderr.read().decode()[-2000:]
+    time.sleep(0.5)
+    alive = [w for w in workers if psutil.pid_exists(w) and psutil.Process(w).status() != psutil.STATUS_ZOMBIE]
+    assert not alive, "build workers outlived the terminated build"
+    assert not list((out / "networks").glob("*.parquet")), "the build finished its chunk instead of stopping"
+    rep = build_store(BuildOptions(space="nb201", out=out, archs=archs, chunk_size=16, jobs=1,
+                                   reuse_isomorphic="off", progress=False))
+    assert rep.chunks_built == 1 and BenchStore(out).validate()["networks"] == 16
+
+
 def test_failures_are_recorded_with_stage_and_reason(tmp_path, nb201_archs_file, monkeypatch):
     import onnxnet.bench.build as build  # the builder exports through its own name for export_torch
     from onnxnet.spaces.nb201 import NB201Space

@@ -548,6 +548,13 @@ def check_out_folder(out: str | os.PathLike[str]) -> None:
                         "Choose an empty or new --out folder")
 
 
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Terminate the workers of ``pool`` and drop its queued chunks (each finished chunk is already committed)."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def run_tasks(fn: Callable[[Any], Any], tasks: Sequence[Any], jobs: int, done: Callable[[Any], None]) -> None:
     """Run ``fn(task)`` for every chunk task in ``jobs`` spawned workers, calling ``done`` as each one finishes.
 
@@ -558,8 +565,8 @@ def run_tasks(fn: Callable[[Any], Any], tasks: Sequence[Any], jobs: int, done: C
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(os.getpid(),)) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),))
+    try:
         pending = {}
         queue = list(tasks)
         # keep at most 2*jobs chunks in flight so an interrupted build has little half-done work
@@ -580,3 +587,7 @@ def run_tasks(fn: Callable[[Any], Any], tasks: Sequence[Any], jobs: int, done: C
                 except Exception as e:
                     raise DataError(f"chunk {t.part} failed outside the per-network error handling: {_reason(e)}\n"
                                     f"{traceback.format_exc(limit=3)}") from e
+    except BaseException:  # Ctrl-C / SIGTERM / a failed chunk: stop the workers now, not after their chunks
+        _stop_pool(pool)
+        raise
+    pool.shutdown()
