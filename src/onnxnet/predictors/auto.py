@@ -28,8 +28,10 @@ from onnxnet.predictors.stack import Member, make_member, member_spec
 from onnxnet.ranking import row_groups
 
 _ROLES = ("few", "many", "unseen")
-#: The zero-shot default for spaces not seen in training (chosen in leave-one-space-out, docs/zero-shot.md).
-UNSEEN: Member = ("zero-shot", {})
+#: The zero-shot default for spaces not seen in training: the rule's pick in leave-one-space-out
+#: (``benchmarks/bench_zero_shot_loso.py``, docs/zero-shot.md): the Kendall-weighted vote of the training-free
+#: signals, with the 3-bag comparator trusted as far as the new networks lie within the training networks' reach.
+UNSEEN: Member = ("zero-shot", {"learned": ("pairwise", {"bags": 3})})
 
 
 @PREDICTORS.register("auto")
