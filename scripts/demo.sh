@@ -74,6 +74,9 @@ PYEOF
 step "7/7 onnxnet fit's default (auto: with a few hundred NB201 labels, the pairwise comparator on graph features + ONNX zero-cost proxies), fitted on NB201's train/val split"
 "$BIN" fit --store "$OUT/bench" --spaces nb201 --param jobs="$JOBS" --out "$OUT/pairwise"
 "$BIN" predict "$OUT"/unseen/*.onnx --predictor "$OUT/pairwise"
+echo "-- NB101 files scored by the same NB201 predictor: it notices they lie outside its training networks' reach"
+nb101=("$OUT"/onnx/nb101/*.onnx)
+"$BIN" predict "${nb101[@]:0:16}" --predictor "$OUT/pairwise"
 
 step "done: benchmark in $OUT/bench, results in $OUT/results, fitted predictors in $OUT/surrogate and $OUT/pairwise"
 echo "serve it (web page and HTTP API on http://127.0.0.1:8000/): $BIN serve --predictor $OUT/pairwise"

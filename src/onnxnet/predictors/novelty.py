@@ -62,7 +62,7 @@ class SpaceNovelty:
         scale = q75 - q25
         spread = A.std(axis=0)
         # a feature constant on most networks gets its std, one constant on all gets 1 (it still tells novelty)
-        self.scale_ = np.where(scale > 0, scale, np.where(spread > 0, spread, 1.0))
+        self.scale_ = np.where(scale > 1e-6, scale, np.where(spread > 1e-6, spread, 1.0))  # float noise is no spread
         Z = (A - self.center_) / self.scale_
         self.references_: dict[str, np.ndarray] = {}
         self.radii_: dict[str, float] = {}
