@@ -51,3 +51,24 @@ def write_store(rows: pd.DataFrame, path):
     for space, part in rows.drop(columns=["path"]).groupby("space"):
         store.write_part(f"{space}-0", part)
     return store
+
+
+def residual_5x5(w: int, n: int):
+    """A torch module unlike the fixture's plain CNNs: wide 5x5 convs with tanh residual adds."""
+    import torch
+    import torch.nn as nn
+
+    class Res(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Conv2d(3, w, 5, padding=2)
+            self.convs = nn.ModuleList(nn.Conv2d(w, w, 5, padding=2) for _ in range(n))
+            self.head = nn.Linear(w, 10)
+
+        def forward(self, x):
+            x = self.stem(x)
+            for c in self.convs:
+                x = x + torch.tanh(c(x))
+            return self.head(x.mean(dim=(2, 3)))
+
+    return Res().eval()

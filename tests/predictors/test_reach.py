@@ -6,28 +6,12 @@ import json
 import numpy as np
 import pytest
 import torch
-import torch.nn as nn
+from predictor_nets import residual_5x5
 from typer.testing import CliRunner
 
 from onnxnet.cli.main import app
 from onnxnet.predictors import get_predictor, load_predictor
 from onnxnet.predictors.novelty import unseen_space
-
-
-class _Res(nn.Module):
-    """Unlike the fixture's plain CNNs: wide 5x5 convs with tanh residual adds."""
-
-    def __init__(self, w: int, n: int) -> None:
-        super().__init__()
-        self.stem = nn.Conv2d(3, w, 5, padding=2)
-        self.convs = nn.ModuleList(nn.Conv2d(w, w, 5, padding=2) for _ in range(n))
-        self.head = nn.Linear(w, 10)
-
-    def forward(self, x):
-        x = self.stem(x)
-        for c in self.convs:
-            x = x + torch.tanh(c(x))
-        return self.head(x.mean(dim=(2, 3)))
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +25,7 @@ def foreign_files(tmp_path_factory):
     for i, (w, n) in enumerate((w, n) for w in (24, 32) for n in (2, 3, 4)):
         torch.manual_seed(i)
         paths.append(str(d / f"far{i}.onnx"))
-        onnx.save(load_model(_Res(w, n).eval(), (1, 3, 16, 16)), paths[-1])
+        onnx.save(load_model(residual_5x5(w, n), (1, 3, 16, 16)), paths[-1])
     return paths
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import torch.nn as nn
+from predictor_nets import residual_5x5
 
 from onnxnet.errors import ProtocolError
 from onnxnet.predictors import get_predictor, load_predictor
@@ -18,23 +18,10 @@ def _foreign_rows() -> pd.DataFrame:
     """6 networks unlike the fixture's plain CNNs: wide 5x5 convs with residual adds, 16x16 input."""
     from onnxnet.graph import graph_hash, load_model
 
-    class Res(nn.Module):
-        def __init__(self, w: int, n: int) -> None:
-            super().__init__()
-            self.stem = nn.Conv2d(3, w, 5, padding=2)
-            self.convs = nn.ModuleList(nn.Conv2d(w, w, 5, padding=2) for _ in range(n))
-            self.head = nn.Linear(w, 10)
-
-        def forward(self, x):
-            x = self.stem(x)
-            for c in self.convs:
-                x = x + torch.tanh(c(x))
-            return self.head(x.mean(dim=(2, 3)))
-
     rows = []
     for i, (w, n) in enumerate((w, n) for w in (24, 32) for n in (2, 3, 4)):
         torch.manual_seed(i)
-        model = load_model(Res(w, n).eval(), (1, 3, 16, 16))
+        model = load_model(residual_5x5(w, n), (1, 3, 16, 16))
         n_params = sum(int(np.prod(t.dims)) for t in model.graph.initializer)
         rows.append({"id": f"far/{i}", "space": "far", "graph_hash": graph_hash(model),
                      "onnx": model.SerializeToString(), "n_params": n_params, "flops": n_params * 256,
