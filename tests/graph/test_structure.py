@@ -84,3 +84,27 @@ def test_files_onnxnet_wrote_skip_the_simplifier(tmp_path, monkeypatch):
     assert calls == [None] and graph_hash(again) == graph_hash(canonical)
     load_model(_model())
     assert calls[-1] == "onnxsim"
+
+
+def test_tied_weights_are_counted_once_without_their_values(tmp_path, monkeypatch):
+    """A token embedding written again transposed as the output layer (GPT-2's tied weight) counts once when the
+    file is read without weight values, as it does with them; an untied weight of the same shape counts."""
+    import onnxnet.graph.load as load
+
+    rng = np.random.default_rng(0)
+    emb = rng.standard_normal((64, 32)).astype(np.float32)  # 8 KB: above KEEP_BYTES, read without values
+    inits = [numpy_helper.from_array(emb, "emb"), numpy_helper.from_array(np.ascontiguousarray(emb.T), "head"),
+             numpy_helper.from_array(rng.standard_normal((32, 64)).astype(np.float32), "other")]
+    nodes = [helper.make_node("Gather", ["emb", "ids"], ["h"]),
+             helper.make_node("MatMul", ["h", "head"], ["a"]),
+             helper.make_node("MatMul", ["h", "other"], ["b"]),
+             helper.make_node("Add", ["a", "b"], ["y"])]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 12])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 12, 64])], inits)
+    p = tmp_path / "tied.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(p))
+    full = load_model(p)
+    monkeypatch.setattr(load, "STRUCTURE_BYTES", 0)  # every file through the structure reader
+    light = load_model(p)
+    assert not any(t.raw_data for t in light.graph.initializer if len(t.dims) == 2)
+    assert graph_facts(light).n_params == graph_facts(full).n_params == 64 * 32 + 32 * 64

@@ -6,7 +6,8 @@ Conventions (per inference, for the batch size in the graph's input shape):
   except scalars and configuration constants (Resize scales, Pad values, Clip bounds). Tied weights count once:
   an initializer whose values repeat another's (the same tensor, or a 2-D one transposed, as a language model's
   output layer repeats its token embedding) is not counted again (``shared_initializers``; needs the weight
-  values, so a weight-free store row counts each copy). Constant-valued tensors (zero biases) are never merged. For a network exported
+  values, or for a file read without them the values sampled at fixed positions, so a weight-free store row
+  counts each copy). Constant-valued tensors (zero biases) are never merged. For a network exported
   in eval mode BatchNorm is folded into the Conv, so a Conv+BN block counts ``weight + bias`` only.
 - ``macs``: multiply-accumulates of Conv, ConvTranspose, Gemm, MatMul (and Einsum-free attention built from them).
 - ``flops``: ``2 * macs`` for those ops plus one FLOP per bias element added; elementwise ops count one FLOP per
@@ -27,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 
 import onnx
 
-from onnxnet.graph.ir import CONFIG_SLOTS, FLOAT_DTYPES, Graph, Node, TensorType
+from onnxnet.graph.ir import CONFIG_SLOTS, FLOAT_DTYPES, SAMPLE_MARK, SAMPLE_T_MARK, Graph, Node, TensorType
 
 ELEMENTWISE_OPS = frozenset({
     "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Relu", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "Tanh",
@@ -127,8 +128,10 @@ def node_cost(node: Node, types: dict[str, TensorType]) -> tuple[int, int]:
 
 def shared_initializers(model: onnx.ModelProto) -> set[str]:
     """Names of floating-point initializers whose values repeat an earlier one's, as is or (2-D) transposed: tied
-    weights, which exporters and canonicalisation write once per use. Tensors without values, with fewer than
-    two elements, or holding one value throughout (zero biases) are never reported."""
+    weights, which exporters and canonicalisation write once per use. A large weight read without its values
+    (``onnxnet.graph.structure``) is compared by the values it keeps at fixed positions (``ir.SAMPLE_MARK``).
+    Other tensors without values, with fewer than two elements, or holding one value throughout (zero biases) are
+    never reported."""
     import hashlib
 
     import numpy as np
@@ -143,13 +146,17 @@ def shared_initializers(model: onnx.ModelProto) -> set[str]:
         if t.data_type not in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
                                onnx.TensorProto.BFLOAT16) or math.prod(t.dims) < 2:
             continue
-        if t.data_location == onnx.TensorProto.EXTERNAL or not (t.raw_data or t.float_data or t.double_data
-                                                                 or t.int32_data):
+        props = {p.key: p.value for p in t.metadata_props}
+        if SAMPLE_MARK in props:  # read without its values: the sampled values stand for them
+            keys = [props[SAMPLE_MARK], props.get(SAMPLE_T_MARK, "")]
+        elif t.data_location == onnx.TensorProto.EXTERNAL or not (t.raw_data or t.float_data or t.double_data
+                                                                   or t.int32_data):
             continue  # weight-free (stripped) tensor: no values to compare
-        a = numpy_helper.to_array(t)
-        if a.min() == a.max():
-            continue
-        keys = [digest(a)] + ([digest(a.T)] if a.ndim == 2 else [])
+        else:
+            a = numpy_helper.to_array(t)
+            if a.min() == a.max():
+                continue
+            keys = [digest(a)] + ([digest(a.T)] if a.ndim == 2 else [])
         if any(k in seen for k in keys):
             shared.add(t.name)
         else:

@@ -245,6 +245,24 @@ def zero_filled(t: onnx.TensorProto) -> bool:
     return arr.size > 1 and not arr.any()
 
 
+#: Tensor metadata keys of a large 2-D weight read without its values (``onnxnet.graph.structure``): its values at
+#: the ``SAMPLE_PAIRS`` positions, as is and as its transpose would have them (``sample_positions``). Two weights
+#: with equal keys are one tied weight (``onnxnet.graph.facts.shared_initializers``) without reading either.
+SAMPLE_MARK, SAMPLE_T_MARK = "onnxnet.sample", "onnxnet.sample_t"
+#: Fixed (row, column) seeds of the sampled positions (taken modulo the dims).
+SAMPLE_PAIRS: tuple[tuple[int, int], ...] = tuple(((7919 * k + 104729) * (k + 1), (6007 * k + 15485863) * (k + 3))
+                                                  for k in range(16))
+
+
+def sample_positions(rows: int, cols: int, transposed: bool = False) -> list[int]:
+    """Flat (row-major) indices into a (rows, cols) tensor ``A`` of the values a tie check reads: ``A[p % rows,
+    q % cols]`` for each ``(p, q)`` of ``SAMPLE_PAIRS``, or with ``transposed`` the values ``A.T`` has there
+    (``A.T[p % cols, q % rows] = A[q % rows, p % cols]``), so a weight and its transposed copy get equal keys."""
+    if transposed:
+        return [(q % rows) * cols + p % cols for p, q in SAMPLE_PAIRS]
+    return [(p % rows) * cols + q % cols for p, q in SAMPLE_PAIRS]
+
+
 def tensor_value(t: onnx.TensorProto, keep: bool = False) -> TensorValue:
     """Summary of a ``TensorProto``: its type, and its values when small (or when ``keep``); an all-zero
     weight (see ``zero_filled``) keeps one value, ``0``, written ``<16x16x3x3=0.0>``."""

@@ -8,7 +8,9 @@ fixed-size chunks as raw bytes (no float conversion). Memory stays near the size
 and a 500 MB transformer is read in about the time it takes to scan its bytes once.
 
 A large all-zero weight keeps no values either: it is marked with the tensor metadata property ``ZERO_MARK``,
-which ``ir.zero_filled`` reads, so it renders as ``=0.0`` like a small all-zero kernel does.
+which ``ir.zero_filled`` reads, so it renders as ``=0.0`` like a small all-zero kernel does. A large 2-D float
+weight keeps 16 of its values, read at fixed positions as is and transposed (``ir.SAMPLE_MARK``), so a tied weight
+written twice (GPT-2's token embedding and its transposed output layer) is still counted once.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import BinaryIO
 import onnx
 
 from onnxnet.errors import ModelLoadError
-from onnxnet.graph.ir import ZERO_MARK
+from onnxnet.graph.ir import SAMPLE_MARK, SAMPLE_T_MARK, ZERO_MARK, sample_positions
+
 #: Read payloads in chunks of this many bytes for the all-zero check.
 CHUNK = 1 << 22
 #: Payloads up to this many bytes are kept as they are (small constants carry structure: shapes, axes).
@@ -141,19 +144,15 @@ def _tensor(r: _Reader, length: int) -> onnx.TensorProto:
     end = r.f.tell() + length
     kept = bytearray()
     big_zero: bool | None = None
+    payload: tuple[int, int, int] | None = None  # (field, offset, bytes) of a skipped payload
     while r.f.tell() < end:
         field, wire, tag = r.tag()
-        if field == _T_RAW and wire == 2:
+        if (field == _T_RAW or field in _T_PACKED) and wire == 2:  # values (raw, or packed repeated numbers)
             n = r.varint()
-            if n <= KEEP_BYTES:
+            if n <= KEEP_BYTES:  # small ones kept, large ones skipped
                 kept += tag + _varint_bytes(n) + r.read(n)
             else:
-                big_zero = _all_zero(r.f, n)
-        elif field in _T_PACKED and wire == 2:  # packed repeated numbers: small ones kept, large ones skipped
-            n = r.varint()
-            if n <= KEEP_BYTES:
-                kept += tag + _varint_bytes(n) + r.read(n)
-            else:
+                payload = (field, r.f.tell(), n)
                 big_zero = _all_zero(r.f, n)
         else:
             kept += tag + r.skip_value(wire)
@@ -163,7 +162,38 @@ def _tensor(r: _Reader, length: int) -> onnx.TensorProto:
     t.ParseFromString(bytes(kept))
     if big_zero and len(t.dims) >= 2:
         t.metadata_props.add(key=ZERO_MARK, value="1")
+    elif payload is not None and len(t.dims) == 2:
+        _mark_samples(r.f, t, *payload)
+        r.f.seek(end)
     return t
+
+
+#: Bytes per value of the float payloads a tie check samples: (field, data_type) -> size (``int32_data`` holds
+#: float16 as varints, which cannot be sampled by position).
+_FIXED_WIDTH = {(_T_RAW, onnx.TensorProto.FLOAT): 4, (_T_RAW, onnx.TensorProto.DOUBLE): 8,
+                (_T_RAW, onnx.TensorProto.FLOAT16): 2, (_T_RAW, onnx.TensorProto.BFLOAT16): 2,
+                (4, onnx.TensorProto.FLOAT): 4, (10, onnx.TensorProto.DOUBLE): 8}
+
+
+def _mark_samples(f: BinaryIO, t: onnx.TensorProto, field: int, offset: int, n: int) -> None:
+    """Mark the skipped 2-D float payload of ``t`` at ``offset`` with its values at the sampled positions, as is
+    and transposed (``ir.SAMPLE_MARK``): tied weights are found by them. Nothing when all samples are equal."""
+    size = _FIXED_WIDTH.get((field, t.data_type))
+    rows, cols = int(t.dims[0]), int(t.dims[1])
+    if size is None or rows * cols * size != n:
+        return
+    keys = []
+    for transposed in (False, True):
+        values = bytearray()
+        for i in sample_positions(rows, cols, transposed):
+            f.seek(offset + i * size)
+            values += f.read(size)
+        keys.append(bytes(values))
+    if len({keys[0][i:i + size] for i in range(0, len(keys[0]), size)}) < 2:
+        return  # a constant-looking weight: its samples tell nothing
+    shape = (f"{rows}x{cols}", f"{cols}x{rows}")
+    for key, dims, value in zip((SAMPLE_MARK, SAMPLE_T_MARK), shape, keys):
+        t.metadata_props.add(key=key, value=f"{t.data_type}:{dims}:{value.hex()}")
 
 
 def _graph(r: _Reader, length: int) -> onnx.GraphProto:
