@@ -8,6 +8,8 @@ for every file, as ``onnxnet inspect`` / ``onnxnet predict`` would see it (``loa
 
 - parameters: ``graph_facts(model).n_params`` against torch's ``sum(p.numel() for p in model.parameters())``
   (torch counts a tied weight once);
+- encoding: every text encoding parses back to the canonical graph, and a second canonicalisation keeps the
+  graph hash;
 - signals: the zero-cost proxies of ``onnxnet.features.onnx_proxies`` for image models (which input size they
   ran at), the image-free signals for token models, and the time they took (one torch thread).
 
@@ -98,6 +100,19 @@ def export(name: str, out: Path) -> tuple[Path, int, str] | str:
     return path, n_params, kind
 
 
+def round_trip(model: Any) -> str:
+    """``"ok"`` when every encoding parses back to the canonical graph and canonicalising the canonical model
+    again gives the same graph hash; else what differed."""
+    from onnxnet.encode import ENCODINGS, encode, parse
+    from onnxnet.graph import Graph, graph_hash, load_model
+
+    reference = Graph.from_onnx(model)
+    bad = [name for name in ENCODINGS.names() if parse(encode(model, name)) != reference]
+    if graph_hash(load_model(model)) != graph_hash(model):
+        bad.append("canonical order (a second load changed the hash)")
+    return "ok" if not bad else "FAILED: " + ", ".join(bad)
+
+
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     t0 = time.perf_counter()
     value = fn()
@@ -130,19 +145,21 @@ def main() -> None:
 
         model, t_load = timed(lambda: load_model(path))
         n_params = graph_facts(model).n_params
+        trip = round_trip(model)
         try:
             signals, t_sig = timed(lambda: onnx_signals(model))
             used = signals.note
         except Exception as e:  # a benchmark row says what failed and goes on
             signals, t_sig, used = None, float("nan"), f"FAILED {type(e).__name__}: {str(e).splitlines()[0][:160]}"
-        rows.append((name, kind, torch_params, n_params, 100 * (n_params - torch_params) / torch_params, t_load,
-                     t_sig, used))
-        print(f"  {name}: onnx params {n_params:,} torch {torch_params:,}; load {t_load:.1f} s; signals "
-              f"{t_sig:.1f} s: {used}", flush=True)
-    print("\n| model | input | torch params | onnxnet params | diff % | load (s) | signals (s) | signals used |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, kind, tp, op, diff, tl, ts, used in rows:
-        print(f"| {name} | {kind} | {tp:,} | {op:,} | {diff:+.2f} | {tl:.1f} | {ts:.1f} | {used} |")
+        rows.append((name, kind, trip, torch_params, n_params, 100 * (n_params - torch_params) / torch_params,
+                     t_load, t_sig, used))
+        print(f"  {name}: round trip {trip}; onnx params {n_params:,} torch {torch_params:,}; load {t_load:.1f} s; "
+              f"signals {t_sig:.1f} s: {used}", flush=True)
+    print("\n| model | input | encode / round trip | torch params | onnxnet params | diff % | load (s) | signals (s) "
+          "| signals used |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, kind, trip, tp, op, diff, tl, ts, used in rows:
+        print(f"| {name} | {kind} | {trip} | {tp:,} | {op:,} | {diff:+.2f} | {tl:.1f} | {ts:.1f} | {used} |")
 
 
 if __name__ == "__main__":

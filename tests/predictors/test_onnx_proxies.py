@@ -185,7 +185,7 @@ class PatchNet(nn.Module):
         return self.head(y.mean(dim=(1, 2)))
 
 
-def test_proxies_fall_back_to_the_native_size_when_fixed_shapes_break(shared_data):
+def test_proxies_fall_back_to_the_native_size_when_fixed_shapes_break(shared_data, monkeypatch):
     from onnxnet.features.onnx_proxies import describe_signals, onnx_signals
 
     model = load_model(export_torch(PatchNet().eval(), (1, 3, 96, 96)))
@@ -193,6 +193,9 @@ def test_proxies_fall_back_to_the_native_size_when_fixed_shapes_break(shared_dat
     assert all(math.isfinite(v) for v in signals.values.values())
     assert "at 96x96 px (the model's own size" in signals.note and "64x64" in signals.note
     assert describe_signals(model, signals.values, batch_size=8) == signals.note
+    # a row's canonical bytes (as ``predict`` has them) are parsed as they are, not loaded again
+    monkeypatch.setattr("onnxnet.features.onnx_proxies.load_model", None)
+    assert describe_signals(model.SerializeToString(), signals.values, batch_size=8) == signals.note
 
 
 def test_token_models_get_image_free_signals_and_say_which():
