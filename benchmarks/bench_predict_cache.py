@@ -6,7 +6,8 @@ then runs ``onnxnet predict FILES --predictor P --cache C --json`` twice as a us
 time, the cache folder ``C`` empty before the first) and prints the wall time of each, the speed-up and whether
 both runs gave the same scores.
 
-    nice .venv/bin/python benchmarks/bench_predict_cache.py --store /work/main/runs/bench --n 300
+    .venv/bin/onnxnet bench build --space nb201 --labelled-only --limit 400 --store runs/b201 --jobs 1
+    nice .venv/bin/python benchmarks/bench_predict_cache.py --store runs/b201 --n 300 --fit 100
 """
 
 from __future__ import annotations
