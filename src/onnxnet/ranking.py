@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.stats import kendalltau, rankdata, spearmanr
+
+# SciPy is imported where it is used: scoring one file (``onnxnet predict``, the service) needs none of it.
 
 
 def row_groups(rows: Any) -> np.ndarray:
@@ -37,6 +38,8 @@ def label_groups(spaces: Sequence[str], labels: Sequence[Any]) -> np.ndarray:
 def rank_within(values: Sequence[float], groups: Sequence[str]) -> np.ndarray:
     """Each value's fractional rank in [0, 1] within its group (ties share their mean rank): scale-free, so
     values of different spaces, or of different predictors, can be compared and averaged."""
+    from scipy.stats import rankdata
+
     v = np.asarray(values, dtype=float)
     g = np.asarray(list(groups), dtype=object)
     out = np.empty(len(v), dtype=float)
@@ -57,6 +60,8 @@ def group_correlation(pred: Sequence[float], y: Sequence[float], groups: Sequenc
         m = g == s
         if m.sum() < min_rows:
             continue
+        from scipy.stats import kendalltau, spearmanr
+
         kt = float(kendalltau(p[m], t[m]).statistic)
         sr = float(spearmanr(p[m], t[m]).statistic)
         out[str(s)] = {"kendall": 0.0 if math.isnan(kt) else kt, "spearman": 0.0 if math.isnan(sr) else sr,
@@ -110,6 +115,8 @@ class SpaceQuantiles:
                 continue
             ref = self.reference.get(s)
             if ref is None:  # the mid-rank quantile among these rows, on the same scale as a reference's
+                from scipy.stats import rankdata
+
                 out[m] = (rankdata(v[m]) - 0.5) / m.sum()
             else:
                 r = np.asarray(ref)

@@ -23,6 +23,7 @@ from onnxnet.features import features_frame, size_view
 from onnxnet.features.onnx_proxies import with_proxies
 from onnxnet.predictors.base import PREDICTORS, Predictor
 from onnxnet.predictors.gbm import fit_early_stopped
+from onnxnet.predictors.trees import load_trees
 from onnxnet.ranking import (SpaceQuantiles, column_quantiles, column_references, fit_column_quantiles,
                              load_column_quantiles, mean_kendall, rank_within, row_groups)
 from onnxnet.surrogate.inputs import EncodingCache, as_items, encode_items
@@ -48,7 +49,7 @@ def _val_mask(rows: Any, spaces: np.ndarray, fraction: float, seed: int) -> np.n
 
 
 def _booster(model: Any) -> Any:
-    """The LightGBM ``Booster`` of a fitted ``LGBMRegressor`` (or the booster itself, once reloaded)."""
+    """The LightGBM ``Booster`` of a fitted ``LGBMRegressor`` (or the ``load_trees`` model, once reloaded)."""
     return getattr(model, "booster_", model)
 
 
@@ -200,7 +201,10 @@ class HybridPredictor(Predictor):
 
     @staticmethod
     def _tree_predict(models: list[Any], X: Any) -> np.ndarray:
-        return np.mean([m.predict(X) for m in models], axis=0)
+        """Mean of the members' predictions: fitted ``LGBMRegressor`` models, or reloaded ``load_trees`` models
+        (which read a float matrix in ``feature_names_`` order)."""
+        return np.mean([m.predict(X if hasattr(m, "booster_") else np.asarray(X, dtype=float)) for m in models],
+                       axis=0)
 
     # ------------------------------------------------------------------ contract
     def _fit(self, rows: Any, y: np.ndarray, spaces: np.ndarray) -> None:
@@ -311,8 +315,6 @@ class HybridPredictor(Predictor):
                 "has_pca": hasattr(self, "pca_"), "has_lm": hasattr(self, "lm_model_")}
 
     def _load_state(self, folder: Path, state: dict[str, Any]) -> None:
-        import lightgbm as lgb
-
         self.feature_names_ = list(state["feature_names"])
         self.lm_weight_ = float(state["lm_weight"])
         self.proxies_ = state.get("proxies_used", self.proxies)
@@ -326,9 +328,9 @@ class HybridPredictor(Predictor):
             raise ValueError("feature_norm='rank' but the per-space feature references are missing: refit it")
         self.val_scores_ = dict(state.get("val_scores", {}))
         try:
-            self.trees_ = [lgb.Booster(model_str=(folder / f"trees_{k}.txt").read_text())
+            self.trees_ = [load_trees((folder / f"trees_{k}.txt").read_text())
                            for k in range(int(state["n_trees"]))]
-        except lgb.basic.LightGBMError as e:
+        except ValueError as e:
             raise ValueError(f"a tree member does not parse: {e}") from None
         if state.get("has_pca"):
             from sklearn.decomposition import PCA

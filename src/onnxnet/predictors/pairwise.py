@@ -35,6 +35,7 @@ from onnxnet.errors import ProtocolError
 from onnxnet.features import features_frame, size_view
 from onnxnet.features.onnx_proxies import with_proxies
 from onnxnet.predictors.base import PREDICTORS, Predictor
+from onnxnet.predictors.trees import load_trees
 from onnxnet.ranking import (column_quantiles, column_references, fit_column_quantiles, load_column_quantiles,
                              row_groups)
 
@@ -178,7 +179,7 @@ class PairwisePredictor(Predictor):
             model = (lgb.LGBMRegressor(objective="cross_entropy", **common) if self.soft > 0
                      else lgb.LGBMClassifier(**common))
             model.fit(F, np.concatenate([label, 1 - label]))
-            self.boosters_.append(model.booster_)
+            self.boosters_.append(load_trees(model.booster_.model_to_string()))
         self.n_pairs_ = n_pairs
 
     def fit_summary(self) -> list[str]:
@@ -222,8 +223,6 @@ class PairwisePredictor(Predictor):
                 "quantiles": column_references(getattr(self, "quantiles_", {}))}
 
     def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
-        import lightgbm as lgb
-
         self.feature_names_ = list(state["feature_names"])
         self.n_pairs_ = int(state["n_pairs"])
         self.references_ = {s: np.asarray(r, dtype=float).reshape(-1, len(self.feature_names_))
@@ -234,8 +233,8 @@ class PairwisePredictor(Predictor):
         for k in range(int(state["n_models"])):
             name = f"pairwise_trees_{k}.txt"
             try:
-                booster = lgb.Booster(model_str=(folder / name).read_text())
-            except lgb.basic.LightGBMError as e:
+                booster = load_trees((folder / name).read_text())
+            except ValueError as e:
                 raise ValueError(f"{name} is not a LightGBM model ({e})") from None
             if booster.num_feature() != 2 * len(self.feature_names_):
                 raise ValueError(f"{name} reads {booster.num_feature()} features, not 2 x {len(self.feature_names_)}")
