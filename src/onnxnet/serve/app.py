@@ -6,8 +6,9 @@ of a ``ServeConfig``), which is how each uvicorn worker process of ``onnxnet ser
 Uploads are streamed by Starlette's multipart parser into temporary files (memory only up to 1 MB per file),
 and the request body is counted while it arrives: past ``max_upload_mb`` the request ends with 413 at once
 (``Content-Length`` is checked before anything is read). Scoring runs in a worker thread, one request at a time
-per process; a request that does not finish within ``timeout_s`` (waiting included) gets 504 and its scoring
-goes on in the background, so a later upload of the same file hits the cache.
+per process; a request that does not finish within ``timeout_s`` (waiting included) gets 504 and a scoring that
+had started goes on in the background (its request folder is removed when it ends), so a later upload of the
+same file hits the cache.
 """
 
 # no `from __future__ import annotations`: FastAPI reads the endpoints' annotations at runtime
@@ -17,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,13 +125,36 @@ def create_app(config: ServeConfig) -> Any:
             out.append((name, path))
         return out
 
-    async def _run(fn: Any, *args: Any) -> Any:
+    async def _run_on_uploads(files: list[UploadFile], fn: Any) -> Any:
+        """``fn(saved)`` on the uploads saved into a request folder, in a worker thread, within the time limit.
+        At the limit the request ends with 504; a scoring already running finishes in its thread (it fills the
+        cache) and removes the folder afterwards; one still waiting for its turn does not start."""
+        tmp = tempfile.mkdtemp(prefix="onnxnet-serve-")
+        lock, state = threading.Lock(), {"started": False, "abandoned": False}
+
+        def job(saved: list[tuple[str, str]]) -> Any:
+            with lock:
+                if state["abandoned"]:
+                    return None
+                state["started"] = True
+            try:
+                return fn(saved)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+
         try:
-            # abandon_on_cancel: at the time limit the request ends; a scoring already running finishes in its
-            # thread and fills the cache
-            return await asyncio.wait_for(anyio.to_thread.run_sync(fn, *args, limiter=limiter, abandon_on_cancel=True),
-                                          config.timeout_s)
+            saved = await _saved(files, tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        try:
+            return await asyncio.wait_for(anyio.to_thread.run_sync(job, saved, limiter=limiter,
+                                                                   abandon_on_cancel=True), config.timeout_s)
         except asyncio.TimeoutError:
+            with lock:
+                state["abandoned"] = True
+                if not state["started"]:
+                    shutil.rmtree(tmp, ignore_errors=True)
             raise HTTPException(504, f"scoring took longer than this server's limit of {config.timeout_s:g} s "
                                      "(waiting for earlier requests included); retry later (a finished result is "
                                      "cached) or restart the server with a larger --timeout-s") from None
@@ -141,18 +166,14 @@ def create_app(config: ServeConfig) -> Any:
                       text: bool = Query(False, description="Include each file's encoding text")) -> dict:
         """Per file: score (higher = better), rank among the recorded training networks of the space, graph
         facts, graph hash, encoding length, and whether it came from the cache."""
-        with tempfile.TemporaryDirectory(prefix="onnxnet-serve-") as tmp:
-            saved = await _saved(files, tmp)
-            results = await _run(lambda: service.predict(saved, space=space, with_text=text))
+        results = await _run_on_uploads(files, lambda saved: service.predict(saved, space=space, with_text=text))
         return {"predictor": service.info()["kind"], "results": results}
 
     @app.post("/encode", summary="Canonical text of one ONNX file")
     async def encode(file: UploadFile = File(..., description="An .onnx file"),
                      encoding: str = Form("compact", description="compact | chain")) -> dict:
         """The canonical, lossless text of the graph in the chosen encoding."""
-        with tempfile.TemporaryDirectory(prefix="onnxnet-serve-") as tmp:
-            (name, path), = await _saved([file], tmp)
-            return await _run(service.encode_file, name, path, encoding)
+        return await _run_on_uploads([file], lambda saved: service.encode_file(*saved[0], encoding))
 
     @app.get("/health", summary="Liveness")
     async def health() -> dict:
