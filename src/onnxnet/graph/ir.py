@@ -218,6 +218,9 @@ def _py(v: object) -> object:
 #: Tensor metadata key marking a large weight whose values were all zero when its payload was skipped
 #: (``onnxnet.graph.structure.read_structure``); ``zero_filled`` reads it.
 ZERO_MARK = "onnxnet.all_zero"
+#: Tensor metadata key, used only while a model is loaded without its weight values (``graph.load``), marking a
+#: tensor of any rank whose values were all zero before they were dropped: the simplifier gets it as zeros.
+ZERO_VALUES = "onnxnet.zero_values"
 
 
 def zero_filled(t: onnx.TensorProto) -> bool:

@@ -13,12 +13,21 @@ from google.protobuf.message import DecodeError
 from onnxnet.errors import ModelLoadError
 from onnxnet.graph.canonical import CANONICAL_PRODUCER, canonicalize, topo_sort_nodes
 from onnxnet.graph.export import DEFAULT_OPSET, export_torch, strip_metadata
-from onnxnet.graph.ir import keep_values, numel
+from onnxnet.graph.ir import ZERO_VALUES, keep_values, numel
 from onnxnet.graph.structure import is_light
 from onnxnet.graph.weights import PROTO_LIMIT, model_bytes, strip_weights
 
 Simplifier = Literal["onnxsim", "onnxslim"]
 SIMPLIFIERS = ("onnxsim", "onnxslim")
+#: onnxsim passes that need weight *values*, skipped on every path so that a file read without its large weights
+#: (``simplify_structure``) gets the same graph as with them: merging the Q/K/V projections that share an input
+#: into one MatMul + Split, and MatMul + Add into Gemm (both concatenate or move constant weights, which a
+#: value-less weight, a graph input there, blocks). The search-space networks contain neither pattern: their
+#: canonical graphs are the same with and without these passes.
+VALUE_DEPENDENT_PASSES = ("fuse_qkv", "fuse_matmul_add_bias_into_gemm", "fuse_matmul_add_bias_into_gemm_batched")
+#: A value-less weight known to be all zero (``ZERO_VALUES``) up to this size enters the simplifier as zeros, so an
+#: Add of a zero bias is dropped as it is when the values are there; bigger ones stay value-less.
+ZERO_INPUT_BYTES = 16 * 2**20
 #: Files bigger than this are read without their large weights' values (``onnxnet.graph.structure``).
 STRUCTURE_BYTES = 64 * 2**20
 
@@ -139,7 +148,7 @@ def simplify(model: onnx.ModelProto, simplifier: Simplifier | None, what: str) -
             if simplifier == "onnxsim":
                 import onnxsim
 
-                out, ok = onnxsim.simplify(model, check_n=0)
+                out, ok = onnxsim.simplify(model, check_n=0, skipped_optimizers=list(VALUE_DEPENDENT_PASSES))
                 if not ok:
                     raise RuntimeError("onnxsim check failed")
             else:
@@ -167,15 +176,16 @@ def simplify_structure(model: onnx.ModelProto, simplifier: Simplifier | None, wh
         return model
     g = model.graph
     valueless = {t.name: t for t in g.initializer if is_empty(t)}
+    zeros = {n for n, t in valueless.items() if _known_zero(t)}
     work = onnx.ModelProto()
     work.CopyFrom(model)
     keep = [t for t in work.graph.initializer if t.name not in valueless]
     del work.graph.initializer[:]
-    work.graph.initializer.extend(keep)
+    work.graph.initializer.extend(keep + [_zeros_like(valueless[n]) for n in zeros])
     first = list(work.graph.input)
     del work.graph.input[:]
     work.graph.input.extend(first + [onnx.helper.make_tensor_value_info(n, t.data_type, list(t.dims))
-                                     for n, t in valueless.items()])
+                                     for n, t in valueless.items() if n not in zeros])
     out = simplify(work, simplifier, what)
     if out is work:  # the simplifier gave up (warned): go on with the model as it was
         return model
@@ -183,9 +193,55 @@ def simplify_structure(model: onnx.ModelProto, simplifier: Simplifier | None, wh
     inputs = [vi for vi in g.input if vi.name not in valueless]
     del g.input[:]
     g.input.extend(inputs)
+    materialised = [t for t in g.initializer if t.name not in zeros]  # zeros it kept go back value-less
+    del g.initializer[:]
+    g.initializer.extend(materialised)
     used = {x for n in g.node for x in n.input} | {o.name for o in g.output}
     g.initializer.extend(t for n, t in valueless.items() if n in used)
     return infer_shapes(_fold_constant_nodes(out), what)
+
+
+def _known_zero(t: onnx.TensorProto) -> bool:
+    """Whether value-less ``t`` is marked all zero (``ZERO_VALUES``) and small enough to hand over as zeros."""
+    size = numel(t) * onnx.helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
+    return size <= ZERO_INPUT_BYTES and any(p.key == ZERO_VALUES for p in t.metadata_props)
+
+
+def _zeros_like(t: onnx.TensorProto) -> onnx.TensorProto:
+    import numpy as np
+    from onnx import numpy_helper
+
+    return numpy_helper.from_array(np.zeros(tuple(t.dims), onnx.helper.tensor_dtype_to_np_dtype(t.data_type)), t.name)
+
+
+def mark_zero_values(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Mark (``ZERO_VALUES``) every initializer whose values are here and all zero, before ``strip_weights``
+    drops them; ``simplify_structure`` hands these to the simplifier as zeros."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    for t in model.graph.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL or keep_values(t.data_type, numel(t)) or not (
+                t.raw_data or t.float_data or t.double_data or t.int32_data or t.int64_data):
+            continue
+        try:
+            dtype = onnx.helper.tensor_dtype_to_np_dtype(t.data_type)
+            if t.raw_data and np.frombuffer(t.raw_data[: 16 * dtype.itemsize], dtype=np.uint8).any():
+                continue  # real weights differ from zero within their first values
+            zero = not np.asarray(numpy_helper.to_array(t)).any()
+        except Exception:  # a type numpy cannot read: not marked
+            continue
+        if zero and not any(p.key == ZERO_VALUES for p in t.metadata_props):
+            t.metadata_props.add(key=ZERO_VALUES, value="1")
+    return model
+
+
+def _unmark_zero_values(model: onnx.ModelProto) -> None:
+    for t in model.graph.initializer:
+        marks = [p for p in t.metadata_props if p.key != ZERO_VALUES]
+        if len(marks) != len(t.metadata_props):
+            del t.metadata_props[:]
+            t.metadata_props.extend(marks)
 
 
 def _fold_constant_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -278,13 +334,14 @@ def load_model(source: Any, input_shape: Sequence[int] | None = None, *,
             simplifier = None
     big = model_bytes(model) > PROTO_LIMIT or _has_external(model) or is_light(model)
     if big:  # weights too big for protobuf serialisation, or read without values: keep their shapes only
-        model = strip_weights(model)
+        model = strip_weights(mark_zero_values(model))
     _sort_if_needed(model, what)
     if not big:  # the checker rejects weights without values; a stripped model is checked by shape inference
         check_model(model, what)
     model = infer_shapes(model, what)
     if big:
         model = simplify_structure(model, simplifier, what)
+        _unmark_zero_values(model)
     else:
         model = simplify(model, simplifier, what)  # onnxsim folds an If on a constant condition away
     model = infer_shapes(model, what)

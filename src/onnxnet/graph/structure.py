@@ -21,7 +21,7 @@ from typing import BinaryIO
 import onnx
 
 from onnxnet.errors import ModelLoadError
-from onnxnet.graph.ir import SAMPLE_MARK, SAMPLE_T_MARK, ZERO_MARK, sample_positions
+from onnxnet.graph.ir import SAMPLE_MARK, SAMPLE_T_MARK, ZERO_MARK, ZERO_VALUES, sample_positions
 
 #: Read payloads in chunks of this many bytes for the all-zero check.
 CHUNK = 1 << 22
@@ -160,8 +160,10 @@ def _tensor(r: _Reader, length: int) -> onnx.TensorProto:
         raise ValueError("a tensor's fields overrun its length")
     t = onnx.TensorProto()
     t.ParseFromString(bytes(kept))
-    if big_zero and len(t.dims) >= 2:
-        t.metadata_props.add(key=ZERO_MARK, value="1")
+    if big_zero:
+        t.metadata_props.add(key=ZERO_VALUES, value="1")
+        if len(t.dims) >= 2:
+            t.metadata_props.add(key=ZERO_MARK, value="1")
     elif payload is not None and len(t.dims) == 2:
         _mark_samples(r.f, t, *payload)
         r.f.seek(end)
