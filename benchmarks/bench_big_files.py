@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
 import json, resource, sys, time
-import onnx, onnxsim, numpy, pandas, torch, lightgbm  # imported before timing: not the file's cost
+import onnx, onnxsim, numpy, pandas, torch  # imported before timing: not the file's cost
 from onnxnet.encode import encode
 from onnxnet.graph import graph_facts, load_model
 path, mode, predictor = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -38,11 +38,12 @@ t2, c2 = w(), c()
 score = None
 if predictor:
     from onnxnet.predictors import load_predictor
-    from onnxnet.surrogate.inputs import model_row
+    from onnxnet.graph import graph_hash
+    from onnxnet.inputs import model_row
     p = load_predictor(predictor)
     t2, c2 = w(), c()
     space = (getattr(p, "fit_spaces_", None) or ["user"])[0]
-    score = float(p.predict(pandas.DataFrame([model_row(model, path, space, facts)]))[0])
+    score = float(p.predict(pandas.DataFrame([model_row(model, path, space, facts, graph_hash(model))]))[0])
 t3, c3 = w(), c()
 print(json.dumps({"load": [t1 - t0, c1 - c0], "describe": [t2 - t1, c2 - c1], "score": [t3 - t2, c3 - c2],
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "chars": len(text),

@@ -117,10 +117,11 @@ class PredictionService:
         self._lock = threading.Lock()  # predictors keep per-call state (failures_): one scoring at a time
 
     def warm_up(self) -> None:
-        """Import what scoring needs (ONNX, the simplifier, the predictor's libraries) now, not in a first request."""
+        """Import what scoring needs (ONNX, the simplifier, the predictor's libraries) now, not in a first request.
+        LightGBM is not among them: saved tree models are scored with numpy (``onnxnet.predictors.trees``)."""
         import importlib
 
-        for name in ("onnx", "onnxsim", "pandas", "lightgbm", "torch", "onnxnet.encode", "onnxnet.graph",
+        for name in ("onnx", "onnxsim", "pandas", "torch", "onnxnet.encode", "onnxnet.graph",
                      "onnxnet.predictors.graph_features", "onnxnet.predictors.onnx_proxies"):
             try:
                 importlib.import_module(name)
