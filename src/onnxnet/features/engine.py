@@ -62,7 +62,7 @@ def _flush(disk: Path, new: dict[str, dict[str, float]]) -> None:
     """Merge ``new`` into the Parquet cache at ``disk`` (written atomically; existing keys win)."""
     import pandas as pd
 
-    old = pd.read_parquet(disk) if disk.is_file() else None
+    old = _read_parquet(disk) if disk.is_file() else None
     add = pd.DataFrame.from_dict(new, orient="index")
     both = add if old is None else pd.concat([old, add[~add.index.isin(old.index)]])
     write_with(disk, both.to_parquet)
@@ -119,15 +119,23 @@ def features_frame(
     return frame, failures
 
 
-def _read_disk_cache(disk: Path | None, tag: str) -> None:
-    """Load the Parquet cache of one feature kind into the memory cache (once per version of the file)."""
+def _read_parquet(disk: Path) -> Any:
+    """The Parquet file at ``disk`` read from one snapshot of its bytes: another process may replace the file
+    (atomically) while this one reads, and pyarrow opens a path more than once (footer, then pages)."""
+    import io
+
     import pandas as pd
 
+    return pd.read_parquet(io.BytesIO(disk.read_bytes()))
+
+
+def _read_disk_cache(disk: Path | None, tag: str) -> None:
+    """Load the Parquet cache of one feature kind into the memory cache (once per version of the file)."""
     if disk is None or not disk.is_file():
         return
     stamp = (disk.stat().st_mtime_ns, disk.stat().st_size)
     if _DISK_READ.get(disk.resolve()) != stamp:  # a file already read, unchanged, adds nothing
-        cached = pd.read_parquet(disk)
+        cached = _read_parquet(disk)
         for key, rec in zip(cached.index, cached.to_dict("records")):
             _MEM_CACHE.setdefault((tag, str(key)), rec)
         _DISK_READ[disk.resolve()] = stamp
