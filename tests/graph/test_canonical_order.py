@@ -132,8 +132,11 @@ def _bn_matmul_model() -> onnx.ModelProto:
 
 @pytest.mark.parametrize("simplifier", ["onnxsim", "onnxslim"])
 def test_simplifiers_fold_batchnorm_and_fuse_matmul_add(simplifier):
+    # onnxsim is run without its MatMul + Add -> Gemm fusion (graph.load.VALUE_DEPENDENT_PASSES: it needs the
+    # weight values, which a file read without them lacks); onnxslim fuses
+    fused = "Gemm" if simplifier == "onnxslim" else "MatMul --> Add"
     assert encode(load_model(_bn_matmul_model(), simplifier=simplifier), "chain", "ops") == \
-        "Conv --> Relu --> Flatten --> Gemm\n"
+        f"Conv --> Relu --> Flatten --> {fused}\n"
     assert encode(load_model(_bn_matmul_model(), simplifier=None), "chain", "ops") == \
         "Conv --> BatchNormalization --> Relu --> Flatten --> MatMul --> Add\n"
 

@@ -131,13 +131,7 @@ class _First:
         return First().eval()
 
 
-@pytest.mark.parametrize("kind", [
-    pytest.param("vit", marks=pytest.mark.xfail(strict=True, reason=(
-        "onnxsim merges the Q/K/V MatMuls into one MatMul + Split (fuse_qkv) and MatMul + Add into Gemm "
-        "(fuse_matmul_add_bias_into_gemm_batched) only with the weight values; skipping these passes on both paths "
-        "makes the texts agree but leaves transformer linear layers as MatMul, whose constant weights the torch "
-        "executor does not make parameters, so synflow fails on them (tests/predictors/test_onnx_proxies.py)"))),
-    "gpt2"])
+@pytest.mark.parametrize("kind", ["vit", "gpt2"])
 def test_small_transformers_get_the_same_text_with_and_without_weight_values(kind, tmp_path, monkeypatch):
     """The structure path (weights over 4 KB without values) must give the text and hash of the full path: a
     freshly initialised (all-zero) bias enters the simplifier as zeros on both."""

@@ -19,6 +19,12 @@ from onnxnet.graph.weights import PROTO_LIMIT, model_bytes, strip_weights
 
 Simplifier = Literal["onnxsim", "onnxslim"]
 SIMPLIFIERS = ("onnxsim", "onnxslim")
+#: onnxsim passes that need weight *values*, skipped on every path so that a file read without its large weights
+#: (``simplify_structure``) gets the same graph as with them: merging the Q/K/V projections that share an input
+#: into one MatMul + Split, and MatMul + Add into Gemm (both concatenate or move constant weights, which a
+#: value-less weight, a graph input there, blocks). The search-space networks contain neither pattern: their
+#: canonical graphs are the same with and without these passes (``benchmarks/check_simplifier_passes.py``).
+VALUE_DEPENDENT_PASSES = ("fuse_qkv", "fuse_matmul_add_bias_into_gemm", "fuse_matmul_add_bias_into_gemm_batched")
 #: A value-less weight known to be all zero (``ZERO_VALUES``) up to this size enters the simplifier as zeros, so an
 #: Add of a zero bias is dropped as it is when the values are there; bigger ones stay value-less.
 ZERO_INPUT_BYTES = 16 * 2**20
@@ -142,7 +148,7 @@ def simplify(model: onnx.ModelProto, simplifier: Simplifier | None, what: str) -
             if simplifier == "onnxsim":
                 import onnxsim
 
-                out, ok = onnxsim.simplify(model, check_n=0)
+                out, ok = onnxsim.simplify(model, check_n=0, skipped_optimizers=list(VALUE_DEPENDENT_PASSES))
                 if not ok:
                     raise RuntimeError("onnxsim check failed")
             else:

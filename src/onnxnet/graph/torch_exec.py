@@ -994,7 +994,10 @@ def to_torch(model: Any, *, normalize: str = "conv", weights: str = "init", seed
                         tensors[name] = (torch.from_numpy(np.array(raw[name][1])), False)
                 elif name in raw and name not in tensors:
                     arr = raw[name][1]
-                    if arr is not None:
+                    if node.op_type == "MatMul" and len(dims_of(name)) >= 2:  # a weight matrix, as Gemm's
+                        dims = dims_of(name)
+                        tensors[name] = _initial(arr, dims, dims[-2], gen, weights)
+                    elif arr is not None:
                         tensors[name] = (torch.from_numpy(np.array(arr, dtype=np.float32)), False)
                     else:
                         dims = dims_of(name)
