@@ -3,8 +3,8 @@
 #
 #   bash experiments/protocols.sh SECTION [SECTION ...]     (no argument: list the sections)
 #
-#   headline            the headline rows on one store (isomorphism-class splits): in-space NB201 at 128, zero-shot
-#                       NB101 -> NB201, all spaces with auto; STORE=runs/bench for the sampled development store
+#   headline            the class-split reruns of docs/results.md on the sampled store (STORE=runs/bench: the NB201
+#                       sample of experiments/nb201-sample-1408.txt + the NB101 108-epoch cells)   (~10 min)
 #   in-space-nb201      NB201, 128 training networks, 5 seeds, every predictor family      (~25 min on 2 cores)
 #   in-space-curve      NB201 at 32 ... 1,024 training networks, pairwise vs stack, 3 seeds  (~30 min)
 #   in-space-lm         the language model at 128 / 2,000 / 8,000 networks on a fixed 2,000-graph test sample,
@@ -29,13 +29,17 @@ R=results
 MECOB='proxies=("nwot","meco","swap","synflow","meco_batch")'
 
 headline() {
+  # on the sampled store of docs/results.md (STORE=runs/bench); the zero-shot row is the zero-shot section's
   $B evaluate in-space --store $STORE --space nb201 --sizes 128 --seeds 5 --no-plots \
     --predictor pairwise,stack,params,onnx-meco --out $R/headline-in-space
-  local Z="evaluate zero-shot --store $STORE --train nb101 --test nb201 --seeds 5 --no-plots"
-  $B $Z --predictor pairwise --param bags=3 --tag "3 bags" --out $R/headline-zero-shot-pairwise
-  $B $Z --predictor params,onnx-meco,proxy-vote --out $R/headline-zero-shot-static
-  $B evaluate all-spaces --store $STORE --no-plots --spaces nb101,nb201,nb301,transnas_micro --param jobs=2 \
-    --seeds 2 --predictor auto,stack,pairwise --out $R/headline-all-spaces
+  $B evaluate in-space --store $STORE --space nb201 --sizes 32,64,256 --seeds 3 --no-plots \
+    --predictor pairwise,stack --param jobs=2 --out $R/headline-curve
+  $B evaluate in-space --store $STORE --space nb201 --sizes 128 --seeds 5 --no-plots \
+    --predictor gbm,rank-linear --out $R/headline-in-space-static
+  $B evaluate in-space --store $STORE --space nb201 --sizes 128 --seeds 5 --no-plots \
+    --predictor pairwise --param proxies=False --tag "graph features only" --out $R/headline-in-space-graph
+  $B evaluate all-spaces --store $STORE --no-plots --spaces nb101,nb201 --seeds 2 \
+    --predictor auto,stack,pairwise --param auto.unseen=None --param jobs=2 --out $R/headline-all-spaces
 }
 
 in_space_nb201() {
