@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 import onnx
 
 from onnxnet.graph.ir import CONFIG_SLOTS, FLOAT_DTYPES, SAMPLE_MARK, SAMPLE_T_MARK, Graph, Node, TensorType
+from onnxnet.graph.weights import is_empty
 
 ELEMENTWISE_OPS = frozenset({
     "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Relu", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "Tanh",
@@ -149,8 +150,7 @@ def shared_initializers(model: onnx.ModelProto) -> set[str]:
         props = {p.key: p.value for p in t.metadata_props}
         if SAMPLE_MARK in props:  # read without its values: the sampled values stand for them
             keys = [props[SAMPLE_MARK], props.get(SAMPLE_T_MARK, "")]
-        elif t.data_location == onnx.TensorProto.EXTERNAL or not (t.raw_data or t.float_data or t.double_data
-                                                                   or t.int32_data):
+        elif t.data_location == onnx.TensorProto.EXTERNAL or is_empty(t):
             continue  # weight-free (stripped) tensor: no values to compare
         else:
             a = numpy_helper.to_array(t)

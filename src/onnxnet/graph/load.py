@@ -15,7 +15,7 @@ from onnxnet.graph.canonical import CANONICAL_PRODUCER, canonicalize, topo_sort_
 from onnxnet.graph.export import DEFAULT_OPSET, export_torch, strip_metadata
 from onnxnet.graph.ir import ZERO_VALUES, keep_values, numel
 from onnxnet.graph.structure import is_light
-from onnxnet.graph.weights import PROTO_LIMIT, model_bytes, strip_weights
+from onnxnet.graph.weights import PROTO_LIMIT, is_empty, model_bytes, strip_weights
 
 Simplifier = Literal["onnxsim", "onnxslim"]
 SIMPLIFIERS = ("onnxsim", "onnxslim")
@@ -170,8 +170,6 @@ def simplify_structure(model: onnx.ModelProto, simplifier: Simplifier | None, wh
     computing from constants only (a weight gathered at constant positions, ...) is folded into a value-less
     constant of its inferred type and shape, which is what the simplifier makes of it when it has the values.
     """
-    from onnxnet.graph.weights import is_empty
-
     if simplifier is None:
         return model
     g = model.graph
@@ -221,8 +219,7 @@ def mark_zero_values(model: onnx.ModelProto) -> onnx.ModelProto:
     from onnx import numpy_helper
 
     for t in model.graph.initializer:
-        if t.data_location == onnx.TensorProto.EXTERNAL or keep_values(t.data_type, numel(t)) or not (
-                t.raw_data or t.float_data or t.double_data or t.int32_data or t.int64_data):
+        if t.data_location == onnx.TensorProto.EXTERNAL or keep_values(t.data_type, numel(t)) or is_empty(t):
             continue
         try:
             dtype = onnx.helper.tensor_dtype_to_np_dtype(t.data_type)

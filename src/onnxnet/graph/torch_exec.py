@@ -993,14 +993,12 @@ def to_torch(model: Any, *, normalize: str = "conv", weights: str = "init", seed
                     if raw[name][1] is not None:  # shapes, axes, indices: a constant tensor input
                         tensors[name] = (torch.from_numpy(np.array(raw[name][1])), False)
                 elif name in raw and name not in tensors:
-                    arr = raw[name][1]
-                    if node.op_type == "MatMul" and len(dims_of(name)) >= 2:  # a weight matrix, as Gemm's
-                        dims = dims_of(name)
+                    arr, dims = raw[name][1], dims_of(name)
+                    if node.op_type == "MatMul" and len(dims) >= 2:  # a weight matrix, as Gemm's
                         tensors[name] = _initial(arr, dims, dims[-2], gen, weights)
                     elif arr is not None:
                         tensors[name] = (torch.from_numpy(np.array(arr, dtype=np.float32)), False)
                     else:
-                        dims = dims_of(name)
                         tensors[name] = _initial(None, dims, int(np.prod(dims[:-1])) if len(dims) > 1 else 1, gen,
                                                  weights)
         layers.append(layer)

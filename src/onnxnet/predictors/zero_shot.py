@@ -221,10 +221,12 @@ class ZeroShotPredictor(Predictor):
         if self.model_ is not None:
             self.model_.save(folder / "learned")
         return {"signal_kendall": self.signal_kendall_, "weights": self.weights_, "novelty": novelty,
-                "reference_spaces": novelty["reference_spaces"], "learned": self.model_ is not None}
+                "learned": self.model_ is not None}
 
     def _load_state(self, folder: Any, state: dict[str, Any]) -> None:
         self.signal_kendall_ = {str(k): dict(v) for k, v in state["signal_kendall"].items()}
         self.weights_ = {str(k): float(v) for k, v in state["weights"].items()}
-        self.novelty_ = load_novelty(folder, {"reference_spaces": state["reference_spaces"], **state["novelty"]})
+        novelty = state["novelty"]  # folders saved before save_novelty kept the spaces beside it
+        self.novelty_ = load_novelty(folder, novelty if "reference_spaces" in novelty
+                                     else {**novelty, "reference_spaces": state["reference_spaces"]})
         self.model_ = load_predictor(folder / "learned") if state["learned"] else None
