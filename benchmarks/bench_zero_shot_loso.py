@@ -34,8 +34,15 @@ CANDIDATES: dict[str, dict] = {
     "vote, equal": dict(weighting="equal"),
     "vote, kendall-weighted": dict(weighting="kendall"),
     "vote, kendall-weighted, transductive": dict(weighting="kendall", transductive=True),
+    "best signal unless it contradicts the others on the target (else the kendall vote)":
+        dict(weighting="best-checked", check_floor=0.0),
+    "best signal unless it agrees less than on every training space (else the kendall vote)":
+        dict(weighting="best-checked", check_floor="training"),
+    "distance-aware: best signal + pairwise": dict(weighting="best", learned=PAIRWISE),
     "distance-aware: kendall vote + pairwise": dict(weighting="kendall", learned=PAIRWISE),
     "distance-aware: transductive vote + pairwise": dict(weighting="kendall", transductive=True, learned=PAIRWISE),
+    "distance-aware: best signal unless contradicted + pairwise":
+        dict(weighting="best-checked", check_floor=0.0, learned=PAIRWISE),
 }
 #: Learned predictors reported beside them (not candidates for the default).
 LEARNED: dict[str, tuple[str, dict]] = {
@@ -91,10 +98,40 @@ def held_out_scores(rows: pd.DataFrame, name: str, params: dict, cache: str, hel
     return out
 
 
+def by_training_count(rows: pd.DataFrame, cache: str, counts: tuple[int, ...] = (1, 2)) -> None:
+    """Every vote candidate (no learned member) trained on k of the spaces and scored on each other space, for each
+    k in ``counts``: mean and worst Kendall over those (train, test) pairs. Shows how many training spaces a
+    candidate needs before it can be trusted (what ``weighting="best-checked"`` does with one)."""
+    import itertools
+
+    from onnxnet.evaluate.metrics import kendall_tau
+    from onnxnet.predictors import get_predictor
+
+    spaces = sorted(rows["space"].unique())
+    votes = {c: p for c, p in CANDIDATES.items() if p.get("learned") is None}
+    print("\n| candidate | " + " | ".join(f"{k} training space{'s' * (k > 1)}: mean / worst Kendall" for k in counts)
+          + " |")
+    print("|---|" + "---|" * len(counts))
+    for cand, params in votes.items():
+        cells = []
+        for k in counts:
+            taus = []
+            for test in spaces:
+                for train in itertools.combinations([s for s in spaces if s != test], k):
+                    tr = rows[rows["space"].isin(train)].reset_index(drop=True)
+                    te = rows[rows["space"] == test].reset_index(drop=True)
+                    p = get_predictor("zero-shot", cache_dir=cache, **params)
+                    p.fit(tr, tr["_y"].to_numpy(), tr["space"].tolist())
+                    taus.append(kendall_tau(te["_y"].to_numpy(), p.predict(te)))
+            cells.append(f"{np.mean(taus):.3f} / {np.min(taus):.3f} ({len(taus)} pairs)")
+        print(f"| {cand} | " + " | ".join(cells) + " |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--store", action="append", required=True, help="PATH or PATH:space,space")
+    ap.add_argument("--store", action="append", default=[], help="PATH or PATH:space,space")
     ap.add_argument("--cache", default="runs/zs_cache")
+    ap.add_argument("--data", default=None, help="an exported sample (zero_shot_data.py --export): no stores needed")
     ap.add_argument("--per-space", type=int, default=300)
     ap.add_argument("--spaces", default=None)
     ap.add_argument("--labels", action="append", default=[], help="label table(s) of the training pipeline (JSONL)")
@@ -107,15 +144,23 @@ def main() -> None:
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from zero_shot_data import load_samples, with_features
+    from zero_shot_data import load_samples, read_exported, with_features
 
     from onnxnet.evaluate.metrics import kendall_tau, spearman_rho
     from onnxnet.predictors import get_predictor
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = with_features(load_samples(args.store, args.per_space, args.spaces.split(",") if args.spaces else None,
-                                      labels=args.labels), args.cache)
+    only = args.spaces.split(",") if args.spaces else None
+    if args.data:
+        args.cache = args.data
+        rows = read_exported(args.data)
+        rows = rows[(rows["draw"] < args.per_space) & (rows["space"].isin(only) if only else True)]
+        rows = rows.reset_index(drop=True)
+    elif args.store:
+        rows = with_features(load_samples(args.store, args.per_space, only, labels=args.labels), args.cache)
+    else:
+        raise SystemExit("give --data DIR (an exported sample) or --store PATH")
     counts = rows.groupby("space").size()
     rows = rows[rows["space"].isin(counts[counts >= args.min_per_space].index)].reset_index(drop=True)
     spaces = sorted(rows["space"].unique())
@@ -200,6 +245,7 @@ def main() -> None:
               + f" | {np.mean([per[sp][0] for sp in spaces]):.3f} |")
     overall = {c: float(np.mean([results[c][sp][0] for sp in spaces])) for c in CANDIDATES}
     print(f"\nshipped default (the rule over all {len(spaces)} spaces): {pick(overall)}")
+    by_training_count(rows, args.cache)
     (out / "loso.json").write_text(json.dumps({
         "spaces": spaces, "counts": rows.groupby("space").size().to_dict(),
         "signals": {f"{k[0]}|{k[1]}": v for k, v in sig.items()},

@@ -11,6 +11,10 @@ with its own cache, then merged:
     for sp in nb101 nb301 nb201 transnas_micro; do for i in 0 1; do nice -n 5 .venv/bin/python \
         benchmarks/zero_shot_data.py $S --spaces $sp --part $i/2 --cache runs/zs_cache_${sp}_$i & done; done; wait
     .venv/bin/python benchmarks/zero_shot_data.py --merge runs/zs_cache_* --cache runs/zs_cache
+
+``--export DIR`` writes the samples whose features are all cached (``rows.parquet``: the store columns but the ONNX
+file, and the draw) and the cache rows of their graphs into DIR; the benchmarks read such a folder with ``--data DIR`` and
+need neither the stores nor the ONNX files. The repository keeps one, ``benchmarks/data/zero_shot``.
 """
 
 from __future__ import annotations
@@ -89,20 +93,37 @@ def load_samples(stores: Sequence[str], per_space: int = 300, spaces: Sequence[s
     return pd.concat(parts, ignore_index=True)
 
 
+#: File in a cache folder listing the graphs whose proxies cannot be computed (``prepare`` writes it).
+FAILED = "proxy_failures.json"
+
+
 def with_features(rows: pd.DataFrame, cache: str) -> pd.DataFrame:
-    """The rows whose proxies are all in ``cache`` (each space: the longest prefix of its draw order)."""
+    """The rows whose proxies are all in ``cache`` (each space: the longest prefix of its draw order). Graphs that
+    ``prepare`` recorded as failing (e.g. a cell whose output does not depend on the input) are left out of the
+    sample, and the count is printed."""
+    import json
+    from pathlib import Path
+
     from onnxnet.features.engine import features_frame
 
+    failed_path = Path(cache) / FAILED
+    failed = json.loads(failed_path.read_text()) if failed_path.is_file() else {}
     have = np.ones(len(rows), dtype=bool)
     for kind in ("proxies", "proxy-meco_batch"):
         F, _ = features_frame(rows, kind=kind, cache_dir=cache, compute=False)
         have &= F.notna().all(axis=1).to_numpy() if F.shape[1] else np.zeros(len(rows), dtype=bool)
+    bad = rows["graph_hash"].astype(str).isin(failed).to_numpy()
     keep = []
-    for _, part in rows.assign(_have=have).groupby("space", sort=True):
+    for sp, part in rows.assign(_have=have | bad, _bad=bad).groupby("space", sort=True):
         part = part.sort_values("draw")
         n = int(np.argmin(part["_have"].to_numpy())) if not part["_have"].all() else len(part)
-        keep.append(part.iloc[:n])
-    return pd.concat(keep).drop(columns="_have").reset_index(drop=True)
+        part = part.iloc[:n]
+        if part["_bad"].any():
+            reasons = sorted({failed[h] for h in part.loc[part["_bad"], "graph_hash"].astype(str)})
+            print(f"{sp}: {int(part['_bad'].sum())} of {n} networks left out (proxies fail): {'; '.join(reasons)}",
+                  flush=True)
+        keep.append(part[~part["_bad"]])
+    return pd.concat(keep).drop(columns=["_have", "_bad"]).reset_index(drop=True)
 
 
 def prepare(rows: pd.DataFrame, cache: str, jobs: int = 1, step: int = 5, part: tuple[int, int] = (0, 1)) -> None:
@@ -123,8 +144,62 @@ def prepare(rows: pd.DataFrame, cache: str, jobs: int = 1, step: int = 5, part: 
             _, failed = proxy_frame(chunk, PROXIES, cache_dir=cache, jobs=jobs)
             for f in failed:
                 print(f"  {sp}: {f['id']} failed: {f['reason']}", flush=True)
+            _record_failures(chunk, failed, cache)
         print(f"{pd.Timestamp.now('UTC'):%H:%M:%S} proxies of the first {min(k + step, top)} networks per space",
               flush=True)
+
+
+#: Columns of an exported sample (``export``); features live in the folder's cache files.
+EXPORT_COLUMNS = [c for c in COLUMNS if c != "onnx"] + ["draw"]
+
+
+def export(rows: pd.DataFrame, cache: str, folder: str) -> None:
+    """The samples ``rows`` (with features in ``cache``) and their graphs' cache rows, into ``folder``."""
+    from pathlib import Path
+
+    from onnxnet.atomic import write_with
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    keep = set(rows["graph_hash"].astype(str))
+    for f in sorted(Path(cache).glob("graph_features_*.parquet")):
+        if f.name.startswith("graph_features_topology"):
+            continue
+        part = pd.read_parquet(f)
+        part = part[part.index.astype(str).isin(keep)]
+        write_with(out / f.name, part.to_parquet)
+        print(f"{f.name}: {len(part)} graphs", flush=True)
+    table = rows[EXPORT_COLUMNS].sort_values(["space", "draw"]).reset_index(drop=True)
+    write_with(out / "rows.parquet", table.to_parquet)
+    print(table.groupby("space").size().to_string(), flush=True)
+
+
+def read_exported(folder: str) -> pd.DataFrame:
+    """An exported sample (``export``) as labelled rows, in draw order per space."""
+    from pathlib import Path
+
+    from onnxnet.evaluate.splits import labelled
+
+    path = Path(folder) / "rows.parquet"
+    if not path.is_file():
+        raise SystemExit(f"{folder}: no rows.parquet here; write one with zero_shot_data.py --export {folder}")
+    return labelled(pd.read_parquet(path), "accuracy")
+
+
+def _record_failures(rows: pd.DataFrame, failed: list[dict[str, str]], cache: str) -> None:
+    """Add the graphs of ``failed`` (proxy failures of ``rows``) to the cache folder's ``FAILED`` list."""
+    import json
+    from pathlib import Path
+
+    from onnxnet.atomic import write_with
+
+    if not failed:
+        return
+    path = Path(cache) / FAILED
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    by_id = dict(zip(rows["id"].astype(str), rows["graph_hash"].astype(str)))
+    known.update({by_id[f["id"]]: f["reason"] for f in failed if f["id"] in by_id})
+    write_with(path, lambda p: Path(p).write_text(json.dumps(known, indent=1, sort_keys=True)))
 
 
 def merge_caches(sources: Sequence[str], target: str) -> None:
@@ -143,6 +218,13 @@ def merge_caches(sources: Sequence[str], target: str) -> None:
         both = both[~both.index.duplicated(keep="first")]
         write_with(out / name, both.to_parquet)
         print(f"{name}: {len(both)} graphs", flush=True)
+    import json
+
+    failed = {}
+    for f in [*(Path(s) / FAILED for s in sources), out / FAILED]:
+        failed.update(json.loads(f.read_text()) if f.is_file() else {})
+    if failed:
+        write_with(out / FAILED, lambda p: Path(p).write_text(json.dumps(failed, indent=1, sort_keys=True)))
 
 
 def main() -> None:
@@ -156,12 +238,16 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--merge", nargs="+", default=None, help="only merge these caches into --cache")
     ap.add_argument("--part", default="0/1", help="i/k: only draws i modulo k (k processes per space)")
+    ap.add_argument("--export", default=None, help="write the samples with cached features to this folder")
     args = ap.parse_args()
     if args.merge:
         merge_caches(args.merge, args.cache)
         return
     spaces = args.spaces.split(",") if args.spaces else None
     rows = load_samples(args.store, args.per_space, spaces, labels=args.labels, unlabelled=args.all)
+    if args.export:
+        export(with_features(rows, args.cache), args.cache, args.export)
+        return
     print(rows.groupby("space").size().to_string(), flush=True)
     i, k = (int(v) for v in args.part.split("/"))
     prepare(rows, args.cache, args.jobs, part=(i, k))

@@ -94,3 +94,48 @@ def test_novelty_scale_and_state():
     assert both.inside_fraction(tight + 0.5) == 0.0 and both.inside_fraction(tight.iloc[:10]) == 1.0
     with pytest.raises(ProtocolError, match="at least 3"):
         SpaceNovelty().fit(X.iloc[:2])
+
+
+def test_best_checked_trusts_the_best_signal_until_it_contradicts_the_others(onnx_nets, tmp_path):
+    y = onnx_nets["accuracy"].to_numpy()
+    cache = str(tmp_path / "cache")
+    zs = get_predictor("zero-shot", signals=SIGNALS, weighting="best-checked", cache_dir=cache).fit(onnx_nets, y)
+    best = next(s for s, w in zs.weights_.items() if w)
+    assert sum(w != 0 for w in zs.weights_.values()) == 1 and zs.agreement_floor_ == 0.0
+    assert zs.fallback_weights_ == zs._weights("kendall")
+    others = [s for s in SIGNALS if s != best and zs.fallback_weights_[s] != 0]
+    assert others, "the fixture needs a second voting signal"
+
+    # On a target where the best signal orders the networks like the others it is used alone ...
+    n = 12
+    up = np.arange(n, dtype=float)
+    agree = pd.DataFrame({s: up * np.sign(zs.fallback_weights_[s] or 1.0) for s in SIGNALS})
+    weights, why = zs._target_weights(agree)
+    assert weights == {best: 1.0} and "trusted alone" in why
+    # ... and where it ranks them against all the others, the Kendall-weighted vote takes over, and says why.
+    against = agree.assign(**{best: -agree[best]})
+    weights, why = zs._target_weights(against)
+    assert set(weights) == {s for s, w in zs.fallback_weights_.items() if w} and "unlike the training spaces" in why
+
+    scores = zs.predict(onnx_nets)
+    assert np.isfinite(scores).all() and "trusted alone" in zs.explain_["s0"]["why"]
+    again = load_predictor(zs.save(tmp_path / "zs"))
+    np.testing.assert_allclose(again.predict(onnx_nets), scores, rtol=1e-6)
+    assert again._target_weights(against) == zs._target_weights(against)
+
+    # The floor can be each training space's own agreement; a floor that is neither is refused.
+    tr = get_predictor("zero-shot", signals=SIGNALS, weighting="best-checked", check_floor="training",
+                       cache_dir=cache).fit(onnx_nets, y)
+    assert -1.0 <= tr.agreement_floor_ <= 1.0
+    with pytest.raises(ProtocolError, match="check_floor must be"):
+        get_predictor("zero-shot", signals=SIGNALS, weighting="best-checked", check_floor="high",
+                      cache_dir=cache).fit(onnx_nets, y)
+
+
+def test_best_checked_fitted_on_one_space_votes(onnx_nets, tmp_path):
+    one = onnx_nets[onnx_nets["space"] == "s0"].reset_index(drop=True)
+    zs = get_predictor("zero-shot", signals=SIGNALS, weighting="best-checked",
+                       cache_dir=str(tmp_path / "cache")).fit(one, one["accuracy"].to_numpy())
+    assert zs.weights_ == zs._weights("kendall") and zs.fallback_weights_ is None
+    zs.predict(_foreign_rows())
+    assert "fitted on one space" in zs.explain_["far"]["why"]

@@ -6,10 +6,11 @@ them unused). On TransNAS-Bench-101 micro, a development space, the two tie at 1
 0.720 Kendall) and the stack leads by 0.05 with 3,210 (``docs/results.md``), so ``threshold`` is 1,000 labelled
 rows per space. ``fit`` counts each space's rows, fits ``few`` on the spaces below the threshold and ``many`` on
 the others, and ``predict`` scores every row with its space's model. A space not seen in training goes to
-``unseen``: the ``zero-shot`` predictor fitted on all training rows, which weighs the training-free signals by how
-they ranked the training spaces and trusts a learned score only as far as the new networks lie near the training
-networks (``docs/zero-shot.md``: in leave-one-space-out over cell and macro-level spaces the learned comparators
-fell to near chance where the signals held). ``unseen=None`` restores the old routing (``few``, else ``many``).
+``unseen``: the ``zero-shot`` predictor fitted on all training rows: the training-free signal that ranked the
+training spaces best, unless it contradicts the other signals on the new space's networks (then their
+Kendall-weighted vote; fitted on one space, always the vote). Learned comparators are kept out: they carry
+between cell spaces but were reported near chance on a macro-level space where the proxies held
+(``docs/zero-shot.md``). ``unseen=None`` restores the old routing (``few``, else ``many``).
 ``explain_lines()`` says which signal each unseen space got and why; ``inside_fraction(rows)`` how many networks lie
 within reach of the training networks. Scores are only ever compared within a space, so two models never have to
 agree on a scale.
@@ -29,9 +30,9 @@ from onnxnet.ranking import row_groups
 
 _ROLES = ("few", "many", "unseen")
 #: The zero-shot default for spaces not seen in training: the rule's pick in leave-one-space-out
-#: (``benchmarks/bench_zero_shot_loso.py``, docs/zero-shot.md): the Kendall-weighted vote of the training-free
-#: signals, with the 3-bag comparator trusted as far as the new networks lie within the training networks' reach.
-UNSEEN: Member = ("zero-shot", {"learned": ("pairwise", {"bags": 3})})
+#: (``benchmarks/bench_zero_shot_loso.py``, docs/zero-shot.md): the best training-free signal unless it
+#: contradicts the others on the target, else the Kendall-weighted vote.
+UNSEEN: Member = ("zero-shot", {"weighting": "best-checked"})
 
 
 @PREDICTORS.register("auto")
