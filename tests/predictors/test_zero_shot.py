@@ -139,3 +139,25 @@ def test_best_checked_fitted_on_one_space_votes(onnx_nets, tmp_path):
     assert zs.weights_ == zs._weights("kendall") and zs.fallback_weights_ is None
     zs.predict(_foreign_rows())
     assert "fitted on one space" in zs.explain_["far"]["why"]
+
+
+def test_auto_unseen_default_on_the_committed_development_sample():
+    """Real labels and proxies (benchmarks/data/zero_shot): trained on three cell spaces, the default notices that
+    MeCo, the best of them on those, ranks TransNAS micro against every other signal, and votes instead."""
+    from pathlib import Path
+
+    from onnxnet.evaluate.metrics import kendall_tau
+    from onnxnet.evaluate.splits import labelled
+    from onnxnet.predictors.auto import UNSEEN
+
+    data = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "zero_shot"
+    rows = labelled(pd.read_parquet(data / "rows.parquet"), "accuracy")
+    train = rows[rows["space"] != "transnas_micro"].reset_index(drop=True)
+    test = rows[rows["space"] == "transnas_micro"].reset_index(drop=True)
+    name, params = UNSEEN
+    zs = get_predictor(name, **params, cache_dir=str(data)).fit(train, train["_y"].to_numpy(), train["space"].tolist())
+    assert next(s for s, w in zs.weights_.items() if w) == "meco"
+    tau = kendall_tau(test["_y"].to_numpy(), zs.predict(test))
+    assert "unlike the training spaces" in zs.explain_["transnas_micro"]["why"]
+    assert tau > 0.4  # MeCo alone: -0.25 (docs/zero-shot.md)
+    np.testing.assert_allclose(tau, 0.441, atol=0.01)
