@@ -126,7 +126,7 @@ def test_best_checked_trusts_the_best_signal_until_it_contradicts_the_others(onn
     # The floor can be each training space's own agreement; a floor that is neither is refused.
     tr = get_predictor("zero-shot", signals=SIGNALS, weighting="best-checked", check_floor="training",
                        cache_dir=cache).fit(onnx_nets, y)
-    assert -1.0 <= tr.agreement_floor_ <= 1.0
+    assert -1.0 <= tr.agreement_floor_ <= 1.0 and any("used alone unless" in line for line in tr.fit_summary())
     with pytest.raises(ProtocolError, match="check_floor must be"):
         get_predictor("zero-shot", signals=SIGNALS, weighting="best-checked", check_floor="high",
                       cache_dir=cache).fit(onnx_nets, y)

@@ -273,6 +273,10 @@ class ZeroShotPredictor(Predictor):
     def fit_summary(self) -> list[str]:
         lines = [f"signal weights (from Kendall on {', '.join(self.signal_kendall_)}): " +
                  ", ".join(f"{s} {w:+.3f}" for s, w in self.weights_.items() if w != 0)]
+        if getattr(self, "fallback_weights_", None):
+            lines.append(f"  used alone unless its Spearman with the other signals on a target is below "
+                         f"{self.agreement_floor_:.2f}; then: " +
+                         ", ".join(f"{s} {w:+.3f}" for s, w in self.fallback_weights_.items() if w != 0))
         for g, t in self.signal_kendall_.items():
             lines.append(f"  {g}: " + ", ".join(f"{s} {v:+.3f}" for s, v in t.items()))
         if self.model_ is not None:
