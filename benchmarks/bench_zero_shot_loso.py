@@ -9,7 +9,9 @@ on the rest, H never seen); the candidate with the best mean Kendall there is H'
 0.005 of the best losing to the one listed earlier in ``CANDIDATES`` (simpler first). The bar it must clear is the
 best single training-free signal chosen the same way: the signal with the best mean Kendall over the other spaces
 among the rows of the signal table (``proxy-vote`` included). The default shipped for unseen spaces is the rule run once
-more over all spaces.
+more over all spaces. Spaces that share graphs (one space's networks labelled for two tasks, ``zero_shot_data.py
+--task``) are linked: holding one out holds out the others too, and a linked space never counts for the other's
+rule or bar.
 
     nice -n 5 .venv/bin/python benchmarks/bench_zero_shot_loso.py --store /work/main/runs/bench:nb101,nb301 \
         --store runs/zs_store:nb201,transnas_micro --store runs/zs_dev --labels LABELS.jsonl --cache runs/zs_cache \
@@ -60,9 +62,15 @@ SIGNAL_PREDICTORS: dict[str, str] = {
 TIE = 0.005
 
 
+def linked_spaces(rows: pd.DataFrame) -> dict[str, frozenset[str]]:
+    """Each space and the spaces that share a graph with it (itself included)."""
+    graphs = {sp: set(part["graph_hash"]) for sp, part in rows.groupby("space")}
+    return {a: frozenset(b for b in graphs if graphs[a] & graphs[b]) for a in graphs}
+
+
 def held_out_scores(rows: pd.DataFrame, name: str, params: dict, cache: str, held: tuple[str, ...],
-                    seed: int) -> dict[str, tuple[float, float]]:
-    """Fit ``name`` on every space but ``held``; Kendall / Spearman on each held-out space."""
+                    seed: int, exclude: frozenset[str] = frozenset()) -> dict[str, tuple[float, float]]:
+    """Fit ``name`` on every space but ``held`` and ``exclude``; Kendall / Spearman on each held-out space."""
     import inspect
 
     from onnxnet.evaluate.metrics import kendall_tau, spearman_rho
@@ -70,7 +78,7 @@ def held_out_scores(rows: pd.DataFrame, name: str, params: dict, cache: str, hel
 
     accepted = inspect.signature(PREDICTORS.get(name).__init__).parameters
     extra = {k: v for k, v in (("cache_dir", cache), ("seed", seed)) if k in accepted}
-    train = rows[~rows["space"].isin(held)].reset_index(drop=True)
+    train = rows[~rows["space"].isin(set(held) | exclude)].reset_index(drop=True)
     p = None
     if name == "zero-shot" and params.get("learned") is not None:
         # The learned member's weight is the share of a held-out space's networks within reach of the training
@@ -108,6 +116,7 @@ def by_training_count(rows: pd.DataFrame, cache: str, counts: tuple[int, ...] = 
     from onnxnet.predictors import get_predictor
 
     spaces = sorted(rows["space"].unique())
+    link = linked_spaces(rows)
     votes = {c: p for c, p in CANDIDATES.items() if p.get("learned") is None}
     print("\n| candidate | " + " | ".join(f"{k} training space{'s' * (k > 1)}: mean / worst Kendall" for k in counts)
           + " |")
@@ -117,7 +126,7 @@ def by_training_count(rows: pd.DataFrame, cache: str, counts: tuple[int, ...] = 
         for k in counts:
             taus = []
             for test in spaces:
-                for train in itertools.combinations([s for s in spaces if s != test], k):
+                for train in itertools.combinations([s for s in spaces if s not in link[test]], k):
                     tr = rows[rows["space"].isin(train)].reset_index(drop=True)
                     te = rows[rows["space"] == test].reset_index(drop=True)
                     p = get_predictor("zero-shot", cache_dir=cache, **params)
@@ -166,6 +175,10 @@ def main() -> None:
     spaces = sorted(rows["space"].unique())
     print("networks per space (cached proxies):", rows.groupby("space").size().to_dict(), flush=True)
     seeds = list(range(args.seeds))
+    link = linked_spaces(rows)
+    for sp in spaces:
+        if len(link[sp]) > 1:
+            print(f"{sp} shares graphs with {', '.join(sorted(link[sp] - {sp}))}: held out together", flush=True)
 
     # 1. Training-free signals on each space.
     sig = {}
@@ -195,7 +208,8 @@ def main() -> None:
     def run(label: str, name: str, params: dict, held: tuple[str, ...]) -> dict[str, list[float]]:
         key = f"{label}|{'+'.join(held)}|n={dict(rows.groupby('space').size())}"
         if key not in done:
-            per = [held_out_scores(rows, name, params, args.cache, held, sd) for sd in seeds]
+            exclude = frozenset().union(*(link[h] for h in held))
+            per = [held_out_scores(rows, name, params, args.cache, held, sd, exclude) for sd in seeds]
             done[key] = {h: np.mean([p[h] for p in per], axis=0).tolist() for h in held}
             store.write_text(json.dumps(done, indent=1))
         return done[key]
@@ -206,10 +220,10 @@ def main() -> None:
         results[cand] = {a: tuple(run(cand, "zero-shot", params, (a,))[a]) for a in spaces}
         pair = {}
         for a, b in itertools.combinations(spaces, 2):
-            if len(spaces) > 3:
+            if len(spaces) > 3 and b not in link[a]:
                 pair[(a, b)] = run(cand, "zero-shot", params, (a, b))
         for h in spaces:
-            others = [g for g in spaces if g != h]
+            others = [g for g in spaces if g not in link[h]]
             if pair:
                 inner.setdefault(h, {})[cand] = float(np.mean([pair[tuple(sorted((h, g)))][g][0] for g in others]))
         print(f"  {cand}: done ({time.time() - t0:.0f} s)", flush=True)
@@ -226,7 +240,8 @@ def main() -> None:
     picks = {h: pick(inner[h]) for h in spaces if h in inner}
     # The bar: the training-free signal (any row of table 1, proxy-vote included) with the best mean Kendall on
     # the spaces other than H.
-    bar = {h: max(SIGNAL_PREDICTORS, key=lambda lab: np.mean([sig[(lab, sp)][0] for sp in spaces if sp != h]))
+    bar = {h: max(SIGNAL_PREDICTORS,
+                  key=lambda lab: np.mean([sig[(lab, sp)][0] for sp in spaces if sp not in link[h]]))
            for h in spaces}
     print("\n| held-out space | default picked without it | its Kendall / Spearman | best single signal "
           "(picked without it) Kendall / Spearman | default - best signal (Kendall) |")

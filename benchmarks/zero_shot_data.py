@@ -153,6 +153,27 @@ def prepare(rows: pd.DataFrame, cache: str, jobs: int = 1, step: int = 5, part: 
 EXPORT_COLUMNS = [c for c in COLUMNS if c != "onnx"] + ["draw"]
 
 
+def add_tasks(rows: pd.DataFrame, stores: Sequence[str], tasks: Sequence[str]) -> pd.DataFrame:
+    """For each ``SPACE:LABEL`` of ``tasks``, SPACE's sampled networks once more, labelled by the store's
+    ``label:LABEL`` column, as space ``SPACE/TASK`` (TASK: LABEL without ``tb101_`` and ``_val``). The copies share
+    their graphs with SPACE, so the leave-one-space-out benchmark holds them out together."""
+    from onnxnet.bench.store import BenchStore
+    from onnxnet.evaluate.splits import labelled
+
+    parts = [rows]
+    for spec in tasks:
+        space, _, label = spec.partition(":")
+        col = f"label:{label}"
+        lab = pd.concat([BenchStore(st.partition(":")[0]).read(spaces=[space], columns=["id", col])
+                         for st in stores]).drop_duplicates("id")
+        task = rows[rows["space"] == space].drop(columns=["_y", "_group"], errors="ignore").merge(lab, on="id")
+        name = f"{space}/{label.removeprefix('tb101_').removesuffix('_val')}"
+        task = task.assign(space=name, id=task["id"] + "@" + name, accuracy=task[col], accuracy_label=label)
+        parts.append(labelled(task.drop(columns=[col]), "accuracy"))
+        print(f"{name}: {len(task)} networks labelled by {label}", flush=True)
+    return pd.concat(parts, ignore_index=True)
+
+
 def export(rows: pd.DataFrame, cache: str, folder: str) -> None:
     """The samples ``rows`` (with features in ``cache``) and their graphs' cache rows, into ``folder``."""
     from pathlib import Path
@@ -239,6 +260,8 @@ def main() -> None:
     ap.add_argument("--merge", nargs="+", default=None, help="only merge these caches into --cache")
     ap.add_argument("--part", default="0/1", help="i/k: only draws i modulo k (k processes per space)")
     ap.add_argument("--export", default=None, help="write the samples with cached features to this folder")
+    ap.add_argument("--task", action="append", default=[],
+                    help="with --export: SPACE:LABEL adds SPACE's sample labelled by the store's label:LABEL")
     args = ap.parse_args()
     if args.merge:
         merge_caches(args.merge, args.cache)
@@ -246,7 +269,7 @@ def main() -> None:
     spaces = args.spaces.split(",") if args.spaces else None
     rows = load_samples(args.store, args.per_space, spaces, labels=args.labels, unlabelled=args.all)
     if args.export:
-        export(with_features(rows, args.cache), args.cache, args.export)
+        export(add_tasks(with_features(rows, args.cache), args.store, args.task), args.cache, args.export)
         return
     print(rows.groupby("space").size().to_string(), flush=True)
     i, k = (int(v) for v in args.part.split("/"))
