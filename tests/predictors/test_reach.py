@@ -71,6 +71,7 @@ def test_predict_scores_foreign_files_as_a_new_space(fitted, onnx_nets, foreign_
     assert far.exit_code == 0, far.output
     assert "6 of 6 networks lie outside the reach of the s0 training networks" in far.stderr
     assert "scored as a new space" in far.stderr
+    assert "has no zero-shot member" in far.stderr  # rank-linear: its learned scores rank them, and it says so
     assert len(json.loads(far.stdout)["predictions"]) == 6
 
     forced = CliRunner().invoke(app, ["predict", *foreign_files, "--predictor", str(folder), "--cache", cache,
@@ -81,3 +82,15 @@ def test_predict_scores_foreign_files_as_a_new_space(fitted, onnx_nets, foreign_
     near = CliRunner().invoke(app, ["predict", *near_files, "--predictor", str(folder), "--cache", cache,
                                     "--json", "--quiet"])
     assert near.exit_code == 0 and "outside the reach" not in near.stderr
+
+
+def test_a_zero_shot_folder_scores_foreign_files_by_its_signals(onnx_nets, foreign_files, tmp_path):
+    rows = onnx_nets[onnx_nets["space"] == "s0"].reset_index(drop=True)
+    zs = get_predictor("zero-shot", signals=("n_params", "depth", "nwot"), cache_dir=str(tmp_path / "cache"))
+    zs.fit(rows, rows["accuracy"].to_numpy(), rows["space"].tolist())
+    zs.record_reach(rows)
+    folder = zs.save(tmp_path / "zs")
+    far = CliRunner().invoke(app, ["predict", *foreign_files, "--predictor", str(folder), "--cache",
+                                   str(tmp_path / "predict-cache"), "--json", "--quiet"])
+    assert far.exit_code == 0, far.output
+    assert "scored as a new space" in far.stderr and "has no zero-shot member" not in far.stderr

@@ -112,7 +112,21 @@ def _unless_unseen(est: Any, rows: Any, space: str) -> Any:
         typer.echo(f"note: {note}", err=True)
     if new != space:
         rows = rows.assign(space=new)
+        if not _has_zero_shot(est):
+            typer.echo("note: this predictor has no zero-shot member, so its learned scores rank them; learned "
+                       "scores carried between cell spaces but were reported near chance on networks of another kind "
+                       "(docs/zero-shot.md). "
+                       "A folder fitted with onnxnet fit's default (auto) scores such networks by training-free "
+                       "signals and says which", err=True)
     return rows
+
+
+def _has_zero_shot(est: Any) -> bool:
+    """Whether ``est`` scores spaces it was not fitted on by training-free signals (``zero-shot``, or ``auto``
+    with its ``unseen`` member)."""
+    from onnxnet.predictors.base import registered_name
+
+    return registered_name(type(est)) == "zero-shot" or "unseen" in getattr(est, "models_", {})
 
 
 def _signal_notes(est: Any, rows: Any, cache: Path) -> list[str]:
