@@ -136,6 +136,29 @@ def by_training_count(rows: pd.DataFrame, cache: str, counts: tuple[int, ...] = 
         print(f"| {cand} | " + " | ".join(cells) + " |", flush=True)
 
 
+def explain_unlabelled(rows: pd.DataFrame, cache: str, params: dict, spec: str) -> None:
+    """What ``zero-shot`` with ``params``, fitted on every space of ``rows``, does on the networks of an unlabelled
+    space (``spec``: STORE:SPACE): its explanation, and how the signals agree there (Spearman). Their features are
+    cached in STORE/zs_cache."""
+    from onnxnet.bench.store import BenchStore
+    from onnxnet.predictors import get_predictor
+    from onnxnet.predictors.zero_shot import SIGNALS, signal_frame
+
+    path, _, space = spec.partition(":")
+    new = BenchStore(path).read(spaces=[space] if space else None)
+    p = get_predictor("zero-shot", cache_dir=cache, **params).fit(rows, rows["_y"].to_numpy(), rows["space"].tolist())
+    p.cache_dir = str(Path(path) / "zs_cache")
+    p.predict(new)
+    print(f"\n{len(new)} unlabelled networks of {space or path}, the shipped default fitted on all spaces:")
+    print("\n".join(p.explain_lines()))
+    S, _ = signal_frame(new, SIGNALS, p.cache_dir)
+    print("\nSpearman between the signals there:\n")
+    C = S.corr(method="spearman")
+    print("| | " + " | ".join(C.columns) + " |\n|---|" + "---|" * len(C.columns))
+    for a in C.index:
+        print(f"| {a} | " + " | ".join(f"{C.loc[a, b]:+.2f}" for b in C.columns) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", action="append", default=[], help="PATH or PATH:space,space")
@@ -147,6 +170,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--min-per-space", type=int, default=30, help="spaces with fewer cached networks are skipped")
     ap.add_argument("--skip-learned", action="store_true")
+    ap.add_argument("--unlabelled", action="append", default=[],
+                    help="STORE:SPACE of unlabelled networks: what the shipped default does there")
     ap.add_argument("--out", default="runs/zs_loso")
     args = ap.parse_args()
 
@@ -261,6 +286,8 @@ def main() -> None:
     overall = {c: float(np.mean([results[c][sp][0] for sp in spaces])) for c in CANDIDATES}
     print(f"\nshipped default (the rule over all {len(spaces)} spaces): {pick(overall)}")
     by_training_count(rows, args.cache)
+    for spec in args.unlabelled:
+        explain_unlabelled(rows, args.cache, CANDIDATES[pick(overall)], spec)
     (out / "loso.json").write_text(json.dumps({
         "spaces": spaces, "counts": rows.groupby("space").size().to_dict(),
         "signals": {f"{k[0]}|{k[1]}": v for k, v in sig.items()},
