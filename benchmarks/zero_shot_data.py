@@ -12,9 +12,10 @@ with its own cache, then merged:
         benchmarks/zero_shot_data.py $S --spaces $sp --part $i/2 --cache runs/zs_cache_${sp}_$i & done; done; wait
     .venv/bin/python benchmarks/zero_shot_data.py --merge runs/zs_cache_* --cache runs/zs_cache
 
-``--export DIR`` writes the samples whose features are all cached (``rows.parquet``: the store columns but the ONNX
-file, and the draw) and the cache rows of their graphs into DIR; the benchmarks read such a folder with ``--data DIR`` and
-need neither the stores nor the ONNX files. The repository keeps one, ``benchmarks/data/zero_shot``.
+``--export DIR`` writes the samples whose features are all cached (``rows.parquet``: the store columns but the
+ONNX file, and the draw) and the cache rows of their graphs into DIR; the benchmarks read such a folder with
+``--data DIR`` and need neither the stores nor the ONNX files. The repository keeps one,
+``benchmarks/data/zero_shot``.
 """
 
 from __future__ import annotations
@@ -97,17 +98,32 @@ def load_samples(stores: Sequence[str], per_space: int = 300, spaces: Sequence[s
 FAILED = "proxy_failures.json"
 
 
+def read_failures(folder: str) -> dict[str, str]:
+    """Graph hash -> reason, from ``folder``'s ``FAILED`` list (empty when there is none)."""
+    import json
+    from pathlib import Path
+
+    path = Path(folder) / FAILED
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_failures(folder: str, failed: dict[str, str]) -> None:
+    """Write ``folder``'s ``FAILED`` list (atomically)."""
+    import json
+    from pathlib import Path
+
+    from onnxnet.atomic import write_with
+
+    write_with(Path(folder) / FAILED, lambda p: Path(p).write_text(json.dumps(failed, indent=1, sort_keys=True)))
+
+
 def with_features(rows: pd.DataFrame, cache: str) -> pd.DataFrame:
     """The rows whose proxies are all in ``cache`` (each space: the longest prefix of its draw order). Graphs that
     ``prepare`` recorded as failing (e.g. a cell whose output does not depend on the input) are left out of the
     sample, and the count is printed."""
-    import json
-    from pathlib import Path
-
     from onnxnet.features.engine import features_frame
 
-    failed_path = Path(cache) / FAILED
-    failed = json.loads(failed_path.read_text()) if failed_path.is_file() else {}
+    failed = read_failures(cache)
     have = np.ones(len(rows), dtype=bool)
     for kind in ("proxies", "proxy-meco_batch"):
         F, _ = features_frame(rows, kind=kind, cache_dir=cache, compute=False)
@@ -209,18 +225,12 @@ def read_exported(folder: str) -> pd.DataFrame:
 
 def _record_failures(rows: pd.DataFrame, failed: list[dict[str, str]], cache: str) -> None:
     """Add the graphs of ``failed`` (proxy failures of ``rows``) to the cache folder's ``FAILED`` list."""
-    import json
-    from pathlib import Path
-
-    from onnxnet.atomic import write_with
-
     if not failed:
         return
-    path = Path(cache) / FAILED
-    known = json.loads(path.read_text()) if path.is_file() else {}
+    known = read_failures(cache)
     by_id = dict(zip(rows["id"].astype(str), rows["graph_hash"].astype(str)))
     known.update({by_id[f["id"]]: f["reason"] for f in failed if f["id"] in by_id})
-    write_with(path, lambda p: Path(p).write_text(json.dumps(known, indent=1, sort_keys=True)))
+    write_failures(cache, known)
 
 
 def merge_caches(sources: Sequence[str], target: str) -> None:
@@ -239,13 +249,11 @@ def merge_caches(sources: Sequence[str], target: str) -> None:
         both = both[~both.index.duplicated(keep="first")]
         write_with(out / name, both.to_parquet)
         print(f"{name}: {len(both)} graphs", flush=True)
-    import json
-
-    failed = {}
-    for f in [*(Path(s) / FAILED for s in sources), out / FAILED]:
-        failed.update(json.loads(f.read_text()) if f.is_file() else {})
+    failed: dict[str, str] = {}
+    for folder in [*sources, target]:
+        failed.update(read_failures(folder))
     if failed:
-        write_with(out / FAILED, lambda p: Path(p).write_text(json.dumps(failed, indent=1, sort_keys=True)))
+        write_failures(target, failed)
 
 
 def main() -> None:
