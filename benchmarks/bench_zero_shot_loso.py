@@ -13,9 +13,10 @@ more over all spaces. Spaces that share graphs (one space's networks labelled fo
 --task``) are linked: holding one out holds out the others too, and a linked space never counts for the other's
 rule or bar.
 
-    nice -n 5 .venv/bin/python benchmarks/bench_zero_shot_loso.py --store /work/main/runs/bench:nb101,nb301 \
-        --store runs/zs_store:nb201,transnas_micro --store runs/zs_dev --labels LABELS.jsonl --cache runs/zs_cache \
-        --out runs/zs_loso
+    .venv/bin/python benchmarks/bench_zero_shot_loso.py --data benchmarks/data/zero_shot --seeds 2 --out runs/zs_loso
+
+(or ``--store PATH[:space,...] --cache DIR [--labels TABLE.jsonl]`` for samples read from stores, their features
+cached by ``zero_shot_data.py``).
 """
 
 from __future__ import annotations
@@ -112,9 +113,6 @@ def by_training_count(rows: pd.DataFrame, cache: str, counts: tuple[int, ...] = 
     candidate needs before it can be trusted (what ``weighting="best-checked"`` does with one)."""
     import itertools
 
-    from onnxnet.evaluate.metrics import kendall_tau
-    from onnxnet.predictors import get_predictor
-
     spaces = sorted(rows["space"].unique())
     link = linked_spaces(rows)
     votes = {c: p for c, p in CANDIDATES.items() if p.get("learned") is None}
@@ -127,11 +125,8 @@ def by_training_count(rows: pd.DataFrame, cache: str, counts: tuple[int, ...] = 
             taus = []
             for test in spaces:
                 for train in itertools.combinations([s for s in spaces if s not in link[test]], k):
-                    tr = rows[rows["space"].isin(train)].reset_index(drop=True)
-                    te = rows[rows["space"] == test].reset_index(drop=True)
-                    p = get_predictor("zero-shot", cache_dir=cache, **params)
-                    p.fit(tr, tr["_y"].to_numpy(), tr["space"].tolist())
-                    taus.append(kendall_tau(te["_y"].to_numpy(), p.predict(te)))
+                    part = rows[rows["space"].isin({*train, test})]
+                    taus.append(held_out_scores(part, "zero-shot", params, cache, (test,), 0)[test][0])
             cells.append(f"{np.mean(taus):.3f} / {np.min(taus):.3f} ({len(taus)} pairs)")
         print(f"| {cand} | " + " | ".join(cells) + " |", flush=True)
 

@@ -3,7 +3,7 @@
     python benchmarks/check_simplifier_passes.py --n 8 --spaces nb201,nb101,nb301,transnas_micro
 
 For each space, ``--n`` seeded random architectures go through ``bench.build.canonical_onnx`` twice: once with no
-onnxsim pass skipped, once with ``--skip`` (default: the passes that need weight values: Q/K/V merge, MatMul + Add -> Gemm);
+onnxsim pass skipped, once with ``--skip`` (default: ``graph.load.VALUE_DEPENDENT_PASSES``, the passes that need weight values);
 prints how many are identical and the architectures that are not. Feature caches are keyed by graph hash, so a
 pass list that changes a space's graphs would invalidate them.
 """
@@ -21,12 +21,13 @@ def main() -> None:
     from onnxnet.bench.build import canonical_onnx
     from onnxnet.encode import encode
     from onnxnet.graph import graph_hash
+    from onnxnet.graph.load import VALUE_DEPENDENT_PASSES
     from onnxnet.spaces import get_space
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=8)
     ap.add_argument("--spaces", default="nb201,nb101,nb301,transnas_micro")
-    ap.add_argument("--skip", default="fuse_qkv,fuse_matmul_add_bias_into_gemm,fuse_matmul_add_bias_into_gemm_batched", help="comma-separated onnxsim pass names")
+    ap.add_argument("--skip", default=",".join(VALUE_DEPENDENT_PASSES), help="comma-separated onnxsim pass names")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     warnings.filterwarnings("ignore")

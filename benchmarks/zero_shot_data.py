@@ -5,12 +5,11 @@ seed from its graphs sorted by ``graph_hash`` (so the sample does not depend on 
 else the store holds). ``prepare`` computes, for those graphs only, the static graph features and the ONNX
 zero-cost proxies (``nwot``, ``meco``, ``swap``, ``synflow`` and ``meco_batch``) into ``--cache`` (resumable: a
 killed run keeps what it computed). Proxies cost 1-5 s per network on one CPU core. One process per space, each
-with its own cache, then merged:
+with its own cache, then merged (the commands that made ``benchmarks/data/zero_shot`` are in its README):
 
-    S="--store /work/main/runs/bench:nb101,nb301 --store runs/zs_store:nb201,transnas_micro --store runs/zs_dev"
-    for sp in nb101 nb301 nb201 transnas_micro; do for i in 0 1; do nice -n 5 .venv/bin/python \
-        benchmarks/zero_shot_data.py $S --spaces $sp --part $i/2 --cache runs/zs_cache_${sp}_$i & done; done; wait
-    .venv/bin/python benchmarks/zero_shot_data.py --merge runs/zs_cache_* --cache runs/zs_cache
+    for sp in nb101 nb201 nb301 transnas_micro; do .venv/bin/python benchmarks/zero_shot_data.py \
+        --store runs/bench:$sp --spaces $sp --per-space 150 --cache runs/zs/cache_$sp & done; wait
+    .venv/bin/python benchmarks/zero_shot_data.py --merge runs/zs/cache_* --cache runs/zs/cache
 
 ``--export DIR`` writes the samples whose features are all cached (``rows.parquet``: the store columns but the
 ONNX file, and the draw) and the cache rows of their graphs into DIR; the benchmarks read such a folder with

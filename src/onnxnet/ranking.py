@@ -53,6 +53,8 @@ def group_correlation(pred: Sequence[float], y: Sequence[float], groups: Sequenc
                       min_rows: int = 2) -> dict[str, dict[str, float]]:
     """Kendall tau and Spearman rho within each group of at least ``min_rows`` rows (``{"kendall", "spearman",
     "n"}`` per group), plus their mean over groups under ``"mean"``. A constant side counts 0 (no ranking)."""
+    from scipy.stats import kendalltau, spearmanr
+
     p, t = np.asarray(pred, dtype=float), np.asarray(y, dtype=float)
     g = np.asarray(list(groups), dtype=object)
     out: dict[str, dict[str, float]] = {}
@@ -60,8 +62,6 @@ def group_correlation(pred: Sequence[float], y: Sequence[float], groups: Sequenc
         m = g == s
         if m.sum() < min_rows:
             continue
-        from scipy.stats import kendalltau, spearmanr
-
         kt = float(kendalltau(p[m], t[m]).statistic)
         sr = float(spearmanr(p[m], t[m]).statistic)
         out[str(s)] = {"kendall": 0.0 if math.isnan(kt) else kt, "spearman": 0.0 if math.isnan(sr) else sr,

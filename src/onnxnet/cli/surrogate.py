@@ -115,9 +115,8 @@ def _unless_unseen(est: Any, rows: Any, space: str) -> Any:
         if not _has_zero_shot(est):
             typer.echo("note: this predictor has no zero-shot member, so its learned scores rank them; learned "
                        "scores carried between cell spaces but were reported near chance on networks of another kind "
-                       "(docs/zero-shot.md). "
-                       "A folder fitted with onnxnet fit's default (auto) scores such networks by training-free "
-                       "signals and says which", err=True)
+                       "(docs/zero-shot.md). A folder fitted with onnxnet fit's default (auto) scores such networks "
+                       "by training-free signals and says which", err=True)
     return rows
 
 

@@ -46,7 +46,7 @@ def _output(header: dict[str, str]) -> tuple[str, float]:
     parts = header.get("objective", "regression").split()
     name, options = parts[0], dict(p.split(":", 1) for p in parts[1:] if ":" in p)
     kind = _OUTPUTS.get(name)
-    if kind is None or any(p in ("sqrt",) for p in parts[1:]):
+    if kind is None or "sqrt" in parts[1:]:
         raise Unsupported(f"objective {header.get('objective')!r}")
     return kind, float(options.get("sigmoid", 1.0)) if name == "binary" else 1.0
 

@@ -188,8 +188,7 @@ class ZeroShotPredictor(Predictor):
             raise ProtocolError("zero-shot: call fit(rows, y) before predict")
         rows = rows.reset_index(drop=True)
         spaces = row_groups(rows)
-        fallback = getattr(self, "fallback_weights_", None)
-        used = [s for s in self.signals if self.weights_.get(s) or (fallback or {}).get(s)]
+        used = [s for s in self.signals if self.weights_.get(s) or (self.fallback_weights_ or {}).get(s)]
         S, self.failures_ = signal_frame(rows, used, self.cache_dir, self.jobs)
         X, failed = feature_matrix(rows, self.cache_dir)
         learned = None
@@ -231,8 +230,8 @@ class ZeroShotPredictor(Predictor):
         a = _agreement_with_others(S, best, self.fallback_weights_)
         floor = float(self.agreement_floor_ or 0.0)
         if a >= floor:
-            return {best: self.weights_[best]}, (f"{best} (the best signal on the training spaces) agrees with the "
-                                                 f"other signals at {a:.2f} here, at least {floor:.2f}: trusted alone")
+            return weights, (f"{best} (the best signal on the training spaces) agrees with the "
+                             f"other signals at {a:.2f} here, at least {floor:.2f}: trusted alone")
         return ({s: w for s, w in self.fallback_weights_.items() if w != 0},
                 f"{best} (the best signal on the training spaces) agrees with the other signals at {a:.2f} here, "
                 f"below {floor:.2f}: these networks are unlike the training spaces, so the Kendall-weighted vote")
@@ -273,7 +272,7 @@ class ZeroShotPredictor(Predictor):
     def fit_summary(self) -> list[str]:
         lines = [f"signal weights (from Kendall on {', '.join(self.signal_kendall_)}): " +
                  ", ".join(f"{s} {w:+.3f}" for s, w in self.weights_.items() if w != 0)]
-        if getattr(self, "fallback_weights_", None):
+        if self.fallback_weights_:
             lines.append(f"  used alone unless its Spearman with the other signals on a target is below "
                          f"{self.agreement_floor_:.2f}; then: " +
                          ", ".join(f"{s} {w:+.3f}" for s, w in self.fallback_weights_.items() if w != 0))
